@@ -1,0 +1,113 @@
+"""`onboard-bot`: serve, migrate, and check playbooks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+from store.db import make_engine
+from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
+
+log = logging.getLogger("onboard_bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onboard-bot", description="Customer onboarding, run from Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    serve.add_argument("--threads", type=int, default=8, help="HTTP mode: request threads (default 8)")
+    serve.add_argument("--migrate", action="store_true", help="apply pending database migrations first")
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    migrate.set_defaults(run=cmd_migrate)
+
+    playbooks = sub.add_parser("playbooks", help="work with playbook files")
+    playbooks_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, metavar="ACTION")
+    validate = playbooks_sub.add_parser("validate", help="check playbook TOML files and report every problem")
+    validate.add_argument("dir", nargs="?", help="directory of playbooks (default: the shipped ones)")
+    validate.set_defaults(run=cmd_playbooks_validate)
+    return parser
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = head_revision()
+    print("database already up to date" if before == after else f"database migrated: {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services, create_app
+
+    settings.require_slack()
+    engine = make_engine(settings.database_url)
+    if args.migrate:
+        upgrade(engine)
+    check_schema(engine)
+    services = build_services(settings, engine=engine)
+    app = create_app(services)
+
+    from bot.server import make_server, make_wsgi
+
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        health = make_server(make_wsgi(None, engine), host=args.host, port=args.port, threads=2)
+        threading.Thread(target=health.run, name="healthz", daemon=True).start()
+        log.info("Socket Mode as team %s; health check on port %s", services.vendor_team_id, health.effective_port)
+        try:
+            SocketModeHandler(app, settings.slack_app_token).start()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            health.close()
+        return 0
+
+    server = make_server(make_wsgi(app, engine), host=args.host, port=args.port, threads=args.threads)
+    log.info(
+        "listening on http://%s:%s/slack/events as team %s", args.host, server.effective_port, services.vendor_team_id
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.playbook import validate_command
+
+    return validate_command(args.dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level, secrets=(settings.slack_signing_secret or "",))
+        return args.run(args, settings)
+    except (ConfigError, SchemaOutdated) as exc:
+        print(f"onboard-bot: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"onboard-bot: DATABASE_URL cannot be used: {exc.orig or exc}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

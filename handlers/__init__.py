@@ -1,0 +1,14 @@
+"""Slack listeners, organised by domain. `register` wires them all into one Bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+from handlers import commands, errors
+
+
+def register(app: App, services: Services) -> None:
+    router = commands.CommandRouter()
+    errors.register(app)
+    commands.register(app, services, router)

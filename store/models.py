@@ -1,0 +1,215 @@
+"""The tables. One onboarding owns its people, stages, milestones, cards and audit trail.
+
+Enum-valued columns hold the string values of `bot.domain` enums. Every datetime is aware UTC
+(`UTCDateTime`); calendar dates (due dates, go-live) are plain dates in the customer's timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.domain import MilestoneStatus, OnboardingStatus, Stage, StageStatus
+from store.types import UTCDateTime, utcnow
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True),
+    )
+
+
+def _when(*, nullable: bool = True, default_now: bool = False) -> Any:
+    column = Column(UTCDateTime(), nullable=nullable)
+    if default_now:
+        return Field(default_factory=utcnow, sa_column=column)
+    return Field(default=None, sa_column=column)
+
+
+def _text(*, nullable: bool = False) -> Any:
+    return Field(default=None if nullable else "", sa_column=Column(Text, nullable=nullable))
+
+
+def _json(default_factory=list) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class Onboarding(SQLModel, table=True):
+    __tablename__ = "onboardings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_name: str = Field(max_length=200, index=True)
+    status: str = Field(default=OnboardingStatus.ACTIVE.value, max_length=20)
+    stage: str = Field(default=Stage.PRE_KICKOFF.value, max_length=20)
+    tier: int
+    acv_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    playbook_key: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    contract_signed_on: date
+    target_go_live_on: date
+    earliest_go_live_on: date | None = None
+    shared_channel_id: str | None = Field(default=None, max_length=32, index=True)
+    internal_channel_id: str | None = Field(default=None, max_length=32)
+
+    # What the customer bought and why, in their words; visible to the customer.
+    sold: str = _text()
+    commitments: str = _text()
+    success_criteria: str = _text()
+    first_value_definition: str = _text()
+    full_value_definition: str = _text()
+    it_dependencies: list[str] = _json()
+    # Internal only: never rendered into a shared channel.
+    concerns: str = _text()
+    political_dynamics: str = _text()
+
+    gate_override_reason: str | None = _text(nullable=True)
+    gate_override_by: str | None = Field(default=None, max_length=32)
+    gate_override_at: datetime | None = _when()
+
+    sponsor_signed_by: str | None = Field(default=None, max_length=32)
+    sponsor_signed_at: datetime | None = _when()
+    csm_countersigned_by: str | None = Field(default=None, max_length=32)
+    csm_countersigned_at: datetime | None = _when()
+    review_30d_on: date | None = None
+
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _when(nullable=False, default_now=True)
+    updated_at: datetime = _when(nullable=False, default_now=True)
+    version: int = Field(default=1)
+
+
+class Person(SQLModel, table=True):
+    """A named person on either side. Customer people may not be in Slack (yet)."""
+
+    __tablename__ = "people"
+    __table_args__ = (Index("ix_people_onboarding_role", "onboarding_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    side: str = Field(max_length=10)
+    role: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=32, index=True)
+    email: str | None = Field(default=None, max_length=254)
+    has_capacity: bool | None = None
+    has_authority: bool | None = None
+    created_at: datetime = _when(nullable=False, default_now=True)
+
+
+class StageRecord(SQLModel, table=True):
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("onboarding_id", "key", name="uq_stages_onboarding_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    key: str = Field(max_length=20)
+    position: int
+    status: str = Field(default=StageStatus.PENDING.value, max_length=10)
+    # [{"key", "text", "client_verified", "milestones": [...], "met_at", "met_by"}]
+    exit_criteria: list[dict[str, Any]] = _json()
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when()
+
+
+class Milestone(SQLModel, table=True):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("onboarding_id", "key", name="uq_milestones_onboarding_key"),
+        Index("ix_milestones_status_due", "status", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    stage: str = Field(max_length=20)
+    key: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    track: str = Field(max_length=20)
+    position: int = 0
+    customer_owner_role: str | None = Field(default=None, max_length=32)
+    vendor_owner_role: str | None = Field(default=None, max_length=32)
+    customer_owner_id: int | None = _fk("people.id", nullable=True, ondelete="SET NULL")
+    vendor_owner_id: int | None = _fk("people.id", nullable=True, ondelete="SET NULL")
+    start_on: date
+    due_on: date
+    status: str = Field(default=MilestoneStatus.NOT_STARTED.value, max_length=24)
+    client_verified: bool = False
+    first_value: bool = False
+    depends_on: list[str] = _json()
+    blocked_reason: str | None = _text(nullable=True)
+    blocked_unblocker: str | None = Field(default=None, max_length=200)
+    blocked_since: date | None = None
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when()
+    confirmed_by: str | None = Field(default=None, max_length=32)
+    snoozed_until: datetime | None = _when()
+    # Bumped on every change; buttons carry it so a stale click is refused, never applied.
+    version: int = Field(default=1)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when, from what, to what. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int | None = _fk("onboardings.id", nullable=True)
+    entity: str = Field(max_length=20)
+    entity_id: int | None = None
+    action: str = Field(max_length=40)
+    field: str | None = Field(default=None, max_length=40)
+    old_value: str | None = _text(nullable=True)
+    new_value: str | None = _text(nullable=True)
+    reason: str | None = _text(nullable=True)
+    actor: str = Field(max_length=32)
+    actor_side: str | None = Field(default=None, max_length=10)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class PostedCard(SQLModel, table=True):
+    """A message the bot keeps current with `chat.update`; its thread holds the history."""
+
+    __tablename__ = "posted_cards"
+    __table_args__ = (
+        UniqueConstraint("onboarding_id", "kind", "subject", name="uq_cards_subject"),
+        UniqueConstraint("channel_id", "ts", name="uq_cards_channel_ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    kind: str = Field(max_length=20)
+    subject: str = Field(default="", max_length=64)
+    channel_id: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    created_at: datetime = _when(nullable=False, default_now=True)
+    updated_at: datetime = _when(nullable=False, default_now=True)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox and ledger: a post is a row (claimed by its unique key) before it is sent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    onboarding_id: int | None = _fk("onboardings.id", nullable=True)
+    rule: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=64)
+    recipient: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    not_before: datetime | None = _when()
+    next_attempt_at: datetime | None = _when()
+    last_error: str | None = _text(nullable=True)
+    ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _when(nullable=False, default_now=True)
+    sent_at: datetime | None = _when()
+
+
+ALL_TABLES = (Onboarding, Person, StageRecord, Milestone, AuditEntry, PostedCard, Notification)

@@ -1,0 +1,147 @@
+"""One fake Slack and one real app server for the whole session; a clean store for every test.
+
+The database is a SQLite file by default; set ONBOARD_TEST_DATABASE_URL to run on PostgreSQL.
+Every Web API call the app makes and every body it answers with is checked against Slack's spec
+and Block Kit limits; a test that provokes a problem fails at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+
+from bot.app import build_services, create_app
+from bot.config import Settings
+from bot.fake_slack import FakeSlack
+from bot.server import EVENTS_PATH, make_server, make_wsgi
+from bot.services import Services
+from store.db import make_engine
+from store.migrate import upgrade
+from store.models import ALL_TABLES
+from tests.slack_checks import check_ack_body, check_recorded_call
+from tests.slack_sender import Reply, SlackSender
+
+VENDOR_TEAM = "T0VENDOR"
+CUSTOMER_TEAM = "T0CUSTOMER"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-0000-test-token"
+
+VENDOR_CSM = "U0CSM"
+VENDOR_MANAGER = "U0MANAGER"
+VENDOR_AE = "U0AE"
+CUSTOMER_CHAMPION = "U0CHAMPION"
+CUSTOMER_SPONSOR = "U0SPONSOR"
+SHARED_CHANNEL = "C0SHARED"
+INTERNAL_CHANNEL = "C0INTERNAL"
+
+
+def pytest_report_header(config) -> str:
+    return f"onboard-bot test database: {_database_url_label()}"
+
+
+def _database_url_label() -> str:
+    url = os.environ.get("ONBOARD_TEST_DATABASE_URL")
+    return url.split("@")[-1] if url else "SQLite (temporary file)"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("ONBOARD_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(engine) -> Engine:
+    with engine.begin() as conn:
+        for table in reversed(ALL_TABLES):
+            conn.execute(delete(table))
+    return engine
+
+
+def populate_directory(fake: FakeSlack) -> None:
+    fake.add_user(VENDOR_CSM, name="casey", real_name="Casey Vendor", email="casey@vendor.example")
+    fake.add_user(VENDOR_MANAGER, name="morgan", real_name="Morgan Lead", email="morgan@vendor.example")
+    fake.add_user(VENDOR_AE, name="alex", real_name="Alex Seller", email="alex@vendor.example")
+    fake.add_user(
+        CUSTOMER_CHAMPION, name="chris", real_name="Chris Customer", team_id=CUSTOMER_TEAM, email="chris@acme.example"
+    )
+    fake.add_user(
+        CUSTOMER_SPONSOR, name="sam", real_name="Sam Sponsor", team_id=CUSTOMER_TEAM, email="sam@acme.example"
+    )
+    members = (VENDOR_CSM, VENDOR_MANAGER, CUSTOMER_CHAMPION, CUSTOMER_SPONSOR)
+    fake.add_channel(SHARED_CHANNEL, name="acme-onboarding", is_ext_shared=True, members=members)
+    fake.add_channel(INTERNAL_CHANNEL, name="acme-internal", members=(VENDOR_CSM, VENDOR_MANAGER, VENDOR_AE))
+
+
+@pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack(vendor_team_id=VENDOR_TEAM, bot_token=BOT_TOKEN).start()
+    populate_directory(fake)
+    yield fake
+    fake.stop()
+
+
+@dataclass
+class Harness:
+    """The running app, what it talks to, and how to talk to it."""
+
+    fake: FakeSlack
+    slack: SlackSender
+    services: Services
+    base_url: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        return self.services.engine
+
+
+@pytest.fixture(scope="session")
+def _server(fake_slack, engine) -> Iterator[tuple[Services, str]]:
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+    )
+    services = build_services(settings, engine=engine)
+    server = make_server(make_wsgi(create_app(services), engine), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, name="app-server", daemon=True)
+    thread.start()
+    yield services, f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def harness(_server, fake_slack, clean_db) -> Iterator[Harness]:
+    services, base_url = _server
+    fake_slack.reset()
+    problems: list[str] = []
+
+    def check_call(call) -> None:
+        problems.extend(f"{call.method}: {p}" for p in check_recorded_call(call))
+
+    def check_reply(reply: Reply) -> None:
+        if reply.status == 200 and reply.headers.get("Content-Type", "").startswith("application/json"):
+            problems.extend(f"ack body: {p}" for p in check_ack_body(reply.json))
+
+    fake_slack.add_listener(check_call)
+    sender = SlackSender(base_url + EVENTS_PATH, SIGNING_SECRET, VENDOR_TEAM, on_reply=[check_reply])
+    h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, problems=problems)
+    yield h
+    fake_slack.remove_listener(check_call)
+    assert not problems, "Slack would reject what the app sent:\n" + "\n".join(problems)
