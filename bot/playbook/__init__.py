@@ -1,0 +1,40 @@
+"""Onboarding playbooks: the TOML files shipped in bot/playbooks/ (or a team's own), read and checked.
+
+See bot/playbooks/standard_30.toml for the file format.
+"""
+
+from bot.playbook.load import (
+    load_playbooks,
+    playbook_for_tier,
+    shipped_dir,
+    validate_command,
+    validate_dir,
+    validate_file,
+)
+from bot.playbook.model import (
+    DEFAULT_IT_DURATIONS,
+    ExitCriterion,
+    MilestoneSpec,
+    PhaseSpec,
+    Playbook,
+    StageSpec,
+)
+from bot.playbook.parse import PlaybookError, Problem, parse_text
+
+__all__ = [
+    "DEFAULT_IT_DURATIONS",
+    "ExitCriterion",
+    "MilestoneSpec",
+    "PhaseSpec",
+    "Playbook",
+    "PlaybookError",
+    "Problem",
+    "StageSpec",
+    "load_playbooks",
+    "parse_text",
+    "playbook_for_tier",
+    "shipped_dir",
+    "validate_command",
+    "validate_dir",
+    "validate_file",
+]
