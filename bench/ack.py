@@ -109,7 +109,7 @@ def main() -> int:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.url,
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "ONBOARD_LOG_LEVEL": "WARNING",
+            "ONBOARD_LOG_LEVEL": "INFO",  # as deployed: one log line per request
             "BENCH_CWD": tmp,
         }
         env.pop("SLACK_APP_TOKEN", None)

@@ -98,3 +98,16 @@ def test_healthz_answers_when_the_database_does(harness):
     with urllib.request.urlopen(harness.base_url + "/healthz", timeout=5) as resp:
         assert resp.status == 200
         assert b'"database": "up"' in resp.read()
+
+
+def test_healthz_is_503_when_the_database_does_not_answer():
+    from bot.server import make_wsgi
+    from store.db import make_engine
+
+    wsgi = make_wsgi(None, make_engine("postgresql://nobody@127.0.0.1:9/none"))
+    seen = {}
+    body = b"".join(
+        wsgi({"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}, lambda status, headers: seen.update(status=status))
+    )
+    assert seen["status"].startswith("503")
+    assert b'"database": "down"' in body
