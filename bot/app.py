@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 import handlers
 from bot.config import ConfigError, Settings
 from bot.logs import log_request
+from bot.playbook import load_playbooks
 from bot.services import Services
 from store.db import make_engine
 
@@ -41,7 +42,8 @@ def make_client(settings: Settings) -> WebClient:
 
 
 def build_services(settings: Settings, *, engine: Engine | None = None, client: WebClient | None = None) -> Services:
-    """Connect to the database and ask Slack who we are (the vendor's team id)."""
+    """Load the playbooks, connect to the database and ask Slack who we are (the vendor's team id)."""
+    playbooks = load_playbooks(settings.playbooks_dir)
     client = client or make_client(settings)
     try:
         auth = client.auth_test()
@@ -55,6 +57,7 @@ def build_services(settings: Settings, *, engine: Engine | None = None, client: 
         client=client,
         vendor_team_id=auth["team_id"],
         bot_user_id=auth["user_id"],
+        playbooks=playbooks,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.playbook import PlaybookError
 from store.db import make_engine
 from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
 
@@ -103,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args, settings)
     except (ConfigError, SchemaOutdated) as exc:
         print(f"onboard-bot: {exc}", file=sys.stderr)
+        return 2
+    except PlaybookError as exc:
+        first = exc.problems[0] if exc.problems else "no readable playbook"
+        print(
+            f"onboard-bot: ONBOARD_PLAYBOOKS_DIR has {len(exc.problems)} problem(s), first {first}; "
+            "see `onboard-bot playbooks validate DIR`",
+            file=sys.stderr,
+        )
         return 2
     except OperationalError as exc:
         print(f"onboard-bot: DATABASE_URL cannot be used: {exc.orig or exc}".splitlines()[0], file=sys.stderr)

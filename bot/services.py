@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.domain import Side
+from bot.playbook import Playbook
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Services:
     client: WebClient
     vendor_team_id: str
     bot_user_id: str
+    playbooks: dict[str, Playbook]
 
     def side_of(self, team_id: str | None) -> Side:
         """The vendor is the team the bot is installed in; anyone else in a channel is the customer."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, errors
+from handlers import commands, errors, gate, handoff
 
 
 def register(app: App, services: Services) -> None:
     router = commands.CommandRouter()
     errors.register(app)
     commands.register(app, services, router)
+    handoff.register(app, services, router)
+    gate.register(app, services)

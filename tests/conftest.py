@@ -140,7 +140,14 @@ def harness(_server, fake_slack, clean_db) -> Iterator[Harness]:
             problems.extend(f"ack body: {p}" for p in check_ack_body(reply.json))
 
     fake_slack.add_listener(check_call)
-    sender = SlackSender(base_url + EVENTS_PATH, SIGNING_SECRET, VENDOR_TEAM, on_reply=[check_reply])
+    sender = SlackSender(
+        base_url + EVENTS_PATH,
+        SIGNING_SECRET,
+        VENDOR_TEAM,
+        on_reply=[check_reply],
+        new_trigger_id=fake_slack.new_trigger_id,
+        new_response_url=fake_slack.response_url,
+    )
     h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, problems=problems)
     yield h
     fake_slack.remove_listener(check_call)

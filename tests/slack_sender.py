@@ -8,6 +8,7 @@ import http.client
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -38,6 +39,18 @@ class SlackSender:
     team_id: str
     api_app_id: str = "A0ONBOARD"
     on_reply: list = field(default_factory=list)  # callables(reply) run on every reply
+    # Where trigger ids and response_urls come from; the fake Slack's, so they expire and answer
+    # like Slack's. The fallbacks point nowhere reachable, never at Slack itself.
+    new_trigger_id: Callable[[], str] | None = None
+    new_response_url: Callable[..., str] | None = None
+
+    def _trigger(self, n: int) -> str:
+        return self.new_trigger_id() if self.new_trigger_id else f"{n}.{n * 7}.t{n:08x}"
+
+    def _response_url(self, n: int, channel: str | None = None, ts: str | None = None) -> str:
+        if self.new_response_url:
+            return self.new_response_url(channel, ts)
+        return f"http://127.0.0.1:9/response/{n}"
 
     def post(
         self,
@@ -74,7 +87,14 @@ class SlackSender:
         return self._form({"payload": json.dumps(payload)}, **kw)
 
     def command(
-        self, text: str, *, user_id: str, channel_id: str = "C0GENERAL", team_id: str | None = None, **kw
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str = "C0GENERAL",
+        team_id: str | None = None,
+        trigger_id: str | None = None,
+        **kw,
     ) -> Reply:
         n = next(_ids)
         return self._form(
@@ -90,8 +110,8 @@ class SlackSender:
                 "text": text,
                 "api_app_id": self.api_app_id,
                 "is_enterprise_install": "false",
-                "response_url": f"https://hooks.slack.com/commands/{self.team_id}/{n}/r{n}",
-                "trigger_id": f"{n}.{n * 7}.t{n:08x}",
+                "response_url": self._response_url(n, channel_id),
+                "trigger_id": trigger_id or self._trigger(n),
             },
             **kw,
         )
@@ -112,6 +132,8 @@ class SlackSender:
         view: dict[str, Any] | None = None,
         block_id: str = "b",
         selected: dict[str, Any] | None = None,
+        trigger_id: str | None = None,
+        response_url: str | None = None,
         **kw,
     ) -> Reply:
         n = next(_ids)
@@ -126,8 +148,8 @@ class SlackSender:
             "user": self._user(user_id, team_id),
             "api_app_id": self.api_app_id,
             "token": "legacy-verification-token",
-            "trigger_id": f"{n}.{n * 7}.t{n:08x}",
-            "response_url": f"https://hooks.slack.com/actions/{self.team_id}/{n}/r{n}",
+            "trigger_id": trigger_id or self._trigger(n),
+            "response_url": response_url or self._response_url(n, channel_id, message_ts),
             "actions": [action],
         }
         if channel_id:
@@ -157,7 +179,7 @@ class SlackSender:
             "user": self._user(user_id, team_id),
             "api_app_id": self.api_app_id,
             "token": "legacy-verification-token",
-            "trigger_id": f"{n}.{n * 7}.t{n:08x}",
+            "trigger_id": self._trigger(n),
             "view": submitted,
             "response_urls": [],
         }

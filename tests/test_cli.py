@@ -173,3 +173,29 @@ def test_socket_mode_when_app_token_is_set(tmp_path, fake_slack):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_broken_playbooks_dir_is_one_clear_line(tmp_path, fake_slack):
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "ours.toml").write_text('key = "ours"\nname = 3\n')
+    line = _one_line_error(
+        _run(
+            "serve", "--migrate",
+            cwd=tmp_path,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake_slack.url,
+            DATABASE_URL=db,
+            ONBOARD_PLAYBOOKS_DIR=str(playbooks),
+        )
+    )
+    assert "ONBOARD_PLAYBOOKS_DIR has" in line and "ours.toml" in line
+
+
+def test_playbooks_validate_command(tmp_path):
+    assert _run("playbooks", "validate", cwd=tmp_path).returncode == 0
+    (tmp_path / "bad.toml").write_text('key = "bad"\nname = "Bad"\n')
+    result = _run("playbooks", "validate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1 and "bad.toml:" in result.stdout

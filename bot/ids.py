@@ -1,0 +1,60 @@
+"""Every action_id, callback_id and block_id the bot uses, in one place.
+
+A button and its handler both name the enum member, so they cannot drift apart. Values are
+namespaced (`handoff.…`, `gate.…`) so they stay unique across views and messages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class View(StrEnum):
+    HANDOFF_BASICS = "handoff.basics"
+    HANDOFF_TEAM = "handoff.team"
+    HANDOFF_CUSTOMER = "handoff.customer"
+    HANDOFF_STORY = "handoff.story"
+    HANDOFF_RESULT = "handoff.result"
+    GATE_OVERRIDE = "gate.override"
+
+
+class Action(StrEnum):
+    GATE_OVERRIDE = "gate.override"
+
+
+class Field(StrEnum):
+    """Input blocks; each holds one element whose action_id equals the block_id."""
+
+    CUSTOMER_NAME = "customer_name"
+    ACV = "acv"
+    TIER = "tier"
+    PLAYBOOK = "playbook"
+    CONTRACT_SIGNED = "contract_signed"
+    TARGET_GO_LIVE = "target_go_live"
+    TIMEZONE = "timezone"
+    IT_DEPENDENCIES = "it_dependencies"
+    IT_OTHER = "it_other"
+
+    SHARED_CHANNEL = "shared_channel"
+    INTERNAL_CHANNEL = "internal_channel"
+    CSM = "implementation_csm"
+    AE = "account_executive"
+    TECH_LEAD = "technical_lead"
+    MANAGER = "csm_manager"
+
+    PROJECT_OWNER_FITNESS = "project_owner_fitness"
+
+    SOLD = "sold"
+    COMMITMENTS = "commitments"
+    SUCCESS_CRITERIA = "success_criteria"
+    FIRST_VALUE = "first_value_definition"
+    FULL_VALUE = "full_value_definition"
+    CONCERNS = "concerns"
+    POLITICAL_DYNAMICS = "political_dynamics"
+
+    OVERRIDE_REASON = "override_reason"
+
+
+def person_field(role: str, part: str) -> str:
+    """Block id of one part (user, name, email) of a customer person's entry."""
+    return f"person.{role}.{part}"

@@ -1,0 +1,163 @@
+"""`/onboard new`: the sales-to-CS handoff modal, four steps, then the onboarding is started.
+
+Each step checks its own inputs and answers `response_action: errors` until they are right; the
+draft travels in `private_metadata` and nothing is stored until the last step is valid.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.calendar import today_in
+from bot.domain import ROLE_LABELS, Role, Side
+from bot.forms import FormValues
+from bot.handoff import (
+    CUSTOMER_ROLES,
+    HandoffDraft,
+    metadata_problem,
+    read_basics,
+    read_customer,
+    read_story,
+    read_team,
+)
+from bot.ids import Field, View, person_field
+from bot.onboarding_start import start_onboarding
+from bot.services import Services
+from handlers.commands import CommandCall, CommandRouter, Subcommand
+from handlers.lookups import channel_facts, user_identities
+from messages import handoff_modal as modal
+from messages.handoff_posts import who
+
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "Only the vendor's team can set up an onboarding."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _submitter_is_vendor(body: dict[str, Any], services: Services) -> bool:
+    return services.side_of((body.get("user") or {}).get("team_id")) is Side.VENDOR
+
+
+def _refuse(ack: Ack, view: dict[str, Any]) -> None:
+    first_input = next((blk["block_id"] for blk in view.get("blocks", []) if blk.get("type") == "input"), None)
+    ack(response_action="errors", errors={first_input: NOT_YOURS} if first_input else {})
+
+
+def register(app: App, services: Services, router: CommandRouter) -> None:
+    playbooks = services.playbooks
+    def open_handoff(call: CommandCall) -> None:
+        call.ack()
+        channel = call.command.get("channel_id", "")
+        draft = HandoffDraft(
+            timezone=services.settings.default_timezone,
+            shared_channel_id=channel if channel.startswith(("C", "G")) else "",
+        )
+        today = today_in(services.settings.default_timezone, _now()).isoformat()
+        call.client.views_open(
+            trigger_id=call.command["trigger_id"], view=modal.basics_view(draft, playbooks=playbooks, today=today)
+        )
+
+    router.add(
+        Subcommand(
+            name="new",
+            usage="/onboard new",
+            summary="Start an onboarding: the sales-to-CS handoff, then the plan.",
+            run=open_handoff,
+        )
+    )
+
+    @app.view(View.HANDOFF_BASICS)
+    def basics(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if not _submitter_is_vendor(body, services):
+            return _refuse(ack, view)
+        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
+        tz = form.option(Field.TIMEZONE) or draft.timezone
+        errors = read_basics(form, draft, today=today_in(tz, _now()), known_playbooks=set(playbooks))
+        if errors:
+            return ack(response_action="errors", errors=errors)
+        ack(response_action="update", view=modal.team_view(draft, default_csm=body["user"]["id"]))
+
+    @app.view(View.HANDOFF_TEAM)
+    def team(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        if not _submitter_is_vendor(body, services):
+            return _refuse(ack, view)
+        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
+        picked_channels = {c for c in (form.conversation(Field.SHARED_CHANNEL), form.conversation(Field.INTERNAL_CHANNEL)) if c}
+        channels = {c: channel_facts(client, c) for c in picked_channels}
+        users = {u for f in (Field.CSM, Field.AE, Field.TECH_LEAD, Field.MANAGER) if (u := form.user(f))}
+        teams, names = user_identities(client, users)
+        errors = read_team(
+            form, draft, channels=channels, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id
+        )
+        if errors:
+            return ack(response_action="errors", errors=errors)
+        shared_name = channels[draft.shared_channel_id].name
+        ack(response_action="update", view=modal.customer_view(draft, shared_channel_name=shared_name))
+
+    @app.view(View.HANDOFF_CUSTOMER)
+    def customer(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        if not _submitter_is_vendor(body, services):
+            return _refuse(ack, view)
+        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
+        users = {u for role in CUSTOMER_ROLES if (u := form.user(person_field(role.value, "user")))}
+        teams, names = user_identities(client, users)
+        errors = read_customer(
+            form, draft, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id
+        )
+        if not errors and (problem := metadata_problem(draft)):
+            errors = {person_field(Role.ECONOMIC_BUYER.value, "name"): problem}
+        if errors:
+            return ack(response_action="errors", errors=errors)
+        ack(response_action="update", view=modal.story_view(draft))
+
+    @app.view(View.HANDOFF_STORY)
+    def story(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        if not _submitter_is_vendor(body, services):
+            return _refuse(ack, view)
+        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
+        errors = read_story(form, draft)
+        if errors:
+            return ack(response_action="errors", errors=errors)
+        ack(response_action="update", view=modal.working_view(draft.customer_name))
+
+        # After the ack: the plan, the records and the posts may take longer than Slack's 3 seconds.
+        result = start_onboarding(services, draft, playbooks, actor=body["user"]["id"], now=_now())
+        client.views_update(
+            view_id=view["id"], view=modal.result_view(draft.customer_name, _result_lines(result))
+        )
+
+
+def _result_lines(result) -> list[str]:
+    ob = result.record.onboarding
+    lines = [
+        f"The plan has {len(result.record.milestones)} milestones in <#{ob.shared_channel_id}>; "
+        f"the full handoff is in <#{ob.internal_channel_id}>."
+    ]
+    if not result.feasibility.feasible:
+        lines.append(f":warning: {result.feasibility.reason}")
+    if result.readiness.ready:
+        lines.append(":white_check_mark: Ready for kickoff.")
+    else:
+        lines.append(":no_entry: Not ready for kickoff yet:\n" + "\n".join(f"• {c.text}" for c in result.readiness.missing))
+    unowned = sorted(
+        {
+            ROLE_LABELS[Role(role)]
+            for m in result.record.milestones
+            for role, owner in ((m.customer_owner_role, m.customer_owner_id), (m.vendor_owner_role, m.vendor_owner_id))
+            if role and owner is None
+        }
+    )
+    if unowned:
+        lines.append(":warning: Milestones with no owner yet, for: " + ", ".join(unowned) + ".")
+    lines.extend(f":x: {failure}" for failure in result.post_failures)
+    csm = result.record.person(Role.IMPLEMENTATION_CSM)
+    lines.append(f"Implementation CSM: {who(csm)}")
+    return lines
