@@ -20,6 +20,25 @@ class View(StrEnum):
 
 class Action(StrEnum):
     GATE_OVERRIDE = "gate.override"
+    # On a milestone (stage cards, "My tasks", nudges); the value is a MilestoneRef.
+    MILESTONE_START = "ms.start"
+    MILESTONE_DONE = "ms.done"
+    MILESTONE_BLOCK = "ms.block"
+    MILESTONE_UNBLOCK = "ms.unblock"
+    MILESTONE_MENU = "ms.menu"  # overflow: change due date, reassign
+    MILESTONE_CONFIRM = "ms.confirm"
+    MILESTONE_REJECT = "ms.reject"
+    # On the plan overview and stage cards; the value is the onboarding id.
+    MY_TASKS = "plan.my_tasks"
+    STAGE_ADVANCE = "stage.advance"
+    SIGNOFF_SPONSOR = "signoff.sponsor"
+    SIGNOFF_CSM = "signoff.csm"
+    # On nudges and escalations.
+    NUDGE_SNOOZE = "nudge.snooze"  # static_select: 1 day, 3 days, or a date
+    NUDGE_SNOOZE_UNTIL = "nudge.snooze_until"  # datepicker
+    ESCALATION_ACK = "escalation.ack"  # "I'm on it"
+    # App Home
+    OPEN_CARD = "home.open_card"
 
 
 class Field(StrEnum):

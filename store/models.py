@@ -201,6 +201,10 @@ class Notification(SQLModel, table=True):
     subject: str = Field(default="", max_length=64)
     recipient: str = Field(max_length=32)
     channel_id: str | None = Field(default=None, max_length=32)
+    # "shared", "internal" or "dm": where it may be said, checked again before sending.
+    audience: str = Field(default="dm", max_length=10)
+    # Urgent posts go out on their own; the rest are bundled into one digest per person per day.
+    urgent: bool = False
     payload: dict[str, Any] = _json(dict)
     status: str = Field(default="pending", max_length=12)
     attempts: int = 0
@@ -212,4 +216,82 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _when()
 
 
-ALL_TABLES = (Onboarding, Person, StageRecord, Milestone, AuditEntry, PostedCard, Notification)
+
+
+class Activity(SQLModel, table=True):
+    """Someone did something in an onboarding (a message in the shared channel, a click)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_onboarding_side_at", "onboarding_id", "side", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    slack_user_id: str = Field(max_length=32)
+    side: str = Field(max_length=10)
+    kind: str = Field(max_length=20)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Snooze(SQLModel, table=True):
+    """A reason to speak (rule + subject) kept quiet until a moment."""
+
+    __tablename__ = "snoozes"
+    __table_args__ = (UniqueConstraint("onboarding_id", "rule", "subject", name="uq_snoozes_reason"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    rule: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=64)
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    snoozed_by: str = Field(max_length=32)
+    created_at: datetime = _when(nullable=False, default_now=True)
+
+
+class Escalation(SQLModel, table=True):
+    """An escalation that climbs a level (CSM, manager, escalation contact) until acknowledged."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("onboarding_id", "rule", "subject", "opened_on", name="uq_escalations_reason"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    rule: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=64)
+    opened_on: date
+    level: int = 0
+    raised_at: datetime = _when(nullable=False, default_now=True)
+    level_raised_at: datetime = _when(nullable=False, default_now=True)
+    acknowledged_at: datetime | None = _when()
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = _when()
+
+
+class HealthSnapshot(SQLModel, table=True):
+    """One day's health score, with its parts, so a drop can be seen and explained."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (UniqueConstraint("onboarding_id", "day", name="uq_health_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = _fk("onboardings.id")
+    day: date
+    score: int
+    parts: dict[str, Any] = _json(dict)
+
+
+class Lease(SQLModel, table=True):
+    """Who may run a singleton job (the sweep) until when; the SQLite stand-in for an advisory lock."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=80)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+ALL_TABLES = (
+    Onboarding, Person, StageRecord, Milestone, AuditEntry, PostedCard, Notification,
+    Activity, Snooze, Escalation, HealthSnapshot, Lease,
+)

@@ -1,0 +1,49 @@
+"""What the rules decide must be said, before it becomes an outbox row.
+
+A rule run at a given "now" yields `Notice`s; the outbox claims each by its dedupe key (one row per
+key, ever), and the deliverer turns rows into Slack posts: urgent ones on their own, the rest
+bundled into one digest per recipient per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Audience(StrEnum):
+    SHARED = "shared"  # the channel shared with the customer: words fit for the customer only
+    INTERNAL = "internal"  # the vendor's internal channel for this customer
+    DM = "dm"  # a direct message to one vendor-side person
+
+
+class Rule(StrEnum):
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    BLOCKED = "blocked"
+    BEHIND_SCHEDULE = "behind_schedule"
+    SILENT_ACCOUNT = "silent_account"
+    KICKOFF_RECAP_MISSING = "kickoff_recap_missing"
+    HEALTH_DROP = "health_drop"
+    WEEKLY_OVERVIEW = "weekly_overview"
+
+
+@dataclass(frozen=True)
+class Notice:
+    rule: Rule
+    onboarding_id: int
+    subject: str  # a milestone key, or "" when it concerns the whole onboarding
+    period: str  # the window in which it is said at most once: "2026-05-04", "2026-W19", ...
+    audience: Audience
+    recipient: str  # the Slack user who is to hear it (for channel posts: the channel id)
+    channel_id: str | None  # where it is posted; None for a DM (opened at send time)
+    not_before: datetime  # the first moment it may go out (the customer's business hours)
+    urgent: bool = False
+    why: str = ""  # one line, for --dry-run and the audit trail
+    facts: dict[str, Any] = field(default_factory=dict)  # what the message builder needs
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.onboarding_id}:{self.rule}:{self.subject}:{self.recipient}:{self.period}"
