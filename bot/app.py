@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -58,11 +59,13 @@ def build_services(settings: Settings, *, engine: Engine | None = None, client: 
         vendor_team_id=auth["team_id"],
         bot_user_id=auth["user_id"],
         playbooks=playbooks,
+        team_url=auth.get("url") or "",
     )
 
 
-def create_app(services: Services) -> App:
+def create_app(services: Services, *, listener_executor: Executor | None = None) -> App:
     app = OnboardApp(
+        listener_executor=listener_executor,
         client=services.client,
         signing_secret=services.settings.slack_signing_secret or "",
         # build_services already checked the token with auth.test.

@@ -16,6 +16,11 @@ class View(StrEnum):
     HANDOFF_STORY = "handoff.story"
     HANDOFF_RESULT = "handoff.result"
     GATE_OVERRIDE = "gate.override"
+    MILESTONE_BLOCK = "ms.block"
+    MILESTONE_REJECT = "ms.reject"
+    MILESTONE_DUE = "ms.due"
+    MILESTONE_REASSIGN = "ms.reassign"
+    MILESTONE_ADD = "ms.add"
 
 
 class Action(StrEnum):
@@ -28,6 +33,9 @@ class Action(StrEnum):
     MILESTONE_MENU = "ms.menu"  # overflow: change due date, reassign
     MILESTONE_CONFIRM = "ms.confirm"
     MILESTONE_REJECT = "ms.reject"
+    # The same without a form, for when Slack won't open a modal for someone: "act|ref|reason".
+    # Several sit in one block, so each button's action_id is this plus "." and the reason.
+    MILESTONE_QUICK = "ms.quick"
     # On the plan overview and stage cards; the value is the onboarding id.
     MY_TASKS = "plan.my_tasks"
     STAGE_ADVANCE = "stage.advance"
@@ -72,6 +80,22 @@ class Field(StrEnum):
     POLITICAL_DYNAMICS = "political_dynamics"
 
     OVERRIDE_REASON = "override_reason"
+
+    BLOCKED_WHAT = "blocked_what"
+    BLOCKED_WHO = "blocked_who"
+    BLOCKED_SINCE = "blocked_since"
+    REJECT_REASON = "reject_reason"
+    NEW_DUE = "new_due"
+    DUE_REASON = "due_reason"
+    CUSTOMER_OWNER = "customer_owner"
+    VENDOR_OWNER = "vendor_owner"
+    MILESTONE_TITLE = "milestone_title"
+    MILESTONE_STAGE = "milestone_stage"
+    MILESTONE_TRACK = "milestone_track"
+    MILESTONE_START = "milestone_start"
+    MILESTONE_DUE = "milestone_due"
+    MILESTONE_CLIENT_VERIFIED = "milestone_client_verified"
+    ONBOARDING = "onboarding"
 
 
 def person_field(role: str, part: str) -> str:

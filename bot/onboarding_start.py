@@ -9,6 +9,7 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot import cards as stage_cards
 from bot.domain import Role, Side, Tier
 from bot.handoff import HandoffDraft
 from bot.playbook import Playbook, playbook_for_tier
@@ -110,6 +111,11 @@ def _post(services: Services, result: StartResult, *, actor: str, now: datetime)
 
     with session_scope(services.engine) as session:
         session.add_all(cards)
+        session.flush()
+    stage_card = stage_cards.post_card(services, record, stage_cards.STAGE, ob.stage, now)
+    if stage_card is not None:
+        posted.append(("stage card", stage_card.channel_id, stage_card.ts))
+    with session_scope(services.engine) as session:
         for kind, channel, ts in posted:
             audit.record(session, onboarding_id=ob.id, entity="message", action="posted", actor=actor,
                          actor_side=Side.VENDOR.value, field=kind, new=f"{channel}/{ts}", at=now)

@@ -20,6 +20,11 @@ class Services:
     vendor_team_id: str
     bot_user_id: str
     playbooks: dict[str, Playbook]
+    team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
+
+    def permalink(self, channel_id: str, ts: str) -> str:
+        base = self.team_url or "https://slack.com/"
+        return f"{base.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
 
     def side_of(self, team_id: str | None) -> Side:
         """The vendor is the team the bot is installed in; anyone else in a channel is the customer."""

@@ -167,6 +167,7 @@ def plan_overview(record: OnboardingRecord) -> list[dict[str, Any]]:
         b.section("\n".join(lines) or "No milestones yet."),
         b.section("*Coming up*\n" + ("\n".join(next_lines) or "Nothing open.")),
         b.context(f"Go-live target {_day(ob.target_go_live_on)} · times are {ob.timezone}"),
+        b.actions(b.button("My tasks", Action.MY_TASKS, str(ob.id)), block_id=f"overview.{ob.id}"),
     ]
 
 

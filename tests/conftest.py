@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -109,8 +110,47 @@ class Harness:
         return self.services.engine
 
 
+class TrackingExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, able to say when every listener it started has finished.
+
+    Listeners go on after the ack; a test must not end (and the next one clean the store) while one
+    of them is still writing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=10, thread_name_prefix="listener")
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._idle:
+            self._busy += 1
+
+        def run():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+        return super().submit(run)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0, timeout=timeout):
+                raise AssertionError(f"{self._busy} listener(s) still running after {timeout}s")
+
+
 @pytest.fixture(scope="session")
-def _server(fake_slack, engine) -> Iterator[tuple[Services, str]]:
+def listeners() -> Iterator[TrackingExecutor]:
+    executor = TrackingExecutor()
+    yield executor
+    executor.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def _server(fake_slack, engine, listeners) -> Iterator[tuple[Services, str]]:
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -118,7 +158,8 @@ def _server(fake_slack, engine) -> Iterator[tuple[Services, str]]:
         database_url=str(engine.url.render_as_string(hide_password=False)),
     )
     services = build_services(settings, engine=engine)
-    server = make_server(make_wsgi(create_app(services), engine), host="127.0.0.1", port=0, threads=8)
+    app = create_app(services, listener_executor=listeners)
+    server = make_server(make_wsgi(app, engine), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="app-server", daemon=True)
     thread.start()
     yield services, f"http://127.0.0.1:{server.effective_port}"
@@ -127,7 +168,7 @@ def _server(fake_slack, engine) -> Iterator[tuple[Services, str]]:
 
 
 @pytest.fixture
-def harness(_server, fake_slack, clean_db) -> Iterator[Harness]:
+def harness(_server, fake_slack, clean_db, listeners) -> Iterator[Harness]:
     services, base_url = _server
     fake_slack.reset()
     problems: list[str] = []
@@ -150,5 +191,6 @@ def harness(_server, fake_slack, clean_db) -> Iterator[Harness]:
     )
     h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, problems=problems)
     yield h
+    listeners.wait_idle()
     fake_slack.remove_listener(check_call)
     assert not problems, "Slack would reject what the app sent:\n" + "\n".join(problems)

@@ -134,8 +134,10 @@ class SlackSender:
         selected: dict[str, Any] | None = None,
         trigger_id: str | None = None,
         response_url: str | None = None,
+        message: dict[str, Any] | None = None,
         **kw,
     ) -> Reply:
+        """A click; `message` is the whole message clicked on, which Slack sends along (blocks and all)."""
         n = next(_ids)
         action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "action_ts": f"{time.time():.6f}"}
         if value is not None:
@@ -155,7 +157,7 @@ class SlackSender:
         if channel_id:
             payload["channel"] = {"id": channel_id, "name": "shared"}
             payload["container"] = {"type": "message", "channel_id": channel_id, "message_ts": message_ts}
-            payload["message"] = {"ts": message_ts, "type": "message"}
+            payload["message"] = message or {"ts": message_ts, "type": "message"}
         if view is not None:
             payload["view"] = view
             payload["container"] = {"type": "view", "view_id": view.get("id")}

@@ -1,0 +1,215 @@
+"""Stage cards, the sign-off card and "My tasks": rebuilt from the store on every change.
+
+A card lists its stage's open milestones with their buttons, the finished ones in one line, and
+the stage's exit criteria. Every milestone button carries the milestone's version (see
+bot.payloads), so a click on an outdated card is recognised.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.domain import MilestoneStatus, Stage
+from bot.ids import Action
+from bot.payloads import MilestoneRef
+from bot.stage_gates import CriterionState
+from messages import blocks as b
+from messages.handoff_posts import who
+from store.models import Milestone
+from store.onboardings import OnboardingRecord
+
+# Slack refuses messages whose blocks add up to much more than ~13k characters of JSON (whatever
+# each block's own limit), so milestones with buttons are added while they fit this budget; the
+# rest are listed as text.
+BLOCKS_JSON_BUDGET = 11_000
+MAX_BLOCKS = 50
+MENU_CHANGE_DUE, MENU_REASSIGN = "due", "reassign"
+
+STATUS_LABEL = {
+    MilestoneStatus.NOT_STARTED: ":white_circle: Not started",
+    MilestoneStatus.IN_PROGRESS: ":large_blue_circle: In progress",
+    MilestoneStatus.BLOCKED: ":red_circle: Blocked",
+    MilestoneStatus.AWAITING_CONFIRMATION: ":hourglass: Waiting for the customer to confirm",
+    MilestoneStatus.DONE: ":white_check_mark: Done",
+}
+
+
+def _day(d: date) -> str:
+    return f"{d:%a %d %b}"
+
+
+def owners(record: OnboardingRecord, m: Milestone) -> str:
+    def one(person_id: int | None, role: str | None) -> str:
+        person = record.person_by_id(person_id)
+        if person is not None:
+            return who(person)
+        return f":warning: owner needed ({(role or 'owner').replace('_', ' ')})"
+
+    return f"{one(m.customer_owner_id, m.customer_owner_role)} · {one(m.vendor_owner_id, m.vendor_owner_role)}"
+
+
+def milestone_line(record: OnboardingRecord, m: Milestone, today: date) -> str:
+    status = MilestoneStatus(m.status)
+    late = " · :rotating_light: overdue" if status.is_open and m.due_on < today else ""
+    line = f"*{m.title}*\n{STATUS_LABEL[status]} · due {_day(m.due_on)}{late}\n{owners(record, m)}"
+    if status is MilestoneStatus.BLOCKED and m.blocked_reason:
+        line += f"\n_Blocked since {_day(m.blocked_since) if m.blocked_since else '?'}: {m.blocked_reason}_"
+        if m.blocked_unblocker:
+            line += f"\n_Who can unblock it: {m.blocked_unblocker}_"
+    if m.client_verified and status is not MilestoneStatus.DONE:
+        line += "\n_Confirmed by the customer when done._"
+    return line
+
+
+def milestone_buttons(m: Milestone) -> list[dict[str, Any]]:
+    ref = MilestoneRef(m.onboarding_id, m.id, m.version).encode()
+    status = MilestoneStatus(m.status)
+    if status is MilestoneStatus.NOT_STARTED:
+        return [
+            b.button("Start", Action.MILESTONE_START, ref),
+            b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary"),
+            b.button("Mark blocked", Action.MILESTONE_BLOCK, ref),
+        ]
+    if status is MilestoneStatus.IN_PROGRESS:
+        return [
+            b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary"),
+            b.button("Mark blocked", Action.MILESTONE_BLOCK, ref),
+        ]
+    if status is MilestoneStatus.BLOCKED:
+        return [b.button("Unblock", Action.MILESTONE_UNBLOCK, ref, style="primary")]
+    if status is MilestoneStatus.AWAITING_CONFIRMATION:
+        return [
+            b.button("Confirm", Action.MILESTONE_CONFIRM, ref, style="primary"),
+            b.button("Not yet…", Action.MILESTONE_REJECT, ref),
+        ]
+    return []
+
+
+def milestone_menu(m: Milestone) -> dict[str, Any]:
+    ref = MilestoneRef(m.onboarding_id, m.id, m.version).encode()
+    return {
+        "type": "overflow",
+        "action_id": Action.MILESTONE_MENU,
+        "options": [
+            b.option("Change due date…", f"{MENU_CHANGE_DUE}|{ref}"),
+            b.option("Reassign…", f"{MENU_REASSIGN}|{ref}"),
+        ],
+    }
+
+
+def milestone_blocks(record: OnboardingRecord, m: Milestone, today: date) -> list[dict[str, Any]]:
+    out = [b.section(milestone_line(record, m, today), accessory=milestone_menu(m), block_id=f"m.{m.id}.{m.version}")]
+    buttons = milestone_buttons(m)
+    if buttons:
+        out.append(b.actions(*buttons, block_id=f"a.{m.id}.{m.version}"))
+    return out
+
+
+def stage_card(
+    record: OnboardingRecord, stage: Stage, criteria: list[CriterionState], today: date, next_stage: Stage | None
+) -> list[dict[str, Any]]:
+    ob = record.onboarding
+    items = [m for m in record.milestones if m.stage == stage.value]
+    open_items = [m for m in items if m.status != MilestoneStatus.DONE]
+    done_items = [m for m in items if m.status == MilestoneStatus.DONE]
+    current = ob.stage == stage.value
+    state = "now" if current else ("done" if stage.position < Stage(ob.stage).position else "coming up")
+    span = f"{_day(min(m.start_on for m in items))} – {_day(max(m.due_on for m in items))} · " if items else ""
+    head: list[dict[str, Any]] = [
+        b.header(f"{stage.label} · {ob.customer_name}"),
+        b.context(f"{span}{len(done_items)} of {len(items)} done · {state}"),
+    ]
+    tail: list[dict[str, Any]] = []
+    if done_items:
+        tail.append(b.context(":white_check_mark: Done: " + "; ".join(m.title for m in done_items)))
+    if criteria:
+        lines = [
+            f"{':white_check_mark:' if c.met else ':white_large_square:'} {c.text}"
+            + (" _(confirmed by the customer)_" if c.client_verified else "")
+            for c in criteria
+        ]
+        tail.append(b.section("*To move on from this stage*\n" + "\n".join(lines)))
+    controls = [b.button("My tasks", Action.MY_TASKS, str(ob.id))]
+    if current and next_stage is not None:
+        controls.insert(0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, f"{ob.id}:{stage.value}"))
+    tail.append(b.actions(*controls, block_id=f"stage.{ob.id}.{stage.value}"))
+    return fit(head, [milestone_blocks(record, m, today) for m in open_items], open_items, tail)
+
+
+def _size(blocks: list[dict[str, Any]]) -> int:
+    return len(json.dumps(blocks, ensure_ascii=False))
+
+
+def fit(
+    head: list[dict[str, Any]], groups: list[list[dict[str, Any]]], items: list[Milestone], tail: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Head, as many milestone groups as fit Slack's limits, a text summary of the rest, tail."""
+    summary_room = 1
+    out = list(head)
+    used = _size(head) + _size(tail) + 1_200  # room for the summary line
+    shown = 0
+    for group in groups:
+        size = _size(group)
+        if used + size > BLOCKS_JSON_BUDGET or len(out) + len(group) + len(tail) + summary_room > MAX_BLOCKS:
+            break
+        out.extend(group)
+        used += size
+        shown += 1
+    rest = items[shown:]
+    if rest:
+        listed = "; ".join(f"{m.title} (due {_day(m.due_on)})" for m in rest)
+        out.append(b.section(f"…and {len(rest)} more open: {listed}", block_id="rest"))
+        out.append(b.context("Use *My tasks* for the buttons on yours."))
+    return out + tail
+
+
+def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[str, Any]]:
+    mine = [
+        m
+        for m in record.milestones
+        if m.status != MilestoneStatus.DONE
+        and user_id in {p.slack_user_id for p in record.people if p.id in (m.customer_owner_id, m.vendor_owner_id)}
+    ]
+    awaiting = [m for m in record.milestones if m.status == MilestoneStatus.AWAITING_CONFIRMATION and m not in mine]
+    head = [b.section(f"*Your open milestones for {record.onboarding.customer_name}*")]
+    if not mine:
+        head.append(b.section("Nothing open with your name on it. :tada:"))
+    listed = mine + awaiting
+    return fit(head, [milestone_blocks(record, m, today) for m in listed], listed, [])
+
+
+def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None) -> list[dict[str, Any]]:
+    ob = record.onboarding
+    achieved = [m.title for m in record.milestones if m.status == MilestoneStatus.DONE]
+    out = [
+        b.header(f"Go-live sign-off · {ob.customer_name}"),
+        b.section(f"*What success looks like, in your words*\n{ob.success_criteria or '_not recorded_'}"),
+        b.section(
+            "*What we achieved together*\n"
+            + ("\n".join(f"• {t}" for t in achieved[:25]) or "_nothing marked done yet_")
+            + (f"\n…and {len(achieved) - 25} more" if len(achieved) > 25 else "")
+        ),
+    ]
+    sponsor = f"<@{sponsor_id}>" if sponsor_id else "the executive sponsor"
+    if ob.sponsor_signed_at:
+        out.append(b.section(f":white_check_mark: Signed off by <@{ob.sponsor_signed_by}> on {ob.sponsor_signed_at:%d %b %Y}"))
+    else:
+        out.append(b.section(f"{sponsor}, when you agree we're live, please sign off here."))
+    if ob.csm_countersigned_at:
+        out.append(
+            b.section(f":white_check_mark: Countersigned by <@{ob.csm_countersigned_by}> on {ob.csm_countersigned_at:%d %b %Y}")
+        )
+    if ob.review_30d_on:
+        out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
+    buttons = []
+    if not ob.sponsor_signed_at:
+        buttons.append(b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, str(ob.id), style="primary"))
+    elif not ob.csm_countersigned_at:
+        who_csm = f"<@{csm_id}>" if csm_id else "The CSM"
+        out.append(b.context(f"{who_csm} countersigns next."))
+        buttons.append(b.button("Countersign", Action.SIGNOFF_CSM, str(ob.id), style="primary"))
+    if buttons:
+        out.append(b.actions(*buttons, block_id=f"signoff.{ob.id}.{ob.version}"))
+    return out

@@ -1,0 +1,54 @@
+"""Recording who did something in an onboarding, so silence can be noticed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.domain import OnboardingStatus
+from store.models import Activity, Onboarding
+
+MESSAGE = "message"
+CLICK = "click"
+# Onboardings whose channel is still watched: being set up, or live and being adopted.
+WATCHED = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
+
+
+def record_activity(session: Session, *, onboarding_id: int, slack_user_id: str, side: str, kind: str,
+                    at: datetime) -> None:
+    session.add(Activity(onboarding_id=onboarding_id, slack_user_id=slack_user_id, side=side, kind=kind, at=at))
+
+
+def record_click(session: Session, *, onboarding_id: int, slack_user_id: str, side: str, at: datetime) -> None:
+    record_activity(session, onboarding_id=onboarding_id, slack_user_id=slack_user_id, side=side, kind=CLICK, at=at)
+
+
+def record_message(session: Session, *, onboarding_id: int, slack_user_id: str, side: str, at: datetime) -> bool:
+    """Record a message once, however often Slack delivers its event; False when it was already there.
+
+    A message's ts is unique in its channel, so (onboarding, user, at = ts) names the message. Checking
+    the store rather than remembering event ids in memory holds when a retry reaches another worker or
+    a restarted process, and costs one read on the (onboarding, side, at) index.
+    """
+    seen = session.exec(
+        select(Activity.id).where(
+            Activity.onboarding_id == onboarding_id,
+            Activity.side == side,
+            Activity.at == at,
+            Activity.slack_user_id == slack_user_id,
+            Activity.kind == MESSAGE,
+        )
+    ).first()
+    if seen is not None:
+        return False
+    record_activity(session, onboarding_id=onboarding_id, slack_user_id=slack_user_id, side=side, kind=MESSAGE, at=at)
+    return True
+
+
+def watched_in_channel(session: Session, channel_id: str) -> list[int]:
+    """The onboardings still running whose shared channel this is (normally one, or none)."""
+    query = select(Onboarding.id).where(
+        Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(WATCHED)
+    )
+    return list(session.exec(query))

@@ -1,0 +1,57 @@
+"""Read-side queries for commands and the App Home: whose onboardings, which need attention."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.domain import OnboardingStatus, Role, Side
+from store.models import Milestone, Onboarding, Person
+
+
+def onboarding_in_channel(session: Session, channel_id: str) -> Onboarding | None:
+    return session.exec(
+        select(Onboarding)
+        .where(Onboarding.shared_channel_id == channel_id, Onboarding.status != OnboardingStatus.CANCELLED.value)
+        .order_by(col(Onboarding.id).desc())
+    ).first()
+
+
+def onboardings_named(session: Session, text: str) -> list[Onboarding]:
+    pattern = f"%{text.lower()}%"
+    return list(
+        session.exec(
+            select(Onboarding).where(func.lower(Onboarding.customer_name).like(pattern)).order_by(Onboarding.customer_name)
+        )
+    )
+
+
+def onboardings_of(session: Session, slack_user_id: str | None) -> list[Onboarding]:
+    """Active or live onboardings where the user is on the vendor team; everyone's when None."""
+    query = select(Onboarding).where(
+        col(Onboarding.status).in_([OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value])
+    )
+    if slack_user_id is not None:
+        mine = select(Person.onboarding_id).where(Person.side == Side.VENDOR.value, Person.slack_user_id == slack_user_id)
+        query = query.where(col(Onboarding.id).in_(mine))
+    return list(session.exec(query.order_by(Onboarding.target_go_live_on)))
+
+
+def is_manager(session: Session, slack_user_id: str) -> bool:
+    return (
+        session.exec(
+            select(Person.id).where(Person.role == Role.CSM_MANAGER.value, Person.slack_user_id == slack_user_id)
+        ).first()
+        is not None
+    )
+
+
+def milestones_of(session: Session, onboarding_ids: list[int]) -> dict[int, list[Milestone]]:
+    out: dict[int, list[Milestone]] = {i: [] for i in onboarding_ids}
+    if onboarding_ids:
+        rows = session.exec(
+            select(Milestone).where(col(Milestone.onboarding_id).in_(onboarding_ids)).order_by(Milestone.position)
+        )
+        for m in rows:
+            out[m.onboarding_id].append(m)
+    return out
