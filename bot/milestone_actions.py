@@ -102,7 +102,8 @@ def apply_change(
         return Outcome(Kind.REFUSED, new_status, record, milestone)
 
     playbook = playbooks.get(record.onboarding.playbook_key)
-    if new_status is MilestoneStatus.DONE and playbook and milestone.key == playbook.go_live_milestone.key:
+    signing_milestone = playbook is not None and milestone.key == playbook.go_live_milestone.key
+    if signing_milestone and change.act in (Act.DONE, Act.CONFIRM):
         return Outcome(Kind.REFUSED, "Go-live is done when the sponsor signs off on the sign-off card.", record, milestone)
     if new_status is MilestoneStatus.DONE and milestone.stage == Stage.KICKOFF:
         readiness = readiness_of(session, record)
@@ -204,7 +205,12 @@ def advance_stage(
         return Outcome(Kind.REFUSED, "This is the last stage.", record)
     missing = unmet(record, stage)
     if missing:
-        lines = "\n".join(f"• {c.text}" + (" (the customer confirms this)" if c.client_verified else "") for c in missing)
+        lines = "\n".join(
+            f"• {c.text}"
+            + (" (waiting for the customer to confirm)" if c.awaiting_customer
+               else " (the customer confirms this)" if c.client_verified else "")
+            for c in missing
+        )
         return Outcome(Kind.REFUSED, f"{stage.label} isn't finished yet. Still to do:\n{lines}", record)
     changed = session.execute(
         update(Onboarding)

@@ -18,6 +18,7 @@ class CriterionState:
     text: str
     client_verified: bool
     met: bool
+    awaiting_customer: bool = False  # done on the vendor's side, waiting for the customer's confirmation
 
 
 def criteria(record: OnboardingRecord, stage: Stage) -> list[CriterionState]:
@@ -27,7 +28,8 @@ def criteria(record: OnboardingRecord, stage: Stage) -> list[CriterionState]:
     for c in stored.exit_criteria if stored else []:
         keys = [k for k in c.get("milestones", []) if k in by_key]
         met = bool(keys) and all(by_key[k].status == MilestoneStatus.DONE for k in keys)
-        out.append(CriterionState(c["text"], bool(c.get("client_verified")), met))
+        awaiting = any(by_key[k].status == MilestoneStatus.AWAITING_CONFIRMATION for k in keys)
+        out.append(CriterionState(c["text"], bool(c.get("client_verified")), met, awaiting))
     if stage is Stage.KICKOFF:
         unowned = sum(1 for m in record.milestones if m.customer_owner_id is None or m.vendor_owner_id is None)
         text = "Every milestone has an owner on both sides" + (f" ({unowned} still need one)" if unowned else "")

@@ -50,10 +50,10 @@ def home_view(services: Services, user_id: str, now: datetime) -> dict[str, Any]
         today = today_in(ob.timezone, now)
         late = {m.id for m in overdue(plans[ob.id], today)}
         for m in plans[ob.id]:
-            why = ("overdue" if m.id in late else None) or {
+            why = {
                 MilestoneStatus.BLOCKED: "blocked",
                 MilestoneStatus.AWAITING_CONFIRMATION: "awaiting the customer's confirmation",
-            }.get(MilestoneStatus(m.status))
+            }.get(MilestoneStatus(m.status)) or ("overdue" if m.id in late else None)
             if why:
                 attention.append((ob, m, why))
     blocks += [b.divider(), b.header("Needs my attention")]

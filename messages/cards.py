@@ -127,7 +127,8 @@ def stage_card(
     if criteria:
         lines = [
             f"{':white_check_mark:' if c.met else ':white_large_square:'} {c.text}"
-            + (" _(confirmed by the customer)_" if c.client_verified else "")
+            + (" _(waiting for the customer to confirm)_" if c.awaiting_customer
+               else " _(confirmed by the customer)_" if c.client_verified else "")
             for c in criteria
         ]
         tail.append(b.section("*To move on from this stage*\n" + "\n".join(lines)))

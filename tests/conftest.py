@@ -95,21 +95,6 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-@dataclass
-class Harness:
-    """The running app, what it talks to, and how to talk to it."""
-
-    fake: FakeSlack
-    slack: SlackSender
-    services: Services
-    base_url: str
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def engine(self) -> Engine:
-        return self.services.engine
-
-
 class TrackingExecutor(ThreadPoolExecutor):
     """Bolt's listener pool, able to say when every listener it started has finished.
 
@@ -140,6 +125,26 @@ class TrackingExecutor(ThreadPoolExecutor):
         with self._idle:
             if not self._idle.wait_for(lambda: self._busy == 0, timeout=timeout):
                 raise AssertionError(f"{self._busy} listener(s) still running after {timeout}s")
+
+
+@dataclass
+class Harness:
+    """The running app, what it talks to, and how to talk to it."""
+
+    fake: FakeSlack
+    slack: SlackSender
+    services: Services
+    base_url: str
+    listeners: TrackingExecutor
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        return self.services.engine
+
+    def settle(self) -> None:
+        """Wait until every listener started so far has finished its work after the ack."""
+        self.listeners.wait_idle()
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +194,8 @@ def harness(_server, fake_slack, clean_db, listeners) -> Iterator[Harness]:
         new_trigger_id=fake_slack.new_trigger_id,
         new_response_url=fake_slack.response_url,
     )
-    h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, problems=problems)
+    h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, listeners=listeners,
+                problems=problems)
     yield h
     listeners.wait_idle()
     fake_slack.remove_listener(check_call)

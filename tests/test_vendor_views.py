@@ -1,0 +1,103 @@
+"""The vendor's own views: /onboard status and list, adding a milestone, the App Home."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.ids import Field, View
+from store.db import session_scope
+from store.models import Milestone, Person
+from tests.cards_helpers import card, shown, start_onboarding
+from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_AE, VENDOR_CSM, VENDOR_MANAGER
+from tests.handoff_flow import state, text
+
+
+def test_status_in_the_shared_channel_and_by_name(harness):
+    start_onboarding(harness)
+    here = harness.slack.command("status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL).json
+    assert here["response_type"] == "ephemeral" and "Onboarding plan: Acme Corp" in json.dumps(here)
+    assert "Health:" in json.dumps(here)
+    named = harness.slack.command("status acme", user_id=VENDOR_CSM, channel_id="C0GENERAL").json
+    assert "Acme Corp" in json.dumps(named)
+    none = harness.slack.command("status globex", user_id=VENDOR_CSM, channel_id="C0GENERAL").json
+    assert "No onboarding matches “globex”" in none["text"]
+    refused = harness.slack.command("status", user_id=CUSTOMER_CHAMPION, team_id=CUSTOMER_TEAM,
+                                    channel_id=SHARED_CHANNEL).json
+    assert "for the vendor's team" in refused["text"]
+
+
+def test_list_shows_stage_days_health_and_blocked(harness):
+    ob = start_onboarding(harness)
+    with session_scope(harness.engine) as s:
+        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
+                  .values(status="blocked", blocked_reason="waiting"))
+    listing = json.dumps(harness.slack.command("list", user_id=VENDOR_CSM).json)
+    assert "Acme Corp" in listing and "Pre-kickoff" in listing and "1 blocked" in listing
+    assert any(word in listing for word in ("on track", "at risk", "behind"))
+    assert "go-live" in listing
+
+    stranger = harness.slack.command("list", user_id="U0STRANGER").json
+    assert "No active onboardings with you on the team" in stranger["text"]
+
+
+def test_list_all_is_for_managers(harness):
+    start_onboarding(harness)
+    refused = harness.slack.command("list --all", user_id=VENDOR_AE).json
+    assert "for CSM managers" in refused["text"]
+    allowed = json.dumps(harness.slack.command("list --all", user_id=VENDOR_MANAGER).json)
+    assert "All active onboardings" in allowed and "Acme Corp" in allowed
+
+
+def test_add_a_milestone_to_a_live_plan(harness):
+    ob = start_onboarding(harness)
+    c = card(harness, ob.id, "stage", "pre_kickoff")
+    harness.slack.command("milestone add", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
+    view = harness.fake.view(harness.fake.wait_for("views.open", count=2).response["view"]["id"])
+    assert view["callback_id"] == View.MILESTONE_ADD and view["private_metadata"] == str(ob.id)
+
+    def values(title: str, start: str, due: str) -> dict:
+        return state({
+            Field.MILESTONE_TITLE: text(title),
+            Field.MILESTONE_STAGE: {"type": "static_select", "selected_option": {"value": "pre_kickoff"}},
+            Field.MILESTONE_TRACK: {"type": "static_select", "selected_option": {"value": "it"}},
+            Field.MILESTONE_START: {"type": "datepicker", "selected_date": start},
+            Field.MILESTONE_DUE: {"type": "datepicker", "selected_date": due},
+            Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": "champion"}},
+            Field.VENDOR_OWNER: {"type": "static_select", "selected_option": {"value": "implementation_csm"}},
+            Field.MILESTONE_CLIENT_VERIFIED: {"type": "checkboxes", "selected_options": [{"value": "yes"}]},
+        })
+
+    bad = harness.slack.view_submission(view, values("", "2026-05-06", "2026-05-05"), user_id=VENDOR_CSM)
+    assert set(bad.json["errors"]) == {Field.MILESTONE_TITLE, Field.MILESTONE_DUE}
+    before = sum(1 for call in harness.fake.calls_to("chat.update") if call.args["ts"] == c.ts)
+    ok = harness.slack.view_submission(view, values("VPN allow-list in place for 3 offices", "2026-05-04", "2026-05-07"),
+                                       user_id=VENDOR_CSM)
+    assert ok.text == ""
+    harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == c.ts, count=before + 1)
+    with session_scope(harness.engine) as s:
+        added = s.exec(select(Milestone).where(Milestone.title == "VPN allow-list in place for 3 offices")).one()
+        champion = s.exec(select(Person).where(Person.slack_user_id == CUSTOMER_CHAMPION)).first()
+    assert added.client_verified and added.track == "it" and added.customer_owner_id == champion.id
+    assert added.due_on == date(2026, 5, 7)
+    assert "VPN allow-list" in json.dumps(shown(harness, c))
+
+
+def test_app_home_lists_my_onboardings_and_what_needs_me(harness):
+    ob = start_onboarding(harness)
+    yesterday = date.today() - timedelta(days=1)
+    with session_scope(harness.engine) as s:
+        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "admin_access")
+                  .values(status="awaiting_confirmation"))
+        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
+                  .values(due_on=yesterday))
+    harness.slack.event({"type": "app_home_opened", "user": VENDOR_CSM, "channel": "D0HOME", "tab": "home"})
+    published = harness.fake.wait_for("views.publish")
+    home = json.dumps(published.args["view"])
+    assert published.args["user_id"] == VENDOR_CSM
+    assert "My onboardings" in home and "Acme Corp" in home
+    assert "Needs my attention" in home and "overdue" in home and "awaiting the customer's confirmation" in home
+    assert "https://vendor.slack.com/archives/C0SHARED/p" in home, "buttons open the card"
