@@ -277,7 +277,14 @@ def test_blocked_form_records_what_who_and_since(harness, ob):
     m = milestone(harness, ob.id, "intake_received")
     assert (m.status, m.blocked_unblocker, m.blocked_since) == ("blocked", "Our general counsel", date(2026, 5, 4))
     assert "Legal hasn't approved" in as_text(shown(harness, c))
-    assert button_values(shown(harness, c), Action.MILESTONE_UNBLOCK)
+    unblock = button_values(shown(harness, c), Action.MILESTONE_UNBLOCK)
+    assert unblock == [ref(harness, ob.id, "intake_received").encode()]
+
+    updates = _updates(harness, c)
+    click(harness, Action.MILESTONE_UNBLOCK, unblock[0], CUSTOMER_CHAMPION, c)
+    _updated(harness, c, updates)
+    m = milestone(harness, ob.id, "intake_received")
+    assert (m.status, m.blocked_reason, m.blocked_since) == ("in_progress", None, None)
 
 
 def test_when_slack_wont_open_a_form_the_same_action_comes_as_buttons(harness, ob):
