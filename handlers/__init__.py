@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, errors, gate, handoff, home, milestones, onboarding_commands, stages
+from handlers import activity, commands, errors, gate, handoff, home, milestones, nudges, onboarding_commands, stages
 
 
 def register(app: App, services: Services) -> None:
@@ -14,6 +14,8 @@ def register(app: App, services: Services) -> None:
     commands.register(app, services, router)
     handoff.register(app, services, router)
     gate.register(app, services)
+    nudges.register(app, services)
+    activity.register(app, services)
     milestones.register(app, services)
     stages.register(app, services)
     onboarding_commands.register(app, services, router)

@@ -1,0 +1,132 @@
+"""Messages in a shared channel become activity for the speaker's side, once per message."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain import OnboardingStatus
+from handlers.activity import ts_instant
+from store.db import session_scope
+from store.models import Activity, Onboarding
+from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_CSM, VENDOR_TEAM
+
+OTHER_CHANNEL = "C0ELSEWHERE"
+CLOSED_CHANNEL = "C0CLOSED"
+_ts = itertools.count(1)
+
+
+def _onboarding(engine, channel: str, status: str = OnboardingStatus.ACTIVE.value) -> int:
+    with session_scope(engine) as s:
+        ob = Onboarding(customer_name="Acme Corp", tier=2, acv_cents=4_000_000, playbook_key="standard_60",
+                        timezone="America/New_York", contract_signed_on=date(2026, 5, 1),
+                        target_go_live_on=date(2026, 6, 19), shared_channel_id=channel, status=status,
+                        created_by=VENDOR_CSM)
+        s.add(ob)
+        s.flush()
+        return ob.id
+
+
+@pytest.fixture
+def onboarding_id(harness) -> int:
+    _onboarding(harness.engine, CLOSED_CHANNEL, OnboardingStatus.CANCELLED.value)
+    return _onboarding(harness.engine, SHARED_CHANNEL)
+
+
+def message(user: str, *, team: str | None = CUSTOMER_TEAM, channel: str = SHARED_CHANNEL, **fields) -> dict:
+    """A message event as Slack sends it from a Slack Connect channel."""
+    ts = f"1777900000.{next(_ts):06d}"
+    event = {"type": "message", "channel": channel, "user": user, "text": "hello", "ts": ts, "event_ts": ts,
+             "channel_type": "channel"}
+    if team:
+        event.update(team=team, user_team=team, source_team=team)
+    event.update(fields)
+    return event
+
+
+def _activity(engine) -> list[tuple[str, str, str, datetime]]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(Activity).order_by(Activity.id)).scalars().all()
+        return [(a.slack_user_id, a.side, a.kind, a.at) for a in rows]
+
+
+def _wait_for_rows(engine, count: int, timeout: float = 5.0) -> list:
+    deadline = time.monotonic() + timeout
+    while len(rows := _activity(engine)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited for {count} activity rows, have {rows}")
+        time.sleep(0.02)
+    return rows
+
+
+def _settle(harness) -> None:
+    """Events are handled after the ack: send one more that counts and wait for it, then a moment."""
+    before = len(_activity(harness.engine))
+    harness.slack.event(message(CUSTOMER_SPONSOR))
+    _wait_for_rows(harness.engine, before + 1)
+    time.sleep(0.1)
+
+
+def test_ts_becomes_an_exact_instant():
+    assert ts_instant("1777900000.000105") == datetime(2026, 5, 4, 13, 6, 40, 105, tzinfo=UTC)
+
+
+def test_customer_message_is_recorded_once_even_when_slack_retries(harness, onboarding_id):
+    event = message(CUSTOMER_CHAMPION)
+    assert harness.slack.event(event, event_id="Ev0RETRIED1").status == 200
+    assert _wait_for_rows(harness.engine, 1) == [(CUSTOMER_CHAMPION, "customer", "message", ts_instant(event["ts"]))]
+    retry = harness.slack.event(event, event_id="Ev0RETRIED1",
+                                headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status == 200
+    _settle(harness)
+    rows = _activity(harness.engine)
+    assert [r[0] for r in rows] == [CUSTOMER_CHAMPION, CUSTOMER_SPONSOR]
+    with session_scope(harness.engine) as s:
+        assert {a.onboarding_id for a in s.exec(select(Activity)).scalars()} == {onboarding_id}
+
+
+def test_vendor_messages_count_for_the_vendor_side(harness, onboarding_id):
+    harness.slack.event(message(VENDOR_CSM, team=VENDOR_TEAM))
+    assert _wait_for_rows(harness.engine, 1)[0][:3] == (VENDOR_CSM, "vendor", "message")
+
+
+def test_without_user_team_the_side_comes_from_a_cached_user_lookup(harness, onboarding_id):
+    newcomer = "U0NEWCOMER"
+    harness.fake.add_user(newcomer, name="nia", team_id=CUSTOMER_TEAM)
+    harness.slack.event(message(newcomer, team=None))
+    _wait_for_rows(harness.engine, 1)
+    harness.slack.event(message(newcomer, team=None, thread_ts="1777900000.000001"))
+    rows = _wait_for_rows(harness.engine, 2)
+    assert [r[:3] for r in rows] == [(newcomer, "customer", "message")] * 2
+    assert len([c for c in harness.fake.calls_to("users.info") if c.args.get("user") == newcomer]) == 1
+
+
+def test_people_sharing_files_and_broadcasting_replies_count(harness, onboarding_id):
+    harness.slack.event(message(CUSTOMER_CHAMPION, subtype="file_share", files=[{"id": "F0001"}]))
+    harness.slack.event(message(CUSTOMER_CHAMPION, subtype="thread_broadcast", thread_ts="1777900000.000001"))
+    assert len(_wait_for_rows(harness.engine, 2)) == 2
+
+
+def test_bots_edits_joins_and_other_channels_are_ignored(harness, onboarding_id):
+    bot = harness.fake.bot_user_id
+    ignored = [
+        message(bot, team=VENDOR_TEAM, bot_id=harness.fake.bot_id),  # the bot's own post
+        message("U0OTHERBOT", subtype="bot_message", bot_id="B0OTHER"),
+        message("U0WORKFLOW", bot_id="B0WORKFLOW"),  # an app posting as a user-like message
+        message(CUSTOMER_CHAMPION, subtype="message_changed", message={"type": "message", "text": "edited"}),
+        message(CUSTOMER_CHAMPION, subtype="message_deleted", deleted_ts="1777900000.000001"),
+        message(CUSTOMER_CHAMPION, subtype="channel_join"),
+        message(CUSTOMER_CHAMPION, subtype="channel_topic", topic="Onboarding"),
+        message("USLACKBOT", team=None),
+        message(CUSTOMER_CHAMPION, channel=OTHER_CHANNEL),
+        message(CUSTOMER_CHAMPION, channel=CLOSED_CHANNEL),
+    ]
+    for event in ignored:
+        assert harness.slack.event(event).status == 200
+    _settle(harness)
+    assert [r[0] for r in _activity(harness.engine)] == [CUSTOMER_SPONSOR]
+    assert not harness.fake.calls_to("users.info"), "nothing ignored should cost a Slack call"
