@@ -68,6 +68,7 @@ class Field(StrEnum):
     AE = "account_executive"
     TECH_LEAD = "technical_lead"
     MANAGER = "csm_manager"
+    ESCALATION_CONTACT = "escalation_contact"
 
     PROJECT_OWNER_FITNESS = "project_owner_fitness"
 

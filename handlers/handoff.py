@@ -18,6 +18,7 @@ from bot.domain import ROLE_LABELS, Role, Side
 from bot.forms import FormValues
 from bot.handoff import (
     CUSTOMER_ROLES,
+    VENDOR_FIELDS,
     HandoffDraft,
     metadata_problem,
     read_basics,
@@ -92,7 +93,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
         picked_channels = {c for c in (form.conversation(Field.SHARED_CHANNEL), form.conversation(Field.INTERNAL_CHANNEL)) if c}
         channels = {c: channel_facts(client, c) for c in picked_channels}
-        users = {u for f in (Field.CSM, Field.AE, Field.TECH_LEAD, Field.MANAGER) if (u := form.user(f))}
+        users = {u for f in VENDOR_FIELDS.values() if (u := form.user(f))}
         teams, names = user_identities(client, users)
         errors = read_team(
             form, draft, channels=channels, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id

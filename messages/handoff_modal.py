@@ -130,6 +130,13 @@ def team_view(draft: HandoffDraft, *, default_csm: str) -> dict[str, Any]:
             optional=True,
         ),
         b.input_block(Field.MANAGER, "CSM's manager", b.users_select(draft.vendor.get(Field.MANAGER.value))),
+        b.input_block(
+            Field.ESCALATION_CONTACT,
+            "Escalation contact",
+            b.users_select(draft.vendor.get(Field.ESCALATION_CONTACT.value)),
+            optional=True,
+            hint="Who hears about escalations that nobody picks up (founder, CTO, VP of CS).",
+        ),
     ]
     return b.modal(View.HANDOFF_TEAM, TITLE, blocks, submit="Next", private_metadata=draft.to_metadata())
 

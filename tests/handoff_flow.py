@@ -71,6 +71,7 @@ def team(**over: Any) -> dict[str, dict[str, Any]]:
         Field.AE: user(VENDOR_AE),
         Field.TECH_LEAD: user(VENDOR_CSM),
         Field.MANAGER: user(VENDOR_MANAGER),
+        Field.ESCALATION_CONTACT: user(VENDOR_MANAGER),
     }
     fields.update({Field(k): v for k, v in over.items()})
     return fields

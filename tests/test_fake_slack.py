@@ -340,3 +340,10 @@ def test_reset_can_forget_the_directory_too():
         fake.add_channel("C1", name="one")
         fake.reset(keep_directory=False)
         assert list(fake.users) == ["U0BOT"] and fake.channels == {}
+
+
+def test_conversations_open_gives_the_dm_channel(client, fake):
+    opened = client.conversations_open(users="U0CSM")
+    assert opened["channel"]["id"].startswith("D")
+    posted = client.chat_postMessage(channel=opened["channel"]["id"], text="hi")
+    assert posted["channel"] == opened["channel"]["id"]

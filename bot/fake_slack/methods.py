@@ -275,6 +275,17 @@ def conversations_join(fake: FakeSlack, args: dict) -> dict:
     return {"channel": _conversation(fake, channel), **answer}
 
 
+@method("conversations.open")
+def conversations_open(fake: FakeSlack, args: dict) -> dict:
+    users = [u for u in str(args.get("users") or "").split(",") if u]
+    if len(users) != 1:
+        raise SlackError("invalid_arguments" if users else "users_list_not_supplied")
+    if users[0] not in fake.users:
+        raise SlackError("user_not_found")
+    channel = _channel(fake, users[0])
+    return {"channel": {"id": channel["id"]}} if not _truthy(args.get("return_im")) else {"channel": _conversation(fake, channel)}
+
+
 @method("users.info")
 def users_info(fake: FakeSlack, args: dict) -> dict:
     user = fake.users.get(args.get("user") or "")
