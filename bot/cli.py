@@ -1,4 +1,4 @@
-"""`onboard-bot`: serve, migrate, and check playbooks."""
+"""`onboard-bot`: serve, migrate, check playbooks, and run the scheduler or one sweep."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.exc import OperationalError
 
@@ -28,7 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
     serve.add_argument("--threads", type=int, default=8, help="HTTP mode: request threads (default 8)")
     serve.add_argument("--migrate", action="store_true", help="apply pending database migrations first")
+    serve.add_argument("--with-scheduler", action="store_true", help="also run the scheduler in this process")
     serve.set_defaults(run=cmd_serve)
+
+    scheduler = sub.add_parser("scheduler", help="sweep the rules every few minutes and deliver due posts every minute")
+    scheduler.add_argument("--every", type=_minutes, default=5, metavar="MINUTES",
+                           help="minutes between sweeps (default 5)")
+    scheduler.set_defaults(run=cmd_scheduler)
+
+    sweep = sub.add_parser("sweep", help="decide, claim and deliver once")
+    sweep.add_argument("--now", type=_moment, default=None, metavar="TIME",
+                       help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="print what would be posted, to whom and why; post nothing and write nothing")
+    sweep.set_defaults(run=cmd_sweep)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     migrate.set_defaults(run=cmd_migrate)
@@ -39,6 +54,38 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("dir", nargs="?", help="directory of playbooks (default: the shipped ones)")
     validate.set_defaults(run=cmd_playbooks_validate)
     return parser
+
+
+def _minutes(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {raw!r}") from None
+    if not 0 < value <= 24 * 60:
+        raise argparse.ArgumentTypeError("give between 0 and 1440 minutes")
+    return value
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time such as 2026-05-04T09:00: {raw!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _rules(playbooks: Mapping):
+    """The rules' decide(session, now), with the playbooks as configured (ONBOARD_PLAYBOOKS_DIR included)."""
+    try:
+        from bot.rules import decide
+    except ImportError as exc:
+        raise ConfigError(f"the rules (bot.rules) cannot be loaded: {exc}") from None
+    return partial(decide, playbooks=playbooks)
+
+
+def _require_bot_token(settings: Settings) -> None:
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...)")
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,7 +107,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_schema(engine)
     services = build_services(settings, engine=engine)
     app = create_app(services)
+    scheduler = None
+    if args.with_scheduler:
+        from bot.scheduler import make_scheduler
 
+        scheduler = make_scheduler(services, decide=_rules(services.playbooks))
+        scheduler.start()
+        log.info("scheduler running beside the server")
+    try:
+        return _serve(args, settings, services, app, engine)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) -> int:
     from bot.server import make_server, make_wsgi
 
     if settings.socket_mode:
@@ -88,6 +149,40 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         server.close()
     return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services
+    from bot.scheduler import run_until_stopped
+
+    _require_bot_token(settings)
+    engine = make_engine(settings.database_url)
+    check_schema(engine)
+    services = build_services(settings, engine=engine)
+    run_until_stopped(services, decide=_rules(services.playbooks), every_minutes=args.every)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.playbook import load_playbooks
+    from bot.sweep import describe_plan, plan_sweep, run_sweep
+
+    decide = _rules(load_playbooks(settings.playbooks_dir))
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        now = args.now or datetime.now(UTC)
+        if args.dry_run:
+            print(describe_plan(plan_sweep(engine, now, decide=decide)))
+            return 0
+        from bot.app import build_services
+
+        _require_bot_token(settings)
+        report = run_sweep(build_services(settings, engine=engine), now, decide=decide)
+        print(report.summary())
+        return 0
+    finally:
+        engine.dispose()
 
 
 def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:

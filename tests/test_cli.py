@@ -91,30 +91,35 @@ def test_migrate_is_idempotent(tmp_path):
     assert again.returncode == 0 and "already up to date" in again.stdout
 
 
-@pytest.fixture
-def served_bot(tmp_path, fake_slack):
-    """`onboard-bot serve --migrate` in HTTP mode on a free port, logging at DEBUG."""
+def _start_serving(tmp_path, fake_slack, *extra: str, **env: str):
+    """`onboard-bot serve --migrate` in HTTP mode on a free port; returns once it says where it listens."""
     proc = subprocess.Popen(
-        [ONBOARD_BOT, "serve", "--migrate", "--host", "127.0.0.1", "--port", "0"],
+        [ONBOARD_BOT, "serve", "--migrate", *extra, "--host", "127.0.0.1", "--port", "0"],
         cwd=tmp_path,
         env=_env(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake_slack.url,
             DATABASE_URL=f"sqlite:///{tmp_path / 'served.db'}",
-            ONBOARD_LOG_LEVEL="DEBUG",
+            **env,
         ),
         stderr=subprocess.PIPE,
         text=True,
     )
     seen: list[str] = []
-    for line in proc.stderr:  # wait for the server to say where it listens
+    for line in proc.stderr:
         seen.append(line)
         if match := re.search(r"listening on (http://\S+?)/slack/events", line):
-            break
-    else:
-        pytest.fail("server exited before listening:\n" + "".join(seen))
-    yield match.group(1), proc, seen
+            return match.group(1), proc, seen
+    proc.wait(timeout=10)
+    pytest.fail("server exited before listening:\n" + "".join(seen))
+
+
+@pytest.fixture
+def served_bot(tmp_path, fake_slack):
+    """The bot serving over HTTP, logging at DEBUG."""
+    base, proc, seen = _start_serving(tmp_path, fake_slack, ONBOARD_LOG_LEVEL="DEBUG")
+    yield base, proc, seen
     if proc.poll() is None:
         proc.terminate()
         proc.wait(timeout=10)
@@ -199,3 +204,15 @@ def test_playbooks_validate_command(tmp_path):
     (tmp_path / "bad.toml").write_text('key = "bad"\nname = "Bad"\n')
     result = _run("playbooks", "validate", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1 and "bad.toml:" in result.stdout
+
+
+def test_serve_with_scheduler_runs_both_and_stops_cleanly(tmp_path, fake_slack):
+    base, proc, seen = _start_serving(tmp_path, fake_slack, "--with-scheduler")
+    try:
+        assert any("scheduler running beside the server" in line for line in seen)
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        proc.terminate()
+        _, rest = proc.communicate(timeout=20)
+    assert "Traceback" not in "".join(seen) + rest

@@ -1,6 +1,7 @@
 """Onboarding playbooks: the TOML files shipped in bot/playbooks/ (or a team's own), read and checked.
 
-See bot/playbooks/standard_30.toml for the file format.
+See bot/playbooks/standard_30.toml for the file format. An optional `[rules]` table overrides the
+rules engine's defaults for onboardings run on that playbook (keys and defaults: bot/rules/settings.py).
 """
 
 from bot.playbook.load import (

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from bot.domain import ITDependency, Role, Stage, Tier, Track
+from bot.rules.settings import RuleSettings
 
 # (low, high) in business days; the field's usual ranges.
 DEFAULT_IT_DURATIONS: Mapping[ITDependency, tuple[int, int]] = MappingProxyType(
@@ -82,6 +83,7 @@ class Playbook:
     milestones: tuple[MilestoneSpec, ...]
     phases: tuple[PhaseSpec, ...] = ()
     description: str = ""
+    rules: RuleSettings = field(default_factory=RuleSettings)  # the [rules] table over the defaults
     source: str = field(default="", compare=False)
 
     def milestone(self, key: str) -> MilestoneSpec:

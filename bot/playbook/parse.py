@@ -19,10 +19,12 @@ from bot.playbook.model import (
     Playbook,
     StageSpec,
 )
+from bot.rules.settings import DEFAULTS as DEFAULT_RULES
+from bot.rules.settings import read_rules_table
 
 TOP_FIELDS = {
     "key", "name", "description", "tiers", "length_days", "buffer_days",
-    "it_durations", "stages", "milestones", "phases",
+    "it_durations", "stages", "milestones", "phases", "rules",
 }  # fmt: skip
 MILESTONE_FIELDS = {
     "key", "title", "stage", "track", "start_day", "due_day", "customer_owner",
@@ -196,7 +198,8 @@ class _Checker:
         self.cross_check(entries)
         stages = self.stages(data, keys, specs)
         phases = self.phases(data, keys, specs)
-        parts = (key, name, description, tiers, length, buffer, durations, stages, phases)
+        rules = self.rules(data, keys)
+        parts = (key, name, description, tiers, length, buffer, durations, stages, phases, rules)
         if self.problems or any(p is _BAD for p in parts):
             return None
         playbook = Playbook(
@@ -210,6 +213,7 @@ class _Checker:
             stages=stages,
             milestones=tuple(e.spec for e in entries if e.spec is not None),
             phases=phases,
+            rules=rules,
             source=self.file,
         )
         self.fits_length(playbook)
@@ -256,6 +260,22 @@ class _Checker:
                 continue
             durations[dep] = (value[0], value[1])
         return durations if ok else _BAD
+
+    def rules(self, data: dict[str, Any], keys: set[str]) -> Any:
+        """The optional [rules] table: the rules engine's defaults, overridden for this playbook."""
+        if "rules" not in data:
+            return DEFAULT_RULES
+        path: Path = ("rules",)
+        overrides, problems = read_rules_table(data["rules"])
+        for name, message in problems:
+            line = self.loc.line((), "rules") if name is None else self.loc.line(path, name)
+            self.add(line, f"rules: {message}")
+        recap = overrides.get("kickoff_recap_milestone")
+        if recap is not None and keys and recap not in keys:
+            self.add(self.loc.line(path, "kickoff_recap_milestone"),
+                     f"rules: 'kickoff_recap_milestone' names unknown milestone '{recap}'")
+            return _BAD
+        return _BAD if problems else DEFAULT_RULES.with_overrides(overrides)
 
     def milestones(self, data: dict[str, Any]) -> list[_Entry]:
         raw = self.field(data, (), "milestones", _tables, "playbook")

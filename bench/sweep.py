@@ -1,0 +1,261 @@
+"""One rules sweep (`bot.rules.decide`) over many onboardings, beside a plain read of the same candidates.
+
+    python bench/sweep.py                          # 10,000 onboardings x 30 milestones, scratch SQLite file
+    python bench/sweep.py --onboardings 1000       # the statement count must equal the 10,000 run's
+    DATABASE_URL=postgresql://user@host/empty_db python bench/sweep.py
+
+With DATABASE_URL the database must hold no onboardings yet (the tables are created by the
+migrations); without it a scratch SQLite file is made and removed. The data is built with bulk
+inserts, shaped like a real book of business: most past milestones done, some overdue, blocked or
+awaiting the customer, customer activity of varying recency, last week's health snapshots, some
+open escalations and snoozes, a few onboardings no longer active.
+
+Prints: the time of a `decide` pass (best of --repeat, after one warm-up pass), its peak Python
+memory (tracemalloc, measured in a pass of its own), the SQL statements it issued (a
+`before_cursor_execute` listener), the time of the plain query that reads the same candidate
+milestones (the pass's own SQL and parameters, run straight on the DB-API cursor, best of
+--repeat), and the ratio. Each pass is rolled back, so every pass sees the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import shutil
+import sys
+import tempfile
+import tracemalloc
+from time import perf_counter
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from bot.playbook import load_playbooks  # noqa: E402
+from bot.rules import decide  # noqa: E402
+from store.db import make_engine  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+from store.models import (  # noqa: E402
+    Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze,
+)  # fmt: skip
+
+MILESTONES = 30
+TIMEZONES = ("UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
+PLAYBOOK_KEYS = ("standard_30", "standard_60", "enterprise_90", "light")
+PEOPLE = (  # side, role, in Slack
+    ("vendor", "implementation_csm", True), ("vendor", "csm_manager", True),
+    ("vendor", "escalation_contact", True), ("vendor", "account_executive", True),
+    ("customer", "economic_buyer", False), ("customer", "executive_sponsor", True), ("customer", "champion", True),
+    ("customer", "project_owner", True), ("customer", "day_to_day_owner", False),
+)  # fmt: skip
+# How milestones stand: those whose due date has passed, and those still ahead.
+PAST = {"done": 85, "in_progress": 10, "blocked": 3, "awaiting_confirmation": 2}
+AHEAD = {"not_started": 90, "done": 5, "blocked": 3, "awaiting_confirmation": 2}
+STORY = ("sold", "commitments", "success_criteria", "first_value_definition", "full_value_definition", "concerns",
+         "political_dynamics")  # fmt: skip
+TABLES = (Onboarding, Person, Milestone, Activity, HealthSnapshot, Escalation, Snooze)
+CHUNK = 5000
+
+
+class Book:
+    """The rows of `n` onboardings, made deterministically from a seed."""
+
+    def __init__(self, n: int, now: datetime, seed: int = 7) -> None:
+        self.rnd, self.now, self.today = random.Random(seed), now, now.date()
+        self.rows: dict[type, list[dict]] = {t: [] for t in TABLES}
+        self.person_id = self.milestone_id = 0
+        for i in range(1, n + 1):
+            self.onboarding(i)
+
+    def onboarding(self, i: int) -> None:
+        rnd, now, today = self.rnd, self.now, self.today
+        signed = today - timedelta(days=rnd.randint(5, 80))
+        self.rows[Onboarding].append(dict(
+            id=i, customer_name=f"Customer {i}", stage="setup", tier=2, acv_cents=2_000_000,
+            status="active" if rnd.random() < 0.95 else rnd.choice(("live", "handed_off", "cancelled")),
+            playbook_key=PLAYBOOK_KEYS[i % len(PLAYBOOK_KEYS)], timezone=TIMEZONES[i % len(TIMEZONES)],
+            contract_signed_on=signed, target_go_live_on=signed + timedelta(days=60),
+            shared_channel_id=f"CS{i:07d}", internal_channel_id=f"CI{i:07d}", created_by="U0CSM",
+            created_at=datetime.combine(signed, time(0), tzinfo=UTC), updated_at=now,
+            it_dependencies=[], **dict.fromkeys(STORY, ""),
+        ))  # fmt: skip
+        ids, slack = self.people(i)
+        long_blocked = [self.milestone(i, k, signed, ids) for k in range(MILESTONES)]
+        for key in [k for k in long_blocked if k][: rnd.randint(0, 1)]:
+            raised = now - timedelta(days=rnd.randint(2, 4))
+            self.rows[Escalation].append(dict(onboarding_id=i, rule="blocked", subject=key, opened_on=raised.date(),
+                                              level=0, raised_at=raised, level_raised_at=raised))  # fmt: skip
+        silent = rnd.random() < 0.1
+        for _ in range(rnd.randint(0, 15)):
+            back = timedelta(days=rnd.randint(10, 40) if silent else rnd.randint(0, 20), minutes=rnd.randint(0, 1440))
+            who = slack[rnd.choice(("executive_sponsor", "champion", "project_owner"))]
+            self.rows[Activity].append(dict(onboarding_id=i, slack_user_id=who, side="customer", kind="message",
+                                            at=now - back))  # fmt: skip
+        self.rows[HealthSnapshot].append(dict(onboarding_id=i, day=today - timedelta(days=7),
+                                              score=rnd.randint(40, 100), parts={}))  # fmt: skip
+        if rnd.random() < 0.02:
+            self.rows[Snooze].append(dict(onboarding_id=i, rule="overdue", subject="", until=now + timedelta(days=1),
+                                          snoozed_by="U0CSM", created_at=now))  # fmt: skip
+
+    def people(self, i: int) -> tuple[dict[str, int], dict[str, str | None]]:
+        """Each role's person id, and its Slack id."""
+        ids, slack = {}, {}
+        for side, role, in_slack in PEOPLE:
+            self.person_id += 1
+            ids[role], slack[role] = self.person_id, f"U{self.person_id:08d}" if in_slack else None
+            self.rows[Person].append(dict(
+                id=self.person_id, onboarding_id=i, side=side, role=role, name=f"{role} {i}",
+                slack_user_id=slack[role], created_at=self.now,
+            ))  # fmt: skip
+        return ids, slack
+
+    def milestone(self, i: int, k: int, signed: date, ids: dict[str, int]) -> str | None:
+        """Add the k-th milestone; its key when it has been blocked more than a week."""
+        self.milestone_id += 1
+        due = signed + timedelta(days=2 * k + 1)
+        odds = PAST if due < self.today else AHEAD
+        status = self.rnd.choices(list(odds), weights=list(odds.values()))[0]
+        blocked_since = self.today - timedelta(days=self.rnd.randint(1, 20)) if status == "blocked" else None
+        key = {3: "kickoff_held", 4: "kickoff_recap"}.get(k, f"m{k:02d}")
+        done_at = datetime.combine(due, time(0), tzinfo=UTC) + timedelta(hours=self.rnd.randint(-60, 30))
+        self.rows[Milestone].append(dict(
+            id=self.milestone_id, onboarding_id=i, stage="kickoff" if k in (3, 4) else "setup", key=key,
+            title=f"Milestone {k} of customer {i} reached", track="business", position=k,
+            customer_owner_role="project_owner", vendor_owner_role="implementation_csm",
+            customer_owner_id=ids["project_owner"], vendor_owner_id=ids["implementation_csm"],
+            start_on=due - timedelta(days=2), due_on=due, status=status, client_verified=False, first_value=False,
+            depends_on=["kickoff_held"] if k == 4 else [], blocked_since=blocked_since,
+            blocked_reason="Waiting on access" if blocked_since else None,
+            blocked_unblocker="project_owner" if blocked_since else None,
+            completed_at=done_at if status == "done" else None, version=1,
+        ))  # fmt: skip
+        return key if blocked_since is not None and (self.today - blocked_since).days > 7 else None
+
+
+def build(engine: Engine, n: int, now: datetime) -> None:
+    rows = Book(n, now).rows
+    with engine.begin() as conn:
+        for table, batch in rows.items():
+            for start in range(0, len(batch), CHUNK):
+                conn.execute(insert(table.__table__), batch[start : start + CHUNK])
+        if engine.dialect.name == "postgresql":
+            for table in rows:
+                name = table.__tablename__
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                  f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
+    if engine.dialect.name == "postgresql":
+        # what autovacuum would have done to a database in use: statistics, visibility map, hint bits
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
+
+def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False) -> dict:
+    statements: list[tuple[str, object]] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    gc.collect()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with Session(engine) as session:
+            if trace:
+                tracemalloc.start()
+            started = perf_counter()
+            notices = decide(session, now, playbooks=playbooks)
+            elapsed = perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1] if trace else 0
+            if trace:
+                tracemalloc.stop()
+            session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    rules = Counter(n.rule.value for n in notices)
+    return {"seconds": elapsed, "peak": peak, "statements": statements, "rules": rules, "notices": len(notices)}
+
+
+def plain_query(engine: Engine, statements: list[tuple[str, object]]) -> tuple[float, int]:
+    """The pass's own candidate-milestone SQL, run bare on the DB-API cursor; (seconds, rows).
+
+    The cyclic garbage collector is paused for it, as `decide` pauses it for itself.
+    """
+    sql, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT milestones.id"))
+    raw = engine.raw_connection()
+    gc.collect()
+    gc.disable()
+    try:
+        cursor = raw.cursor()
+        started = perf_counter()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        elapsed = perf_counter() - started
+        cursor.close()
+        raw.rollback()
+    finally:
+        gc.enable()
+        raw.close()
+    return elapsed, len(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--onboardings", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes (and plain queries); the best counts")
+    parser.add_argument("--now", default="2026-05-04T10:00:00+00:00",
+                        help="the sweep's now (ISO, aware); a Monday by default, so the weekly overview is due")
+    args = parser.parse_args()
+    now = datetime.fromisoformat(args.now).astimezone(UTC)
+
+    scratch = None
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        scratch = tempfile.mkdtemp(prefix="sweep-bench-")
+        url = f"sqlite:///{scratch}/sweep.db"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(Onboarding.__table__)).scalar():
+                print("the database already holds onboardings: point DATABASE_URL at an empty one", file=sys.stderr)
+                return 2
+        started = perf_counter()
+        build(engine, args.onboardings, now)
+        print(f"database: {engine.url.render_as_string(hide_password=True)} ({engine.dialect.name})")
+        print(f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s")
+
+        playbooks = load_playbooks()
+        plain_query(engine, one_pass(engine, now, playbooks)["statements"])  # warm caches for both
+        passes = [one_pass(engine, now, playbooks) for _ in range(args.repeat)]
+        timed = min(passes, key=lambda p: p["seconds"])
+        plains = [plain_query(engine, timed["statements"]) for _ in range(args.repeat)]
+        plain_seconds, candidates = min(plains)
+        traced = one_pass(engine, now, playbooks, trace=True)
+
+        tries = ", ".join(f"{p['seconds']:.2f}" for p in passes)
+        print(f"decide: {timed['seconds']:.3f} s for {args.onboardings:,} onboardings (best of {args.repeat}: "
+              f"{tries}), {timed['notices']:,} notices "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(timed['rules'].items()))})")
+        print(f"peak memory (tracemalloc): {traced['peak'] / 2**20:.1f} MiB")
+        print(f"SQL statements: {len(timed['statements'])}")
+        for sql, _ in timed["statements"]:
+            print(f"    {' '.join(sql.split())[:100]}")
+        print(f"plain candidate query: {plain_seconds:.3f} s for {candidates:,} milestone rows "
+              f"(best of {args.repeat}: {', '.join(f'{p[0]:.3f}' for p in plains)})")
+        print(f"ratio decide / plain query: {timed['seconds'] / plain_seconds:.1f}x")
+        return 0
+    finally:
+        engine.dispose()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""One pass of the rules over the store at a given "now"."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from bot.notices import Notice
+from bot.rules import candidates, escalations, snapshots
+from bot.rules.health_drop import health_drop, score_today
+from bot.rules.kickoff import recap_missing
+from bot.rules.nudges import nudges
+from bot.rules.schedule import behind_schedule
+from bot.rules.settings import DEFAULTS, RuleSettings
+from bot.rules.silence import silent_account
+from bot.rules.weekly import overview
+
+if TYPE_CHECKING:
+    from bot.playbook import Playbook
+
+SettingsFor = Callable[[str], RuleSettings]
+
+
+def settings_from_playbooks(playbooks: Mapping[str, Playbook]) -> SettingsFor:
+    """Each playbook's own settings (its [rules] table over the defaults); the defaults for an unknown key."""
+
+    def settings_for(playbook_key: str) -> RuleSettings:
+        playbook = playbooks.get(playbook_key)
+        return playbook.rules if playbook is not None else DEFAULTS
+
+    return settings_for
+
+
+def decide(
+    session: Session,
+    now: datetime,
+    *,
+    playbooks: Mapping[str, Playbook] | None = None,
+    settings: SettingsFor | RuleSettings | None = None,
+) -> list[Notice]:
+    """Every notice the rules call for at `now`, for every active onboarding.
+
+    Settings come from `settings` (one RuleSettings for all, or a function of the playbook key), else
+    from `playbooks`, else from the shipped playbooks. Escalation levels and today's health snapshots
+    are written in `session`'s transaction; committing is the caller's.
+    """
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    settings_for = _resolver(playbooks, settings)
+    session.flush()
+    # A sweep allocates a few hundred thousand objects that reference counting frees; the cyclic
+    # collector would walk the live ones again and again, for up to a third of the sweep's time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _decide(session.connection(), now, settings_for)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[Notice]:
+    sweep = candidates.load(conn, now, settings_for)
+    notices = escalations.settle(conn, sweep)
+    written = []
+    for account in sweep.accounts.values():
+        health = score_today(account)
+        if account.health_today != (health.score, health.parts):
+            written.append({"onboarding_id": account.id, "day": account.clock.today, "score": health.score,
+                              "parts": health.parts})
+        notices.extend(health_drop(account, health))
+        notices.extend(nudges(account))
+        notices.extend(behind_schedule(account))
+        notices.extend(silent_account(account))
+        notices.extend(recap_missing(account))
+        notices.extend(overview(account))
+    snapshots.save(conn, written)
+    return notices
+
+
+def _resolver(playbooks: Mapping[str, Playbook] | None, settings: SettingsFor | RuleSettings | None) -> SettingsFor:
+    if isinstance(settings, RuleSettings):
+        return lambda _key: settings
+    if settings is not None:
+        return settings
+    if playbooks is None:
+        from bot.playbook import load_playbooks  # the playbook package imports this one's settings
+
+        playbooks = load_playbooks()
+    return settings_from_playbooks(playbooks)

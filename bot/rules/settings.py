@@ -1,0 +1,142 @@
+"""Every number the rules use, with the field's defaults, and how a playbook's `[rules]` table overrides them.
+
+A playbook may carry an optional `[rules]` table whose keys are the field names below, e.g.
+
+    [rules]
+    due_soon_business_days = 3
+    blocked_days = 5
+    business_hours_start = "08:30"      # "HH:MM", or a TOML local time such as 08:30:00
+    business_days = ["mon", "tue", "wed", "thu", "fri"]
+    weekly_overview_day = "mon"
+
+Keys left out keep their defaults. Nothing here imports the playbook package, so the playbook model
+can hold a `RuleSettings` without an import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import time
+from typing import Any
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    # milestone nudges
+    due_soon_business_days: int = 2
+    # blocked milestones and escalations
+    blocked_days: int = 7
+    unblock_call_hours: int = 48
+    escalation_ack_business_days: int = 1
+    # the whole onboarding
+    behind_schedule_days: int = 14
+    silent_days: int = 7
+    silent_sponsor_days: int = 14
+    kickoff_recap_hours: int = 24
+    kickoff_recap_milestone: str = "kickoff_recap"
+    # health score: parts, weights and what counts as a drop
+    health_drop_points: int = 15
+    health_compare_days: int = 7
+    health_usage_days: int = 7
+    health_usage_target: int = 10
+    health_sponsor_days: int = 14
+    health_sponsor_target: int = 1
+    health_weight_usage: int = 40
+    health_weight_progress: int = 40
+    health_weight_sponsor: int = 20
+    # when anything may be said, in the customer's timezone
+    business_hours_start: time = time(9)
+    business_hours_end: time = time(17)
+    business_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    weekly_overview_day: int = 0
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> RuleSettings:
+        return replace(self, **dict(overrides))
+
+
+DEFAULTS = RuleSettings()
+
+# Numbers that may be zero: a due-soon nudge on the due day only, a weight that leaves a part out.
+# Everything else must be at least 1.
+_MAY_BE_ZERO = {"due_soon_business_days", "health_weight_usage", "health_weight_progress", "health_weight_sponsor"}
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+Problem = tuple[str | None, str]  # (the [rules] key it is about, or None for the table; message)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _read_time(value: Any) -> time | None:
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and (m := _TIME.match(value.strip())):
+        return time(int(m.group(1)), int(m.group(2)))
+    return None
+
+
+def _read_day(value: Any) -> int | None:
+    if isinstance(value, str) and value.strip().lower()[:3] in WEEKDAY_NAMES:
+        return WEEKDAY_NAMES.index(value.strip().lower()[:3])
+    return None
+
+
+def _read_one(name: str, value: Any) -> tuple[Any, str | None]:
+    """The typed value, or None and what is wrong with it."""
+    default = getattr(DEFAULTS, name)
+    if name in ("business_hours_start", "business_hours_end"):
+        parsed = _read_time(value)
+        return (parsed, None) if parsed is not None else (None, 'must be a time of day such as "09:00"')
+    if name == "business_days":
+        days = [_read_day(v) for v in value] if isinstance(value, list) else [None]
+        if not days or None in days:
+            return None, f"must be a non-empty list of weekdays ({', '.join(WEEKDAY_NAMES)})"
+        if len(set(days)) != len(days):
+            return None, "lists a weekday twice"
+        return tuple(sorted(days)), None
+    if name == "weekly_overview_day":
+        day = _read_day(value)
+        return (day, None) if day is not None else (None, f"must be a weekday ({', '.join(WEEKDAY_NAMES)})")
+    if isinstance(default, str):
+        ok = isinstance(value, str) and _KEY.match(value)
+        return (value, None) if ok else (None, "must be a milestone key (lowercase letters, digits, underscores)")
+    if not _whole(value):
+        return None, "must be a whole number"
+    floor = 0 if name in _MAY_BE_ZERO else 1
+    if value < floor:
+        return None, f"must be at least {floor}"
+    return value, None
+
+
+def read_rules_table(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
+    """The valid overrides in a `[rules]` table, and a problem for every key that is unknown or wrong."""
+    if not isinstance(raw, Mapping):
+        return {}, [(None, "'rules' must be a table")]
+    known = {f.name for f in fields(RuleSettings)}
+    overrides: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, value in raw.items():
+        if name not in known:
+            problems.append((name, f"unknown setting '{name}' (expected one of: {', '.join(sorted(known))})"))
+            continue
+        parsed, error = _read_one(name, value)
+        if error:
+            problems.append((name, f"'{name}' {error}"))
+        else:
+            overrides[name] = parsed
+    merged = DEFAULTS.with_overrides(overrides)
+    if merged.business_hours_start >= merged.business_hours_end:
+        at = "business_hours_end" if "business_hours_end" in overrides else "business_hours_start"
+        problems.append((at, "'business_hours_start' must be before 'business_hours_end'"))
+    if merged.health_weight_usage + merged.health_weight_progress + merged.health_weight_sponsor == 0:
+        problems.append(("health_weight_usage", "the health weights must not all be zero"))
+    if merged.silent_sponsor_days < merged.silent_days:
+        at = "silent_sponsor_days" if "silent_sponsor_days" in overrides else "silent_days"
+        problems.append((at, "'silent_sponsor_days' must not be less than 'silent_days'"))
+    return overrides, problems

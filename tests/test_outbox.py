@@ -1,0 +1,210 @@
+"""The outbox: one row per dedupe key, ever; due rows; compare-and-set transitions; failures for the CSM.
+
+Also what the delivery and scheduler tests share: an onboarding with its channels and
+people, notices, and a clock that moves only when told (or when the code under test sleeps).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.domain import Role, Side
+from bot.notices import Audience, Notice, Rule
+from store import outbox
+from store.db import session_scope
+from store.models import Notification, Onboarding, Person
+from tests.conftest import CUSTOMER_CHAMPION, INTERNAL_CHANNEL, SHARED_CHANNEL, VENDOR_CSM, VENDOR_MANAGER
+
+# Monday 4 May 2026, 09:00 in New York (EDT, UTC-4): the customer's business day starts.
+MONDAY_9 = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
+
+
+class ManualClock:
+    """Time that stands still until advanced; sleeping advances it and is recorded, never waited."""
+
+    def __init__(self, start: datetime = MONDAY_9) -> None:
+        self.at = start
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.at += timedelta(seconds=seconds)
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at
+
+
+def make_onboarding(engine, *, customer: str = "Acme", shared: str | None = SHARED_CHANNEL,
+                    internal: str | None = INTERNAL_CHANNEL) -> int:
+    """An onboarding in New York with a CSM and a customer champion in Slack; returns its id."""
+    with session_scope(engine) as s:
+        ob = Onboarding(
+            customer_name=customer, tier=2, acv_cents=4_000_000, playbook_key="standard_30",
+            timezone="America/New_York", contract_signed_on=date(2026, 5, 1), target_go_live_on=date(2026, 6, 15),
+            shared_channel_id=shared, internal_channel_id=internal, created_by=VENDOR_CSM,
+        )
+        s.add(ob)
+        s.flush()
+        s.add(Person(onboarding_id=ob.id, side=Side.VENDOR, role=Role.IMPLEMENTATION_CSM, name="Casey",
+                     slack_user_id=VENDOR_CSM))
+        s.add(Person(onboarding_id=ob.id, side=Side.VENDOR, role=Role.CSM_MANAGER, name="Morgan",
+                     slack_user_id=VENDOR_MANAGER))
+        s.add(Person(onboarding_id=ob.id, side=Side.CUSTOMER, role=Role.CHAMPION, name="Chris",
+                     slack_user_id=CUSTOMER_CHAMPION))
+        return ob.id
+
+
+def notice(
+    onboarding_id: int,
+    subject: str = "sso",
+    *,
+    rule: Rule = Rule.OVERDUE,
+    audience: Audience = Audience.DM,
+    recipient: str = VENDOR_CSM,
+    channel_id: str | None = None,
+    urgent: bool = False,
+    period: str = "2026-05-04",
+    not_before: datetime = MONDAY_9,
+    why: str | None = None,
+    **facts,
+) -> Notice:
+    if audience is Audience.SHARED:
+        recipient = channel_id = channel_id or SHARED_CHANNEL
+    elif audience is Audience.INTERNAL:
+        recipient = channel_id = channel_id or INTERNAL_CHANNEL
+    facts = {"title": f"Milestone {subject}", "customer_name": "Acme", **facts}
+    return Notice(
+        rule=rule, onboarding_id=onboarding_id, subject=subject, period=period, audience=audience,
+        recipient=recipient, channel_id=channel_id, not_before=not_before, urgent=urgent,
+        why=why or f"{rule} {subject} for test", facts=facts,
+    )
+
+
+def rows(engine) -> list[Notification]:
+    with session_scope(engine) as s:
+        return list(s.exec(select(Notification).order_by(Notification.id)))
+
+
+def row_of(engine, key: str) -> Notification:
+    with session_scope(engine) as s:
+        return s.exec(select(Notification).where(Notification.dedupe_key == key)).one()
+
+
+# -- claim --------------------------------------------------------------------------------------
+def test_claiming_twice_keeps_one_row(clean_db):
+    ob = make_onboarding(clean_db)
+    n = notice(ob)
+    with session_scope(clean_db) as s:
+        assert outbox.claim(s, [n]) == 1
+    with session_scope(clean_db) as s:
+        assert outbox.claim(s, [n, notice(ob, "crm")]) == 1
+    assert [r.dedupe_key for r in rows(clean_db)] == [n.dedupe_key, notice(ob, "crm").dedupe_key]
+
+
+def test_a_batch_with_the_same_key_twice_claims_it_once(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        assert outbox.claim(s, [notice(ob), notice(ob), notice(ob, period="2026-05-05")]) == 2
+    assert len(rows(clean_db)) == 2
+
+
+def test_many_notices_are_claimed_in_chunks(clean_db):
+    ob = make_onboarding(clean_db)
+    many = [notice(ob, f"m{i}") for i in range(outbox.CHUNK + 20)]
+    with session_scope(clean_db) as s:
+        assert outbox.claim(s, many) == len(many)
+    with session_scope(clean_db) as s:
+        assert outbox.claim(s, many) == 0
+
+
+def test_claimed_row_keeps_what_delivery_needs(clean_db):
+    ob = make_onboarding(clean_db)
+    n = notice(ob, audience=Audience.SHARED, urgent=True, due_on=date(2026, 5, 1), kickoff_keys=("kickoff",))
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [n])
+    row = row_of(clean_db, n.dedupe_key)
+    assert (row.status, row.attempts, row.urgent, row.audience) == (outbox.PENDING, 0, True, "shared")
+    assert row.channel_id == row.recipient == SHARED_CHANNEL
+    assert row.not_before == row.next_attempt_at == MONDAY_9
+    assert row.payload == {
+        "why": n.why, "period": "2026-05-04",
+        "facts": {"title": "Milestone sso", "customer_name": "Acme", "due_on": "2026-05-01", "kickoff_keys": ["kickoff"]},
+    }
+
+
+def test_claim_joins_the_callers_transaction(clean_db):
+    ob = make_onboarding(clean_db)
+    try:
+        with session_scope(clean_db) as s:
+            outbox.claim(s, [notice(ob)])
+            raise RuntimeError("the rules failed after deciding")
+    except RuntimeError:
+        pass
+    assert rows(clean_db) == []
+
+
+# -- due rows and transitions ---------------------------------------------------------------------
+def test_a_row_is_due_from_its_not_before(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob)])
+    with session_scope(clean_db) as s:
+        assert outbox.due(s, MONDAY_9 - timedelta(seconds=1)) == []
+        assert len(outbox.due(s, MONDAY_9)) == 1
+
+
+def test_take_is_compare_and_set(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob)])
+    with session_scope(clean_db) as s:
+        mine = outbox.due(s, MONDAY_9)[0]
+    with session_scope(clean_db) as s:
+        theirs = outbox.due(s, MONDAY_9)[0]
+    with session_scope(clean_db) as s:
+        assert outbox.take(s, mine, now=MONDAY_9, hold=timedelta(minutes=10))
+    with session_scope(clean_db) as s:
+        assert not outbox.take(s, theirs, now=MONDAY_9, hold=timedelta(minutes=10)), "the row was taken already"
+    assert (mine.status, mine.attempts) == (outbox.SENDING, 1)
+
+
+def test_an_abandoned_claim_becomes_due_again_and_the_old_claimant_cannot_finish(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob)])
+    with session_scope(clean_db) as s:
+        first = outbox.due(s, MONDAY_9)[0]
+        outbox.take(s, first, now=MONDAY_9, hold=timedelta(minutes=10))
+    with session_scope(clean_db) as s:
+        assert outbox.due(s, MONDAY_9 + timedelta(minutes=9)) == [], "a live claim is not due"
+        second = outbox.due(s, MONDAY_9 + timedelta(minutes=10))[0]
+        assert second.status == outbox.SENDING
+        assert outbox.take(s, second, now=MONDAY_9 + timedelta(minutes=10), hold=timedelta(minutes=10))
+    with session_scope(clean_db) as s:
+        assert not outbox.mark_sent(s, first, ts="1.1", channel_id=None, at=MONDAY_9), "a stale claim"
+        assert outbox.mark_sent(s, second, ts="1.2", channel_id="D0CSM", at=MONDAY_9)
+    row = rows(clean_db)[0]
+    assert (row.status, row.ts, row.attempts, row.channel_id) == (outbox.SENT, "1.2", 2, "D0CSM")
+
+
+def test_failed_for_csm_lists_their_onboardings_and_their_direct_messages(clean_db):
+    ours, other = make_onboarding(clean_db), make_onboarding(clean_db, customer="Globex")
+    with session_scope(clean_db) as s:
+        s.exec(select(Person).where(Person.onboarding_id == other, Person.role == Role.IMPLEMENTATION_CSM)).one() \
+            .slack_user_id = "U0OTHERCSM"
+        outbox.claim(s, [notice(ours, "a", audience=Audience.SHARED), notice(other, "b", audience=Audience.SHARED),
+                         notice(other, "c", recipient=VENDOR_CSM), notice(ours, "d", audience=Audience.INTERNAL)])
+    with session_scope(clean_db) as s:
+        for row in outbox.due(s, MONDAY_9):
+            if row.subject != "d":
+                outbox.mark_failed(s, row, error="is_archived")
+    with session_scope(clean_db) as s:
+        assert sorted(r.subject for r in outbox.failed_for_csm(s, VENDOR_CSM)) == ["a", "c"]
+        assert sorted(r.subject for r in outbox.failed_for_csm(s, "U0OTHERCSM")) == ["b", "c"]
+        assert outbox.failed_for_csm(s, VENDOR_MANAGER) == []
