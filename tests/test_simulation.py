@@ -9,9 +9,11 @@ morning.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,6 +42,7 @@ from tests.conftest import (
 from tests.test_outbox import ManualClock
 
 NEW_YORK = ZoneInfo("America/New_York")
+EXPECTED = Path(__file__).with_name("data") / "simulation_posts.txt"
 START = date(2026, 5, 4)  # a Monday
 DAYS = 60
 LATE_KEY = "first_data_imported"
@@ -159,6 +162,18 @@ def test_sixty_days_of_two_onboardings(harness, world):
         if not r.urgent:
             digests[(r.channel_id, r.sent_at.astimezone(NEW_YORK).date())].add(r.ts)
     assert max(len(ts) for ts in digests.values()) == 1
+
+    # The exact set of posts, read once and kept in tests/data/simulation_posts.txt: a change in what
+    # the rules say over these sixty days shows here. Regenerate with ONBOARD_UPDATE_SIMULATION=1.
+    names = {made[2].onboarding.id: "acme", made[3].onboarding.id: "globex"}
+    actual = sorted(
+        f"{r.sent_at.astimezone(NEW_YORK):%Y-%m-%d %a} {names[r.onboarding_id]} {r.rule} {r.subject or '-'} "
+        f"{r.audience} to {r.recipient} in {r.channel_id}"
+        for r in sent
+    )
+    if os.environ.get("ONBOARD_UPDATE_SIMULATION"):
+        EXPECTED.write_text("\n".join(actual) + "\n")
+    assert actual == EXPECTED.read_text().splitlines()
 
     said = {(r.rule, r.onboarding_id, r.subject) for r in sent}
     level2, level3 = made[2].onboarding.id, made[3].onboarding.id
