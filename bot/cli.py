@@ -83,11 +83,6 @@ def _rules(playbooks: Mapping):
     return partial(decide, playbooks=playbooks)
 
 
-def _require_bot_token(settings: Settings) -> None:
-    if not settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...)")
-
-
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
@@ -155,7 +150,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_services
     from bot.scheduler import run_until_stopped
 
-    _require_bot_token(settings)
+    settings.require("slack_bot_token")
     engine = make_engine(settings.database_url)
     check_schema(engine)
     services = build_services(settings, engine=engine)
@@ -177,7 +172,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         from bot.app import build_services
 
-        _require_bot_token(settings)
+        settings.require("slack_bot_token")
         report = run_sweep(build_services(settings, engine=engine), now, decide=decide)
         print(report.summary())
         return 0

@@ -105,8 +105,10 @@ class Settings(BaseSettings):
 
     def require_slack(self) -> None:
         """Check the Slack settings that serving needs: HTTP mode signs, Socket Mode does not."""
-        needed = ["slack_bot_token"] + (["slack_app_token"] if self.socket_mode else ["slack_signing_secret"])
-        for name in needed:
+        self.require("slack_bot_token", "slack_app_token" if self.socket_mode else "slack_signing_secret")
+
+    def require(self, *names: str) -> None:
+        for name in names:
             if not getattr(self, name):
                 raise ConfigError(f"{env_name(name)} is not set: {_HINTS[name]}")
 

@@ -72,6 +72,16 @@ def _user_of(record: OnboardingRecord, person_id: int | None) -> str | None:
     return person.slack_user_id if person else None
 
 
+def subject_of(record: OnboardingRecord, milestone: Milestone) -> Subject:
+    """The milestone as the permission and transition rules see it."""
+    return Subject(
+        status=MilestoneStatus(milestone.status),
+        client_verified=milestone.client_verified,
+        customer_owner_user=_user_of(record, milestone.customer_owner_id),
+        vendor_owner_user=_user_of(record, milestone.vendor_owner_id),
+    )
+
+
 def apply_change(
     session: Session,
     ref: MilestoneRef,
@@ -87,12 +97,7 @@ def apply_change(
     record = load(session, ref.onboarding_id)
     if record is None or record.onboarding.status == OnboardingStatus.CANCELLED:
         return Outcome(Kind.MISSING, GONE)
-    subject = Subject(
-        status=MilestoneStatus(milestone.status),
-        client_verified=milestone.client_verified,
-        customer_owner_user=_user_of(record, milestone.customer_owner_id),
-        vendor_owner_user=_user_of(record, milestone.vendor_owner_id),
-    )
+    subject = subject_of(record, milestone)
     if reason := refusal(change.act, actor, subject):
         return Outcome(Kind.REFUSED, reason, record, milestone)
     if milestone.version != ref.version:

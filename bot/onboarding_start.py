@@ -96,14 +96,14 @@ def _post(services: Services, result: StartResult, *, actor: str, now: datetime)
     summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
     ts = post("handoff", ob.internal_channel_id, summary, f"Handoff: {ob.customer_name}")
     if ts:
-        cards.append(PostedCard(onboarding_id=ob.id, kind="handoff", channel_id=ob.internal_channel_id, ts=ts))
+        cards.append(PostedCard(onboarding_id=ob.id, kind=stage_cards.HANDOFF, channel_id=ob.internal_channel_id, ts=ts))
         for part in handoff_posts.pack(handoff_posts.internal_story(record)):
             post("handoff notes", ob.internal_channel_id, part, f"Handoff notes: {ob.customer_name}", thread_ts=ts)
 
     post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), f"Welcome aboard, {ob.customer_name}!")
     ts = post("plan", ob.shared_channel_id, handoff_posts.plan_overview(record), f"Onboarding plan: {ob.customer_name}")
     if ts:
-        cards.append(PostedCard(onboarding_id=ob.id, kind="overview", channel_id=ob.shared_channel_id, ts=ts))
+        cards.append(PostedCard(onboarding_id=ob.id, kind=stage_cards.OVERVIEW, channel_id=ob.shared_channel_id, ts=ts))
         try:
             client.pins_add(channel=ob.shared_channel_id, timestamp=ts)
         except SlackApiError as exc:

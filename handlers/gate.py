@@ -7,18 +7,18 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlmodel import select
 
+from bot.cards import HANDOFF, stored_card
 from bot.domain import Side
 from bot.forms import FormValues
 from bot.ids import Action, Field, View
 from bot.onboarding_start import feasibility_of, readiness_of
 from bot.services import Services
+from handlers.replies import ephemeral
 from messages import blocks as b
 from messages import handoff_posts
 from store import audit
 from store.db import session_scope
-from store.models import PostedCard
 from store.onboardings import load
 
 REASON_MIN = 10
@@ -50,12 +50,12 @@ def register(app: App, services: Services) -> None:
     def open_override(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond) -> None:
         ack()
         if services.side_of(body["user"].get("team_id")) is not Side.VENDOR:
-            respond(response_type="ephemeral", replace_original=False, text="Only the vendor's team can do this.")
+            ephemeral(respond, "Only the vendor's team can do this.")
             return
         with session_scope(services.engine) as session:
             record = load(session, int(action["value"]))
         if record is None:
-            respond(response_type="ephemeral", replace_original=False, text="This onboarding no longer exists.")
+            ephemeral(respond, "This onboarding no longer exists.")
             return
         if record.onboarding.gate_override_at is not None:
             respond(
@@ -94,9 +94,7 @@ def register(app: App, services: Services) -> None:
                     actor=user["id"], actor_side=Side.VENDOR.value, reason=reason, at=now,
                 )
             readiness = readiness_of(session, record)
-            card = session.exec(
-                select(PostedCard).where(PostedCard.onboarding_id == ob.id, PostedCard.kind == "handoff")
-            ).first()
+            card = stored_card(session, ob.id, HANDOFF)
         ack()
         if card is not None:
             blocks = handoff_posts.internal_summary(

@@ -21,10 +21,11 @@ from bot.calendar import today_in
 from bot.domain import MilestoneStatus, Side
 from bot.forms import FormValues
 from bot.ids import Action, Field, View
-from bot.milestone_actions import GONE, Change, Kind, Outcome, apply_change
-from bot.milestone_rules import Act, Actor, Subject, refusal, transition
+from bot.milestone_actions import GONE, Change, Kind, Outcome, apply_change, subject_of
+from bot.milestone_rules import Act, Actor, refusal, transition
 from bot.payloads import BadPayload, MilestoneRef
 from bot.services import Services
+from handlers.replies import ephemeral
 from handlers.lookups import user_identities
 from messages import cards as card_blocks
 from messages import milestone_modals as forms
@@ -46,10 +47,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _ephemeral(respond, text: str, blocks: list | None = None) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text, **({"blocks": blocks} if blocks else {}))
-
-
 class MilestoneClicks:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -65,12 +62,7 @@ class MilestoneClicks:
             milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
             if milestone is None:
                 return GONE, None, None
-            subject = Subject(
-                status=MilestoneStatus(milestone.status),
-                client_verified=milestone.client_verified,
-                customer_owner_user=(record.person_by_id(milestone.customer_owner_id) or Person(name="")).slack_user_id,
-                vendor_owner_user=(record.person_by_id(milestone.vendor_owner_id) or Person(name="")).slack_user_id,
-            )
+            subject = subject_of(record, milestone)
             if reason := refusal(act, actor, subject):
                 return reason, milestone, record
             if milestone.version != ref.version:
@@ -88,7 +80,7 @@ class MilestoneClicks:
     def after(self, outcome: Outcome, respond, *, from_ephemeral: bool = False, actor: Actor | None = None) -> None:
         if outcome.kind in (Kind.MISSING, Kind.REFUSED):
             if respond:
-                _ephemeral(respond, outcome.message)
+                ephemeral(respond, outcome.message)
             return
         record, milestone = outcome.record, outcome.milestone
         stage = milestone.stage if milestone else record.onboarding.stage
@@ -96,7 +88,7 @@ class MilestoneClicks:
         cards.refresh(self.services, record, stages={stage}, now=now)
         if outcome.kind is Kind.STALE:
             if respond:
-                _ephemeral(respond, outcome.message)
+                ephemeral(respond, outcome.message)
             return
         card = cards.card_for_stage(self.services, record.onboarding.id, stage)
         cards.thread_line(self.services, card, outcome.history)
@@ -118,11 +110,11 @@ def _decode(value: str | None, respond) -> MilestoneRef | None:
     try:
         return MilestoneRef.decode(value)
     except BadPayload:
-        _ephemeral(respond, "That button no longer works. Use *My tasks* for a fresh one.")
+        ephemeral(respond, "That button no longer works. Use *My tasks* for a fresh one.")
         return None
 
 
-def _is_ephemeral(body: dict[str, Any]) -> bool:
+def _isephemeral(body: dict[str, Any]) -> bool:
     return bool((body.get("container") or {}).get("is_ephemeral"))
 
 
@@ -134,7 +126,7 @@ def register(app: App, services: Services) -> None:
             ack()
             ref = _decode(action.get("value"), respond)
             if ref is not None:
-                clicks.run(ref, clicks.actor(body), Change(act), respond, from_ephemeral=_is_ephemeral(body))
+                clicks.run(ref, clicks.actor(body), Change(act), respond, from_ephemeral=_isephemeral(body))
 
         return listener
 
@@ -151,16 +143,16 @@ def register(app: App, services: Services) -> None:
             actor = clicks.actor(body)
             problem, milestone, record = clicks.preflight(ref, actor, act)
             if problem:
-                _ephemeral(respond, problem)
+                ephemeral(respond, problem)
                 return
             try:
                 client.views_open(trigger_id=body["trigger_id"], view=build(milestone, ref, record))
             except SlackApiError as exc:
                 log.info("could not open the %s form: %s", act, exc.response.get("error"))
                 if fallback is not None:
-                    _ephemeral(respond, "I couldn't open the form here.", fallback(ref))
+                    ephemeral(respond, "I couldn't open the form here.", fallback(ref))
                 else:
-                    _ephemeral(respond, "I couldn't open the form here; please try again from the card.")
+                    ephemeral(respond, "I couldn't open the form here; please try again from the card.")
 
         return listener
 

@@ -17,6 +17,7 @@ from bot.ids import Action
 from bot.payloads import BadPayload, NoticeRef
 from bot.services import Services
 from bot.snooze import Refused, parse_date_block, parse_option, said_until, until_date
+from handlers.replies import ephemeral
 from messages import blocks as b
 from store import audit, nudges
 from store.activity import record_click
@@ -32,10 +33,6 @@ MESSAGE_BLOCKS_MAX = 50
 
 # Given the onboarding and now, until when to stay quiet (raises Refused or BadPayload).
 UntilOf = Callable[[Onboarding, datetime], datetime]
-
-
-def _tell(respond, text: str) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 def _reason_named(ref: NoticeRef) -> str:
@@ -86,7 +83,7 @@ def register(app: App, services: Services) -> None:
         try:
             ref, until_of = decode()
         except BadPayload:
-            return _tell(respond, UNREADABLE)
+            return ephemeral(respond, UNREADABLE)
         now = datetime.now(UTC)
         with session_scope(services.engine) as session:
             ob = session.get(Onboarding, ref.onboarding_id)
@@ -107,7 +104,7 @@ def register(app: App, services: Services) -> None:
                     )
                     record_click(session, onboarding_id=ob.id, slack_user_id=user["id"], side=side.value, at=now)
                     answer = f"Snoozed until {said_until(until, ob.timezone)}: I'll stay quiet about this until then."
-        _tell(respond, answer)
+        ephemeral(respond, answer)
 
     @app.action(Action.NUDGE_SNOOZE)
     def snooze_for(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond) -> None:
@@ -135,11 +132,11 @@ def register(app: App, services: Services) -> None:
         ack()
         user = body["user"]
         if services.side_of(user.get("team_id")) is not Side.VENDOR:
-            return _tell(respond, VENDOR_ONLY)
+            return ephemeral(respond, VENDOR_ONLY)
         try:
             ref = NoticeRef.decode(action.get("value"))
         except BadPayload:
-            return _tell(respond, UNREADABLE)
+            return ephemeral(respond, UNREADABLE)
         now = datetime.now(UTC)
         on_it = None
         with session_scope(services.engine) as session:
@@ -162,4 +159,4 @@ def register(app: App, services: Services) -> None:
                 answer = "You're already on it." if on_it == user["id"] else f"<@{on_it}> is already on it."
         if on_it:
             _show_picked_up(client, body, on_it)
-        _tell(respond, answer)
+        ephemeral(respond, answer)

@@ -14,6 +14,7 @@ from bot.ids import Action
 from bot.milestone_actions import GONE, Kind, advance_stage, sign_off
 from bot.milestone_rules import Actor
 from bot.services import Services
+from handlers.replies import ephemeral
 from messages import cards as card_blocks
 from store.db import session_scope
 from store.onboardings import load
@@ -21,10 +22,6 @@ from store.onboardings import load
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _ephemeral(respond, text: str, blocks: list | None = None) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text, **({"blocks": blocks} if blocks else {}))
 
 
 def _onboarding_id(raw: str | None) -> int | None:
@@ -51,9 +48,9 @@ def register(app: App, services: Services) -> None:
         with session_scope(services.engine) as session:
             record = load(session, onboarding_id) if onboarding_id else None
         if record is None:
-            return _ephemeral(respond, GONE)
+            return ephemeral(respond, GONE)
         today = today_in(record.onboarding.timezone, _now())
-        _ephemeral(respond, "Your open milestones", card_blocks.my_tasks(record, body["user"]["id"], today))
+        ephemeral(respond, "Your open milestones", card_blocks.my_tasks(record, body["user"]["id"], today))
 
     @app.action(Action.STAGE_ADVANCE)
     def advance(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond) -> None:
@@ -61,14 +58,14 @@ def register(app: App, services: Services) -> None:
         onboarding_id = _onboarding_id(action.get("value"))
         from_stage = (action.get("value") or "").partition(":")[2]
         if onboarding_id is None or from_stage not in Stage._value2member_map_:
-            return _ephemeral(respond, "That button no longer works.")
+            return ephemeral(respond, "That button no longer works.")
         now = _now()
         with session_scope(services.engine) as session:
             outcome = advance_stage(session, onboarding_id, from_stage, actor_of(body), now=now)
         if outcome.kind in (Kind.MISSING, Kind.REFUSED, Kind.STALE):
             if outcome.kind is Kind.STALE and outcome.record:
                 cards.refresh(services, outcome.record, stages={from_stage}, now=now)
-            return _ephemeral(respond, outcome.message)
+            return ephemeral(respond, outcome.message)
         record, started = outcome.record, outcome.stage_started
         cards.refresh(services, record, stages={from_stage}, now=now)
         cards.thread_line(services, cards.card_for_stage(services, record.onboarding.id, from_stage), outcome.history)
@@ -85,14 +82,14 @@ def register(app: App, services: Services) -> None:
             ack()
             onboarding_id = _onboarding_id(action.get("value"))
             if onboarding_id is None:
-                return _ephemeral(respond, "That button no longer works.")
+                return ephemeral(respond, "That button no longer works.")
             now = _now()
             with session_scope(services.engine) as session:
                 outcome = sign_off(session, onboarding_id, actor_of(body), role, now=now, playbooks=services.playbooks)
             if outcome.kind is not Kind.APPLIED:
                 if outcome.kind is Kind.STALE and outcome.record:
                     cards.refresh(services, outcome.record, stages={Stage.GO_LIVE.value}, now=now)
-                return _ephemeral(respond, outcome.message)
+                return ephemeral(respond, outcome.message)
             record = outcome.record
             cards.refresh(services, record, stages={Stage.GO_LIVE.value}, now=now)
             with session_scope(services.engine) as session:

@@ -6,7 +6,7 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.ids import Action, Field, View
 from bot.payloads import MilestoneRef
