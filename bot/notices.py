@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -44,6 +45,6 @@ class Notice:
     why: str = ""  # one line, for --dry-run and the audit trail
     facts: dict[str, Any] = field(default_factory=dict)  # what the message builder needs
 
-    @property
+    @cached_property
     def dedupe_key(self) -> str:
         return f"{self.onboarding_id}:{self.rule}:{self.subject}:{self.recipient}:{self.period}"

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import collector
 from bot.delivery import Clock, DeliveryReport, Outlet, deliver_due
 from bot.locks import default_holder, sweep_lock
 from bot.notices import Notice
@@ -77,7 +78,7 @@ def run_sweep(
         if not acquired:
             log.info("another sweeper holds the lock; skipping this sweep")
             return SweepReport(now=now, ran=False)
-        with session_scope(services.engine) as session:
+        with session_scope(services.engine) as session, collector.paused():
             notices = list(decide(session, now))
             claimed = outbox.claim(session, notices)
         delivery = deliver_due(services, now, clock=clock)  # type: ignore[arg-type]
@@ -102,8 +103,9 @@ def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
     with Session(engine) as session:
         event.listen(session, "before_commit", _refuse_commit)
         try:
-            notices = list(decide(session, now))
-            existing = outbox.statuses_of(session, [n.dedupe_key for n in notices])
+            with collector.paused():
+                notices = list(decide(session, now))
+                existing = outbox.statuses_of(session, [n.dedupe_key for n in notices])
         finally:
             session.rollback()
     planned = [Planned(n, existing.get(n.dedupe_key)) for n in notices]

@@ -10,6 +10,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
+from store.types import json_dumps
+
 
 class DatabaseURLError(ValueError):
     pass
@@ -31,10 +33,15 @@ def normalise_url(raw: str) -> URL:
 def make_engine(raw_url: str) -> Engine:
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
+            json_serializer=json_dumps,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True, json_serializer=json_dumps
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

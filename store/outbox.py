@@ -17,9 +17,8 @@ whose claim was taken over cannot overwrite the newer outcome.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -27,90 +26,71 @@ from sqlmodel import Session, col, select, update
 
 from bot.domain import Role
 from bot.notices import Notice
+from store import bulk
 from store.models import Notification, Person
 from store.types import utcnow
 
 PENDING, SENDING, RETRY, SENT, FAILED = "pending", "sending", "retry", "sent", "failed"
 # The rule of the deliverer's own notice: "I couldn't post to that channel".
 DELIVERY_FAILED = "delivery_failed"
-# Rows per INSERT: well under SQLite's bound-parameter limit.
-CHUNK = 500
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
 
-def _jsonable(value: Any) -> Any:
-    def default(v: Any) -> Any:
-        if isinstance(v, (date, datetime)):
-            return v.isoformat()
-        if isinstance(v, (set, frozenset, tuple)):
-            return list(v)
-        return str(v)
-
-    return json.loads(json.dumps(value, default=default))
-
-
-def row_values(notice: Notice) -> dict[str, Any]:
+def row_values(notice: Notice, created_at: datetime | None = None) -> dict[str, Any]:
+    """The pending outbox row of a notice."""
     return {
         "dedupe_key": notice.dedupe_key,
         "onboarding_id": notice.onboarding_id,
-        "rule": str(notice.rule),
+        "rule": notice.rule.value,
         "subject": notice.subject,
         "recipient": notice.recipient,
         "channel_id": notice.channel_id,
-        "audience": str(notice.audience),
+        "audience": notice.audience.value,
         "urgent": notice.urgent,
-        "payload": {"why": notice.why, "period": notice.period, "facts": _jsonable(notice.facts)},
+        # the facts are stored as JSON (dates as ISO strings: the engine's JSON serializer)
+        "payload": {"why": notice.why, "period": notice.period, "facts": notice.facts},
         "not_before": notice.not_before,
         "next_attempt_at": notice.not_before,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": created_at or utcnow(),
     }
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert rows whose dedupe key is not taken yet; returns how many were new.
+    """Insert rows whose dedupe key is not taken yet, in one statement; returns how many were new.
 
-    One INSERT ... ON CONFLICT DO NOTHING per CHUNK rows, so a rerun or a second scheduler that
-    decided the same things adds nothing, and neither waits for nor fails on the other.
+    INSERT ... ON CONFLICT DO NOTHING, so a rerun or a second scheduler that decided the same
+    things adds nothing, and neither waits for nor fails on the other.
     """
     first: dict[str, dict[str, Any]] = {}
     for r in rows:
         first.setdefault(r["dedupe_key"], r)
-    unique = list(first.values())
-    if not unique:
+    if not first:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    created = utcnow()
-    full = [{"status": PENDING, "attempts": 0, "created_at": created, "payload": {}, **r} for r in unique]
-    inserted = 0
-    for start in range(0, len(full), CHUNK):
-        statement = (
-            insert(_TABLE)
-            .values(full[start:start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_TABLE.c.id)
-        )
-        inserted += len(session.exec(statement).all())
-    return inserted
+    defaults = {"status": PENDING, "attempts": 0, "created_at": utcnow(), "payload": {}}
+    full = [r if r.keys() >= defaults.keys() else defaults | r for r in first.values()]
+    return bulk.upsert(session.connection(), _TABLE, full, conflict=["dedupe_key"], replace=None)
 
 
 def claim(session: Session, notices: Iterable[Notice]) -> int:
-    """Write each notice as a pending row unless its dedupe key already has one; returns the new count."""
-    return insert_new(session, [row_values(n) for n in notices])
+    """Write each notice as a pending row unless its dedupe key already has one; returns the new count.
+
+    Most of what a sweep decides was claimed by an earlier sweep of the same day: those keys are
+    found first (one statement) and only the new notices are turned into rows.
+    """
+    unique: dict[str, Notice] = {}
+    for n in notices:
+        unique.setdefault(n.dedupe_key, n)
+    taken = statuses_of(session, unique)
+    created = utcnow()
+    return insert_new(session, [row_values(n, created) for key, n in unique.items() if key not in taken])
 
 
 def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:
-    """The status of each key already in the outbox (keys not there are left out)."""
-    wanted = list(set(keys))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), CHUNK):
-        query = select(Notification.dedupe_key, Notification.status).where(
-            col(Notification.dedupe_key).in_(wanted[start:start + CHUNK])
-        )
-        found.update(dict(session.exec(query).all()))
-    return found
+    """The status of each key already in the outbox (keys not there are left out), in one statement."""
+    return {key: status for key, status in bulk.matching(session.connection(), _TABLE, "dedupe_key", keys, "status")}
 
 
 def due(session: Session, now: datetime, *, limit: int = 500) -> list[Notification]:

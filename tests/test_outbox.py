@@ -6,8 +6,11 @@ people, notices, and a clock that moves only when told (or when the code under t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.domain import Role, Side
@@ -86,6 +89,21 @@ def notice(
     )
 
 
+@contextmanager
+def counted_statements(engine) -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def rows(engine) -> list[Notification]:
     with session_scope(engine) as s:
         return list(s.exec(select(Notification).order_by(Notification.id)))
@@ -114,13 +132,38 @@ def test_a_batch_with_the_same_key_twice_claims_it_once(clean_db):
     assert len(rows(clean_db)) == 2
 
 
-def test_many_notices_are_claimed_in_chunks(clean_db):
+def test_claiming_takes_two_statements_however_many_notices(clean_db):
     ob = make_onboarding(clean_db)
-    many = [notice(ob, f"m{i}") for i in range(outbox.CHUNK + 20)]
-    with session_scope(clean_db) as s:
-        assert outbox.claim(s, many) == len(many)
-    with session_scope(clean_db) as s:
+    many = [notice(ob, f"m{i}") for i in range(40_000)]  # more than SQLite's bound-parameter limit
+    with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
+        assert outbox.claim(s, many[:30_000]) == 30_000
+    assert len(statements) == 2  # which keys are taken; insert the rest
+    with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
+        assert outbox.claim(s, many) == 10_000
+    assert len(statements) == 2
+    with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
         assert outbox.claim(s, many) == 0
+    assert len(statements) == 1  # nothing new: nothing to insert
+    assert len(rows(clean_db)) == 40_000
+
+
+def test_bulk_claimed_rows_are_stored_as_the_orm_stores_them(clean_db):
+    """Times on the hour and with microseconds, and the payload, read back and compare the same."""
+    ob = make_onboarding(clean_db)
+    exact, fine = MONDAY_9, MONDAY_9 + timedelta(microseconds=250)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob, "a", not_before=exact), notice(ob, "b", not_before=fine)])
+        by_orm = Notification(**outbox.row_values(notice(ob, "c", not_before=exact)))
+        s.add(by_orm)
+    with session_scope(clean_db) as s:
+        assert [r.subject for r in outbox.due(s, exact)] == ["a", "c"]
+        assert [r.subject for r in outbox.due(s, fine)] == ["a", "c", "b"]
+        stored = s.connection().exec_driver_sql(
+            "SELECT not_before FROM notifications WHERE subject IN ('a', 'c') ORDER BY subject"
+        ).all()
+        assert stored[0] == stored[1]  # the very same text on SQLite, where times compare as text
+    a, c = row_of(clean_db, notice(ob, "a").dedupe_key), row_of(clean_db, notice(ob, "c").dedupe_key)
+    assert (a.not_before, a.payload["period"], a.status, a.attempts) == (c.not_before, c.payload["period"], "pending", 0)
 
 
 def test_claimed_row_keeps_what_delivery_needs(clean_db):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from bot import collector
 from bot.notices import Notice
 from bot.rules import candidates, escalations, snapshots
 from bot.rules.health_drop import health_drop, score_today
@@ -52,15 +52,8 @@ def decide(
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     settings_for = _resolver(playbooks, settings)
     session.flush()
-    # A sweep allocates a few hundred thousand objects that reference counting frees; the cyclic
-    # collector would walk the live ones again and again, for up to a third of the sweep's time.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _decide(session.connection(), now, settings_for)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[Notice]:

@@ -26,7 +26,7 @@ from bot.domain import Role
 from bot.notices import Notice, Rule
 from bot.rules import facts
 from bot.rules.account import Account, OpenEscalation
-from bot.rules.bulk import update_by_id, upsert
+from store.bulk import update_by_id, upsert
 from bot.rules.candidates import Sweep, attach_escalations
 from store.models import Escalation
 

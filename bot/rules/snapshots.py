@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bot.domain import OnboardingStatus
-from bot.rules.bulk import upsert
+from store.bulk import upsert
 from store.models import HealthSnapshot, Onboarding
 
 _H = HealthSnapshot.__table__

@@ -1,0 +1,122 @@
+"""Reading and writing many rows in one statement, on SQLite and PostgreSQL alike.
+
+SQLite takes an `executemany` of one prepared statement, which it runs in process. PostgreSQL
+would get one round of protocol messages per row that way; instead all rows travel as one JSON
+document, unpacked on the server by `json_to_recordset`, which measured about twice as fast for
+10,000 rows. A list of values to look up travels the same way: one JSON array parameter, however
+long (SQLite's `json_each`, PostgreSQL's `json_array_elements_text`), so the statement count never
+grows with the data and no bound-parameter limit is reached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Table, bindparam, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection, Row
+
+from store.types import json_default
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: list[str],
+           replace: list[str] | None) -> int:
+    """Insert `rows` (dicts with the same keys); where one clashes on `conflict`, set its `replace`
+    columns from the new row, or leave the stored row alone when `replace` is None.
+
+    Returns how many rows were inserted or replaced (with `replace=None`: how many were new).
+    """
+    if not rows:
+        return 0
+    names = list(rows[0])
+    if conn.dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        if replace is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=conflict)
+        else:
+            stmt = stmt.on_conflict_do_update(index_elements=conflict, set_={c: stmt.excluded[c] for c in replace})
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
+        params = _bound(conn, table, list(compiled.positiontup or ()), rows)
+        return conn.exec_driver_sql(str(compiled), params).rowcount
+    q = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(q(n) for n in names)
+    action = (
+        "DO NOTHING"
+        if replace is None
+        else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
+    )
+    sql = (
+        f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM {_recordset(conn, table, names)} "
+        f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
+    )
+    return conn.execute(text(sql), {"rows": json.dumps(rows, default=json_default)}).rowcount
+
+
+def _bound(conn: Connection, table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple]:
+    """Each row's values (in `names` order) as the driver takes them, through each column type's bind processor.
+
+    SQLAlchemy would do this per row and per column inside `execute`, at several times the cost of
+    the insert itself; here it goes column by column, and the (few distinct) datetimes and other
+    scalars are converted once each.
+    """
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        column_type = table.c[name].type.dialect_impl(conn.dialect)
+        process = column_type.bind_processor(conn.dialect)
+        if process is not None:
+            values = list(map(process if isinstance(column_type, JSON) else _memoised(process), values))
+        columns.append(values)
+    return list(zip(*columns, strict=True))
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            converted = seen[value] = process(value)
+            return converted
+
+    return convert
+
+
+def matching(conn: Connection, table: Table, column: str, values: Iterable[Any], *columns: str) -> list[Row]:
+    """The (`column`, *`columns`) of every row of `table` whose `column` is one of `values`."""
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return []
+    q = conn.dialect.identifier_preparer.quote
+    picked = ", ".join(f"t.{q(c)}" for c in (column, *columns))
+    if conn.dialect.name == "postgresql":
+        source = "json_array_elements_text(CAST(:values AS json)) AS v(value)"
+    else:
+        source = "json_each(:values) AS v"
+    sql = f"SELECT {picked} FROM {source} JOIN {q(table.name)} AS t ON t.{q(column)} = v.value"
+    return list(conn.execute(text(sql).columns(*(table.c[c] for c in (column, *columns))),
+                             {"values": json.dumps(wanted, default=json_default)}))
+
+
+def update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Set the given columns of each row found by its "id"."""
+    if not rows:
+        return
+    names = [n for n in rows[0] if n != "id"]
+    if conn.dialect.name != "postgresql":
+        stmt = update(table).where(table.c.id == bindparam("row_id")).values({n: bindparam(f"row_{n}") for n in names})
+        conn.execute(stmt, [{f"row_{k}": v for k, v in row.items()} for row in rows])
+        return
+    q = conn.dialect.identifier_preparer.quote
+    sets = ", ".join(f"{q(n)} = r.{q(n)}" for n in names)
+    sql = f"UPDATE {q(table.name)} AS t SET {sets} FROM {_recordset(conn, table, ['id', *names])} WHERE t.id = r.id"
+    conn.execute(text(sql), {"rows": json.dumps(rows, default=json_default)})
+
+
+def _recordset(conn: Connection, table: Table, names: list[str]) -> str:
+    q = conn.dialect.identifier_preparer.quote
+    typed = ", ".join(f"{q(n)} {table.c[n].type.compile(dialect=conn.dialect)}" for n in names)
+    return f"json_to_recordset(CAST(:rows AS json)) AS r({typed})"
