@@ -10,7 +10,7 @@ Each part is scored 0-100 and kept with the figures behind it, so a person can s
   `health_sponsor_target` events; 0 when no sponsor is in Slack (nothing can be seen).
 The score is the weighted mean of the parts (`health_weight_*`), rounded.
 
-Signals for every active onboarding come from two GROUP BY queries, whatever their number
+Signals for every active onboarding come from three queries, whatever their number
 (bot.rules.snapshots stores the scores, one snapshot per onboarding per customer-local day).
 """
 
@@ -149,8 +149,7 @@ def load_signals(
         select(
             _M.c.onboarding_id,
             func.count(),
-            count(~done),
-            count(done),
+            count(~done),  # done = all - open (status is never NULL)
             count(is_due),
             count(and_(is_due, done)),
             count(on_time),
@@ -161,18 +160,22 @@ def load_signals(
         .group_by(_M.c.onboarding_id)
     )
     found: dict[int, Signals] = {}
-    for oid, total, open_, done_n, due, done_due, timely, earliest in conn.execute(milestones).fetchall():
-        found[oid] = Signals(total, open_ or 0, done_n or 0, due or 0, done_due or 0, timely or 0, earliest)
+    for oid, total, open_, due, done_due, timely, earliest in conn.execute(milestones).fetchall():
+        open_ = open_ or 0
+        found[oid] = Signals(total, open_, total - open_, due or 0, done_due or 0, timely or 0, earliest)
 
+    # Customer activity: only the rows inside the longest window are counted (on the activity
+    # index, so a long history costs nothing), and the latest one is found through that index too.
     def since(days_of) -> ColumnElement:
         per_key = {key: now - timedelta(days=days_of(s)) for key, s in settings_by_playbook.items()}
         return _per(_O.c.playbook_key, per_key, now - timedelta(days=days_of(default)), UTCDateTime())
 
+    widest = max(max(s.health_usage_days, s.health_sponsor_days) for s in (*settings_by_playbook.values(), default))
+    customer = _A.c.side == Side.CUSTOMER.value
     sponsor = _P.alias("sponsor")
     activity = (
         select(
             _A.c.onboarding_id,
-            func.max(_A.c.at),
             count(_A.c.at >= since(lambda s: s.health_usage_days)),
             count(and_(sponsor.c.id.is_not(None), _A.c.at >= since(lambda s: s.health_sponsor_days))),
         )
@@ -186,11 +189,20 @@ def load_signals(
                 ),
             )
         )
-        .where(active, _A.c.side == Side.CUSTOMER.value)
+        .where(active, customer, _A.c.at >= now - timedelta(days=widest))
         .group_by(_A.c.onboarding_id)
     )
-    for oid, last_at, events, sponsor_events in conn.execute(activity).fetchall():
+    for oid, events, sponsor_events in conn.execute(activity).fetchall():
         signals = found.setdefault(oid, Signals())
-        signals.last_customer_at = last_at
         signals.customer_events, signals.sponsor_events = events or 0, sponsor_events or 0
+    latest = (
+        select(_A.c.at)
+        .where(_A.c.onboarding_id == _O.c.id, customer)
+        .order_by(_A.c.at.desc())
+        .limit(1)
+        .correlate(_O)
+        .scalar_subquery()
+    )
+    for oid, last_at in conn.execute(select(_O.c.id, latest).where(active, latest.is_not(None))).fetchall():
+        found.setdefault(oid, Signals()).last_customer_at = last_at
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, text, update
@@ -51,7 +52,16 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], confl
         f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM {_recordset(conn, table, names)} "
         f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
     )
-    return conn.execute(text(sql), {"rows": json.dumps(rows, default=json_default)}).rowcount
+    return conn.execute(text(sql), {"rows": _document(table, names, rows)}).rowcount
+
+
+def _document(table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as one JSON array; dates and times written once per distinct value, not once per row."""
+    temporal = [n for n in names if table.c[n].type.python_type in (date, datetime)]
+    if temporal:
+        iso = _memoised(json_default)
+        rows = [row | {n: iso(row[n]) for n in temporal if row[n] is not None} for row in rows]
+    return json.dumps(rows, default=json_default)
 
 
 def _bound(conn: Connection, table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple]:

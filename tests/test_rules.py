@@ -749,4 +749,4 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
     writes = [re.match(r'(INSERT INTO|UPDATE) "?(\w+)', sql).groups() for sql in issued if not sql.startswith("SELECT")]
     assert writes == [("UPDATE", "escalations"), ("INSERT INTO", "escalations"), ("UPDATE", "escalations"),
                       ("INSERT INTO", "health_snapshots")]
-    assert counts[0] == counts[1] == 14, counts
+    assert counts[0] == counts[1] == 15, counts

@@ -3,7 +3,7 @@
 However many onboardings there are, one sweep reads: the active onboardings; their people; the
 candidate milestones (open ones due within the nudge horizon or already overdue, blocked or awaiting
 the customer, the kickoff recap, and those done since last week for the weekly overview); the
-recap's dependencies; two GROUP BY queries of health signals; open escalations; running snoozes;
+recap's dependencies; three queries of health signals; open escalations; running snoozes;
 and the health snapshots of the comparison day and of today. The rules then decide in Python.
 """
 
