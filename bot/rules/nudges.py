@@ -39,20 +39,20 @@ def nudges(account: Account) -> list[Notice]:
             if not day_open:
                 continue
             rule, period, days = OVERDUE, clock.today_iso, (today - due).days
-            extra = {"days_overdue": days}
+            extra, count = "days_overdue", days
             why = f"{m.title!r} was due {due.isoformat()} ({days} days ago)"
         elif due <= window_end:
             rule, period = DUE_SOON, due.isoformat()
-            extra = {"business_days_left": _business_days_left(account, due)}
+            extra, count = "business_days_left", _business_days_left(account, due)
             why = f"{m.title!r} is due {period}"
         else:
             continue
         if (m.snoozed or account.snoozes) and account.snoozed(rule, m.key, m):
             continue
         said = facts.milestone(account, m)
-        said.update(extra)
+        said[extra] = count
         if shared is not None:
-            to_customer = said | {"addressed": said["customer_owner"]}
+            to_customer = dict(said, addressed=said["customer_owner"])
             out.append(account.notice(rule, m.key, period, shared, to_customer, why + ", to its customer-side owner"))
         vendor = vendor_routes.get(m.vendor_owner_id)
         if vendor is None:
