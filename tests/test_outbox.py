@@ -132,15 +132,17 @@ def test_a_batch_with_the_same_key_twice_claims_it_once(clean_db):
     assert len(rows(clean_db)) == 2
 
 
-def test_claiming_takes_two_statements_however_many_notices(clean_db):
+def test_claiming_takes_a_fixed_number_of_statements_however_many_notices(clean_db):
     ob = make_onboarding(clean_db)
     many = [notice(ob, f"m{i}") for i in range(40_000)]  # more than SQLite's bound-parameter limit
+    # which keys are taken; then one INSERT (PostgreSQL: create a temporary table, COPY, INSERT, drop)
+    insert = 4 if clean_db.dialect.name == "postgresql" else 1
     with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
         assert outbox.claim(s, many[:30_000]) == 30_000
-    assert len(statements) == 2  # which keys are taken; insert the rest
+    assert len(statements) == 1 + insert
     with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
         assert outbox.claim(s, many) == 10_000
-    assert len(statements) == 2
+    assert len(statements) == 1 + insert
     with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
         assert outbox.claim(s, many) == 0
     assert len(statements) == 1  # nothing new: nothing to insert

@@ -746,7 +746,9 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
         assert {x.rule for x in notices} == set(Rule)
         assert len({x.onboarding_id for x in notices}) == n
         counts.append(len(issued))
-    writes = [re.match(r'(INSERT INTO|UPDATE) "?(\w+)', sql).groups() for sql in issued if not sql.startswith("SELECT")]
+    writes = [m.groups() for sql in issued if (m := re.match(r'(INSERT INTO|UPDATE) "?(\w+)', sql))]
     assert writes == [("UPDATE", "escalations"), ("INSERT INTO", "escalations"), ("UPDATE", "escalations"),
                       ("INSERT INTO", "health_snapshots")]
-    assert counts[0] == counts[1] == 15, counts
+    # PostgreSQL inserts through a temporary table: create it, COPY into it, insert from it, drop it
+    staged = 3 if clean_db.dialect.name == "postgresql" else 0
+    assert counts[0] == counts[1] == 15 + 2 * staged, counts

@@ -43,11 +43,7 @@ class Clock:
     today_iso: str
     due_soon_end: date  # the last due date a due-soon nudge reaches today
     week_starts: datetime  # this ISO week's Monday 00:00 in the customer's timezone, as UTC
-
-    @property
-    def last_week_starts(self) -> datetime:
-        monday = self.week_starts.astimezone(self.zone).date() - timedelta(days=7)
-        return datetime.combine(monday, time(0), tzinfo=self.zone).astimezone(UTC)
+    last_week_starts: datetime  # the Monday before, 00:00 in the customer's timezone, as UTC
 
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
@@ -82,7 +78,11 @@ def clock_for(now: datetime, tz: str, settings: RuleSettings) -> Clock:
     day_open = local_now.weekday() in s.business_days and local_now.time() < s.business_hours_end
     today = local_now.date()
     due_soon_end = add_business_days(today, s.due_soon_business_days, s.business_days)
-    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=zone).astimezone(UTC)
+    monday = today - timedelta(days=today.weekday())
+    week_starts, last_week_starts = (
+        datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in (monday, monday - timedelta(days=7))
+    )
     return Clock(
-        now, zone, local_now, today, opens, day_open, settings, iso_week(today), today.isoformat(), due_soon_end, monday
+        now, zone, local_now, today, opens, day_open, settings, iso_week(today), today.isoformat(), due_soon_end,
+        week_starts, last_week_starts,
     )
