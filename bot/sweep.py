@@ -51,6 +51,7 @@ class SweepReport:
     dry_run: bool = False
     decided: int = 0
     claimed: int = 0
+    waiting: int = 0  # decided, but left to a sweep in the customer's business hours
     planned: list[Planned] = field(default_factory=list)
     delivery: DeliveryReport | None = None
 
@@ -58,7 +59,7 @@ class SweepReport:
         when = f"{self.now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         if not self.ran:
             return f"sweep at {when}: another sweeper is running; nothing done"
-        line = f"sweep at {when}: {self.decided} decided, {self.claimed} new"
+        line = f"sweep at {when}: {self.decided} decided, {self.claimed} new, {self.waiting} wait for business hours"
         return f"{line}; {self.delivery.summary()}" if self.delivery else line
 
 
@@ -80,9 +81,22 @@ def run_sweep(
             return SweepReport(now=now, ran=False)
         with session_scope(services.engine) as session, collector.paused():
             notices = list(decide(session, now))
-            claimed = outbox.claim(session, notices)
+            ready = [n for n in notices if may_go_out(n, now)]
+            claimed = outbox.claim(session, ready)
         delivery = deliver_due(services, now, clock=clock)  # type: ignore[arg-type]
-    return SweepReport(now=now, decided=len(notices), claimed=claimed, delivery=delivery)
+    return SweepReport(now=now, decided=len(notices), claimed=claimed, waiting=len(notices) - len(ready),
+                       delivery=delivery)
+
+
+def may_go_out(notice: Notice, now: datetime) -> bool:
+    """Whether a sweep at `now` claims this notice: it is urgent, or its business hours are open.
+
+    A notice that has to wait for the customer's business hours is not written yet: the sweeps are
+    minutes apart and decide it again once the hours open, so a nudge about a milestone finished
+    overnight is never sent. Urgent ones are claimed at once: an escalation is decided only in the
+    pass that opens or raises it.
+    """
+    return notice.urgent or notice.not_before <= now
 
 
 def run_delivery(services: Outlet, now: datetime | None = None, *, clock: Clock | None = None,
@@ -109,20 +123,25 @@ def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
         finally:
             session.rollback()
     planned = [Planned(n, existing.get(n.dedupe_key)) for n in notices]
-    new = sum(1 for p in planned if p.status is None)
-    return SweepReport(now=now, dry_run=True, decided=len(notices), claimed=new, planned=planned)
+    new = [p for p in planned if p.status is None]
+    ready = sum(1 for p in new if may_go_out(p.notice, now))
+    return SweepReport(now=now, dry_run=True, decided=len(notices), claimed=ready, waiting=len(new) - ready,
+                       planned=planned)
 
 
 def describe_plan(report: SweepReport) -> str:
     """The dry run for a person: what would be posted, to whom, and why."""
     when = f"{report.now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    new = [p for p in report.planned if p.status is None]
     lines = [f"Dry run at {when}: nothing was posted and nothing was written.",
-             f"{report.decided} notice(s) decided, {len(new)} new would be posted."]
+             f"{report.decided} notice(s) decided, {report.claimed} new would be posted now, "
+             f"{report.waiting} new would wait for the customer's business hours (and be decided again then)."]
     for p in sorted(report.planned, key=lambda p: (p.status is not None, p.notice.not_before, p.notice.dedupe_key)):
         n = p.notice
         to = n.channel_id or n.recipient
-        state = "new" if p.status is None else f"already {p.status}"
+        if p.status is not None:
+            state = f"already {p.status}"
+        else:
+            state = "new" if may_go_out(n, report.now) else "new, waits for business hours"
         due = f"{n.not_before.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         kind = "urgent, on its own" if n.urgent else "in the day's digest"
         lines.append(f"- [{state}] {n.rule} {n.subject or '(onboarding)'} -> {n.audience} {to}, from {due}, {kind}")

@@ -117,13 +117,29 @@ def matching(conn: Connection, table: Table, column: str, values: Iterable[Any],
         return []
     q = conn.dialect.identifier_preparer.quote
     picked = ", ".join(f"t.{q(c)}" for c in (column, *columns))
-    if conn.dialect.name == "postgresql":
-        source = "json_array_elements_text(CAST(:values AS json)) AS v(value)"
-    else:
-        source = "json_each(:values) AS v"
-    sql = f"SELECT {picked} FROM {source} JOIN {q(table.name)} AS t ON t.{q(column)} = v.value"
+    sql = f"SELECT {picked} FROM {_values(conn)} JOIN {q(table.name)} AS t ON t.{q(column)} = v.value"
     return list(conn.execute(text(sql).columns(*(table.c[c] for c in (column, *columns))),
                              {"values": json.dumps(wanted, default=json_default)}))
+
+
+def missing(conn: Connection, table: Table, column: str, values: Iterable[str]) -> set[str]:
+    """Those of `values` (strings) that no row of `table` has in `column`."""
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return set()
+    q = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"SELECT v.value FROM {_values(conn)} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} AS t WHERE t.{q(column)} = v.value)"
+    )
+    return set(conn.execute(text(sql), {"values": json.dumps(wanted)}).scalars())
+
+
+def _values(conn: Connection) -> str:
+    """A JSON array parameter `:values` as a table `v` with one column `value`."""
+    if conn.dialect.name == "postgresql":
+        return "json_array_elements_text(CAST(:values AS json)) AS v(value)"
+    return "json_each(:values) AS v"
 
 
 def update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

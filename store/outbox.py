@@ -77,15 +77,15 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
 def claim(session: Session, notices: Iterable[Notice]) -> int:
     """Write each notice as a pending row unless its dedupe key already has one; returns the new count.
 
-    Most of what a sweep decides was claimed by an earlier sweep of the same day: those keys are
-    found first (one statement) and only the new notices are turned into rows.
+    Most of what a sweep decides was claimed by an earlier sweep of the same day: the keys not
+    claimed yet are found first (one statement) and only those notices are turned into rows.
     """
     unique: dict[str, Notice] = {}
     for n in notices:
         unique.setdefault(n.dedupe_key, n)
-    taken = statuses_of(session, unique)
+    new = bulk.missing(session.connection(), _TABLE, "dedupe_key", unique)
     created = utcnow()
-    return insert_new(session, [row_values(n, created) for key, n in unique.items() if key not in taken])
+    return insert_new(session, [row_values(n, created) for key, n in unique.items() if key in new])
 
 
 def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:

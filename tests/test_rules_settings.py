@@ -57,6 +57,8 @@ health_weight_sponsor = 0
      "rules: 'kickoff_recap_milestone' names unknown milestone 'no_such_milestone'"),
     ("business_hours_end = \"08:00\"", "rules: 'business_hours_start' must be before 'business_hours_end'"),
     ("silent_sponsor_days = 3", "rules: 'silent_sponsor_days' must not be less than 'silent_days'"),
+    ("weekly_overview_day = \"sun\"", "rules: 'weekly_overview_day' must be one of the 'business_days'"),
+    ("business_days = [\"tue\", \"wed\"]", "rules: 'weekly_overview_day' must be one of the 'business_days'"),
 ])  # fmt: skip
 def test_each_problem_is_reported_at_its_line(tmp_path, line, message):
     file, header, path = with_rules(tmp_path, f"[rules]\ndue_soon_business_days = 2\n{line}\n")

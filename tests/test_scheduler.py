@@ -21,7 +21,7 @@ from bot.delivery import CLAIM_HOLD
 from bot.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
 from bot.notices import Audience, Rule
 from bot.scheduler import StopSignal, make_scheduler, run_until_stopped
-from bot.sweep import DryRunWrite, run_sweep
+from bot.sweep import DryRunWrite, describe_plan, run_sweep
 from store import outbox
 from store.db import make_engine, session_scope
 from store.models import AuditEntry, Lease, Notification
@@ -88,6 +88,52 @@ def test_a_crash_between_deciding_and_sending_loses_nothing_and_sends_nothing_tw
     assert report.claimed == 0 and len(report.delivery.recovered) == 2
     assert len(harness.fake.messages(INTERNAL_CHANNEL)) == 1
     assert {r.status for r in rows(harness.engine)} == {outbox.SENT}
+
+
+def test_before_business_hours_only_urgent_notices_are_claimed(harness, ob):
+    early = MONDAY_9 - timedelta(hours=2)
+    nudge = notice(ob, "sso", not_before=MONDAY_9)
+    escalation = notice(ob, "sso", rule=Rule.BLOCKED, audience=Audience.INTERNAL, urgent=True, not_before=MONDAY_9)
+    decide = deciding(nudge, escalation)
+    clock = ManualClock(early)
+
+    report = run_sweep(harness.services, early, decide=decide, clock=clock)
+
+    assert (report.decided, report.claimed, report.waiting) == (2, 1, 1)
+    assert [r.dedupe_key for r in rows(harness.engine)] == [escalation.dedupe_key]
+    assert report.delivery.posts == [], "the escalation waits in the outbox for business hours"
+    assert "1 wait for business hours" in report.summary()
+
+    opened = run_sweep(harness.services, clock.advance(hours=2), decide=decide, clock=clock)
+
+    assert (opened.claimed, opened.waiting) == (1, 0)
+    assert {r.status for r in rows(harness.engine)} == {outbox.SENT}
+
+
+def test_a_nudge_made_moot_overnight_is_never_sent(harness, ob):
+    """Decided before business hours, the milestone is done before they open: nothing is said."""
+    done = threading.Event()
+    nudge = notice(ob, "sso", not_before=MONDAY_9)
+
+    def decide(session: Session, now: datetime):
+        return [] if done.is_set() else [nudge]
+
+    clock = ManualClock(MONDAY_9 - timedelta(hours=3))
+    run_sweep(harness.services, clock.now(), decide=decide, clock=clock)
+    done.set()  # marked done at 07:00
+    report = run_sweep(harness.services, clock.advance(hours=3), decide=decide, clock=clock)
+
+    assert report.decided == report.claimed == 0
+    assert count(harness.engine, Notification) == 0 and harness.fake.calls_to("chat.postMessage") == []
+
+
+def test_a_dry_run_before_business_hours_says_what_would_wait(harness, ob):
+    nudge = notice(ob, "sso", not_before=MONDAY_9)
+    report = run_sweep(harness.services, MONDAY_9 - timedelta(hours=1), decide=deciding(nudge), dry_run=True)
+
+    assert (report.claimed, report.waiting) == (0, 1)
+    assert "[new, waits for business hours] overdue sso" in describe_plan(report)
+    assert count(harness.engine, Notification) == 0
 
 
 def test_a_sweep_skips_while_another_holds_the_lock(harness, ob):
@@ -320,7 +366,7 @@ def test_sweep_dry_run_says_what_would_be_posted_to_whom_and_why(harness, ob, co
 
     out = capsys.readouterr().out
     assert out.startswith("Dry run at 2026-05-04 13:00 UTC: nothing was posted and nothing was written.")
-    assert "2 notice(s) decided, 2 new would be posted." in out
+    assert "2 notice(s) decided, 2 new would be posted now, 0 new would wait" in out
     assert re.search(rf"\[new\] overdue sso -> dm {VENDOR_CSM}, from 2026-05-04 13:00 UTC", out)
     assert f"[new] weekly_overview (onboarding) -> shared {SHARED_CHANNEL}" in out
     assert "why: SSO users: 3 days overdue, owner Chris" in out and "why: Monday overview" in out
@@ -332,7 +378,8 @@ def test_sweep_command_posts_at_the_given_time(harness, ob, command, capsys):
 
     assert command("sweep", "--now", "2026-05-04T13:00") == 0
 
-    assert "sweep at 2026-05-04 13:00 UTC: 1 decided, 1 new; 1 post(s)" in capsys.readouterr().out
+    assert "sweep at 2026-05-04 13:00 UTC: 1 decided, 1 new, 0 wait for business hours; 1 post(s)" in (
+        capsys.readouterr().out)
     assert len(harness.fake.calls_to("chat.postMessage")) == 1
     assert command("sweep", "--now", "2026-05-04T13:05") == 0
     assert len(harness.fake.calls_to("chat.postMessage")) == 1

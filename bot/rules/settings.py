@@ -136,6 +136,10 @@ def read_rules_table(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
         problems.append((at, "'business_hours_start' must be before 'business_hours_end'"))
     if merged.health_weight_usage + merged.health_weight_progress + merged.health_weight_sponsor == 0:
         problems.append(("health_weight_usage", "the health weights must not all be zero"))
+    if merged.weekly_overview_day not in merged.business_days:
+        # the overview is decided on that day and waits for business hours: it would never go out
+        at = "weekly_overview_day" if "weekly_overview_day" in overrides else "business_days"
+        problems.append((at, "'weekly_overview_day' must be one of the 'business_days'"))
     if merged.silent_sponsor_days < merged.silent_days:
         at = "silent_sponsor_days" if "silent_sponsor_days" in overrides else "silent_days"
         problems.append((at, "'silent_sponsor_days' must not be less than 'silent_days'"))
