@@ -2,6 +2,7 @@
 
     python bench/sweep.py                          # 10,000 onboardings x 30 milestones, scratch SQLite file
     python bench/sweep.py --onboardings 1000       # the statement count must equal the 10,000 run's
+    python bench/sweep.py --timezone America/New_York --now 2026-05-04T13:00:00+00:00   # the heaviest case
     DATABASE_URL=postgresql://user@host/empty_db python bench/sweep.py
 
 With DATABASE_URL the database must hold no onboardings yet (the tables are created by the
@@ -11,7 +12,10 @@ awaiting the customer, customer activity of varying recency, last week's health 
 open escalations and snoozes, a few onboardings no longer active.
 
 A sweep is what the scheduler runs in one transaction: `bot.rules.decide`, then `store.outbox.claim`
-of what it decided (delivery to Slack is not part of it). Two kinds are timed:
+of what it decided and may go out now (`bot.sweep.may_go_out`: urgent, or in the customer's business
+hours); delivery to Slack is not part of it. By default the customers are spread over six
+timezones, so at the default "now" some are outside their hours; `--timezone` puts them all in one,
+and at its Monday 09:00 every notice of the week's busiest morning is new at once. Two kinds are timed:
 - the first sweep of the day, when nothing it decides has been claimed yet (on a Monday every rule
   fires, so this is the heaviest sweep of the week: tens of thousands of new outbox rows);
 - a later sweep, when an earlier one has claimed it all (every sweep of the day after the first).
@@ -48,6 +52,7 @@ from sqlmodel import Session  # noqa: E402
 from bot import collector  # noqa: E402
 from bot.playbook import load_playbooks  # noqa: E402
 from bot.rules import decide  # noqa: E402
+from bot.sweep import may_go_out  # noqa: E402
 from store import outbox  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
@@ -76,8 +81,8 @@ CHUNK = 5000
 class Book:
     """The rows of `n` onboardings, made deterministically from a seed."""
 
-    def __init__(self, n: int, now: datetime, seed: int = 7) -> None:
-        self.rnd, self.now, self.today = random.Random(seed), now, now.date()
+    def __init__(self, n: int, now: datetime, seed: int = 7, timezones: tuple[str, ...] = TIMEZONES) -> None:
+        self.rnd, self.now, self.today, self.timezones = random.Random(seed), now, now.date(), timezones
         self.rows: dict[type, list[dict]] = {t: [] for t in TABLES}
         self.person_id = self.milestone_id = 0
         for i in range(1, n + 1):
@@ -89,7 +94,7 @@ class Book:
         self.rows[Onboarding].append(dict(
             id=i, customer_name=f"Customer {i}", stage="setup", tier=2, acv_cents=2_000_000,
             status="active" if rnd.random() < 0.95 else rnd.choice(("live", "handed_off", "cancelled")),
-            playbook_key=PLAYBOOK_KEYS[i % len(PLAYBOOK_KEYS)], timezone=TIMEZONES[i % len(TIMEZONES)],
+            playbook_key=PLAYBOOK_KEYS[i % len(PLAYBOOK_KEYS)], timezone=self.timezones[i % len(self.timezones)],
             contract_signed_on=signed, target_go_live_on=signed + timedelta(days=60),
             shared_channel_id=f"CS{i:07d}", internal_channel_id=f"CI{i:07d}", created_by="U0CSM",
             created_at=datetime.combine(signed, time(0), tzinfo=UTC), updated_at=now,
@@ -148,8 +153,8 @@ class Book:
         return key if blocked_since is not None and (self.today - blocked_since).days > 7 else None
 
 
-def build(engine: Engine, n: int, now: datetime) -> None:
-    rows = Book(n, now).rows
+def build(engine: Engine, n: int, now: datetime, timezones: tuple[str, ...] = TIMEZONES) -> None:
+    rows = Book(n, now, timezones=timezones).rows
     with engine.begin() as conn:
         for table, batch in rows.items():
             for start in range(0, len(batch), CHUNK):
@@ -181,7 +186,7 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
             started = perf_counter()
             notices = decide(session, now, playbooks=playbooks)
             decided = perf_counter()
-            new = outbox.claim(session, notices)
+            new = outbox.claim(session, [n for n in notices if may_go_out(n, now)])
             claimed = perf_counter()
             peak = tracemalloc.get_traced_memory()[1] if trace else 0
             if trace:
@@ -197,7 +202,7 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
     return {
         "decide": decided - started, "claim": claimed - decided, "seconds": claimed - started,
         "commit": ended - claimed, "peak": peak, "statements": statements, "rules": rules,
-        "notices": len(notices), "new": new,
+        "notices": len(notices), "new": new, "waiting": sum(1 for n in notices if not may_go_out(n, now)),
     }
 
 
@@ -230,6 +235,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed passes (and plain queries); the best counts")
     parser.add_argument("--now", default="2026-05-04T10:00:00+00:00",
                         help="the sweep's now (ISO, aware); a Monday by default, so the weekly overview is due")
+    parser.add_argument("--timezone", help="put every onboarding in this timezone (default: six, from Tokyo to "
+                        "Los Angeles); with --now at its 09:00 on a Monday, every notice is new and may go out")
     args = parser.parse_args()
     now = datetime.fromisoformat(args.now).astimezone(UTC)
 
@@ -246,7 +253,7 @@ def main() -> int:
                 print("the database already holds onboardings: point DATABASE_URL at an empty one", file=sys.stderr)
                 return 2
         started = perf_counter()
-        build(engine, args.onboardings, now)
+        build(engine, args.onboardings, now, (args.timezone,) if args.timezone else TIMEZONES)
         print(f"database: {engine.url.render_as_string(hide_password=True)} ({engine.dialect.name})")
         print(f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s")
 
@@ -266,7 +273,8 @@ def main() -> int:
         for name, best, tries in (("first sweep of the day", first, firsts), ("later sweep", later, laters)):
             runs = ", ".join(f"{p['seconds']:.2f}" for p in tries)
             print(f"{name}: {best['seconds']:.3f} s = decide {best['decide']:.3f} s + claim {best['claim']:.3f} s "
-                  f"({best['new']:,} new outbox rows; best of {args.repeat}: {runs}); "
+                  f"({best['new']:,} new outbox rows, {best['waiting']:,} waiting for business hours; "
+                  f"best of {args.repeat}: {runs}); "
                   f"{len(best['statements'])} SQL statements")
             for sql, _ in best["statements"]:
                 print(f"    {' '.join(sql.split())[:100]}")
