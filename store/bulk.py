@@ -12,7 +12,7 @@ A list of values to look up travels as one JSON array parameter, however long (S
 
 from __future__ import annotations
 
-import json
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Table, bindparam, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Row
 
-from store.types import json_default
+from store.types import json_dumps
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: list[str],
@@ -47,23 +47,29 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], confl
 
 def _copy_upsert(conn: Connection, table: Table, names: list[str], rows: Sequence[dict[str, Any]],
                  conflict: list[str], replace: list[str] | None) -> int:
-    """PostgreSQL: COPY into a temporary table of the same columns, then one INSERT ... SELECT ... ON CONFLICT."""
+    """PostgreSQL: COPY into a temporary table of the same columns, then one INSERT ... SELECT ... ON CONFLICT.
+
+    The temporary table is made once per connection and emptied after each use (and at every
+    commit), not dropped: creating and dropping one per call would bloat the system catalogs.
+    """
     q = conn.dialect.identifier_preparer.quote
     columns = ", ".join(q(n) for n in names)
-    staging = q(f"bulk_{table.name}")
+    staging = q(f"bulk_{table.name}_{zlib.crc32(columns.encode()):08x}")
     action = (
         "DO NOTHING"
         if replace is None
         else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
     )
-    # No cleanup on failure: DDL is transactional here, so rolling back the failed transaction drops it.
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {q(table.name)} WITH NO DATA")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM {q(table.name)} WITH NO DATA"
+    )
     _copy_in(conn, f"COPY {staging} ({columns}) FROM STDIN", _bound(conn, table, names, rows))
     written = conn.exec_driver_sql(
         f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM {staging} "
         f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
     ).rowcount
-    conn.exec_driver_sql(f"DROP TABLE {staging}")
+    conn.exec_driver_sql(f"DELETE FROM {staging}")
     return written
 
 
@@ -119,7 +125,7 @@ def matching(conn: Connection, table: Table, column: str, values: Iterable[Any],
     picked = ", ".join(f"t.{q(c)}" for c in (column, *columns))
     sql = f"SELECT {picked} FROM {_values(conn)} JOIN {q(table.name)} AS t ON t.{q(column)} = v.value"
     return list(conn.execute(text(sql).columns(*(table.c[c] for c in (column, *columns))),
-                             {"values": json.dumps(wanted, default=json_default)}))
+                             {"values": json_dumps(wanted)}))
 
 
 def missing(conn: Connection, table: Table, column: str, values: Iterable[str]) -> set[str]:
@@ -132,7 +138,7 @@ def missing(conn: Connection, table: Table, column: str, values: Iterable[str]) 
         f"SELECT v.value FROM {_values(conn)} "
         f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} AS t WHERE t.{q(column)} = v.value)"
     )
-    return set(conn.execute(text(sql), {"values": json.dumps(wanted)}).scalars())
+    return set(conn.execute(text(sql), {"values": json_dumps(wanted)}).scalars())
 
 
 def _values(conn: Connection) -> str:
@@ -154,7 +160,7 @@ def update_by_id(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     q = conn.dialect.identifier_preparer.quote
     sets = ", ".join(f"{q(n)} = r.{q(n)}" for n in names)
     sql = f"UPDATE {q(table.name)} AS t SET {sets} FROM {_recordset(conn, table, ['id', *names])} WHERE t.id = r.id"
-    conn.execute(text(sql), {"rows": json.dumps(rows, default=json_default)})
+    conn.execute(text(sql), {"rows": json_dumps(rows)})
 
 
 def _recordset(conn: Connection, table: Table, names: list[str]) -> str:
