@@ -23,7 +23,9 @@ Prints, for each: the time of decide and of claim (best of --repeat, after one w
 the SQL statements issued (a `before_cursor_execute` listener); the first sweep's peak Python memory
 (tracemalloc, in a pass of its own); the time of the plain query that reads the same candidate
 milestones (the sweep's own SQL and parameters, run straight on the DB-API cursor, best of
---repeat); and the ratios. Timed passes are rolled back, so each sees the same data; one first
+--repeat); the time of storing the first sweep's new outbox rows and nothing else (the driver's
+bare bulk write: the floor under any first sweep that keeps one outbox row per notice); and the
+ratios. Timed passes are rolled back, so each sees the same data; one first
 sweep is committed (and its commit timed) to set up the later ones.
 """
 
@@ -37,10 +39,10 @@ import shutil
 import sys
 import tempfile
 import tracemalloc
-from time import perf_counter
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,11 +55,11 @@ from bot import collector  # noqa: E402
 from bot.playbook import load_playbooks  # noqa: E402
 from bot.rules import decide  # noqa: E402
 from bot.sweep import may_go_out  # noqa: E402
-from store import outbox  # noqa: E402
+from store import bulk, outbox  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import (  # noqa: E402
-    Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze,
+    Activity, Escalation, HealthSnapshot, Milestone, Notification, Onboarding, Person, Snooze,
 )  # fmt: skip
 
 MILESTONES = 30
@@ -186,7 +188,8 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
             started = perf_counter()
             notices = decide(session, now, playbooks=playbooks)
             decided = perf_counter()
-            new = outbox.claim(session, [n for n in notices if may_go_out(n, now)])
+            ready = [n for n in notices if may_go_out(n, now)]
+            new = outbox.claim(session, ready)
             claimed = perf_counter()
             peak = tracemalloc.get_traced_memory()[1] if trace else 0
             if trace:
@@ -202,7 +205,7 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
     return {
         "decide": decided - started, "claim": claimed - decided, "seconds": claimed - started,
         "commit": ended - claimed, "peak": peak, "statements": statements, "rules": rules,
-        "notices": len(notices), "new": new, "waiting": sum(1 for n in notices if not may_go_out(n, now)),
+        "notices": len(notices), "new": new, "waiting": len(notices) - len(ready), "ready": ready,
     }
 
 
@@ -227,6 +230,36 @@ def plain_query(engine: Engine, statements: list[tuple[str, object]]) -> tuple[f
         gc.enable()
         raw.close()
     return elapsed, len(rows)
+
+
+def bare_write(engine: Engine, notices: list, now: datetime) -> tuple[float, int]:
+    """Storing these notices' outbox rows and nothing else: (seconds, rows), rolled back.
+
+    The driver's own bulk write straight into the outbox (PostgreSQL's COPY, SQLite's executemany
+    of a plain INSERT), with the values already converted: the least that any sweep storing one
+    outbox row per notice must spend on a day when all of them are new.
+    """
+    table = Notification.__table__
+    rows = outbox.columns_of(list({n.dedupe_key: n for n in notices}.values()), now)
+    names = list(rows)
+    columns = ", ".join(names)
+    with engine.connect() as conn:
+        values = bulk.driver_rows(conn, table, rows)
+        cursor = conn.connection.dbapi_connection.cursor()
+        gc.collect()
+        with collector.paused():
+            started = perf_counter()
+            if engine.dialect.name == "postgresql":
+                with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in names)
+                cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values)
+            elapsed = perf_counter() - started
+        cursor.close()
+        conn.rollback()
+    return elapsed, len(values)
 
 
 def main() -> int:
@@ -258,7 +291,10 @@ def main() -> int:
         print(f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s")
 
         playbooks = load_playbooks()
-        plain_query(engine, one_pass(engine, now, playbooks)["statements"])  # warm caches for both
+        warm = one_pass(engine, now, playbooks)
+        plain_query(engine, warm["statements"])  # warm caches for both
+        bares = [bare_write(engine, warm["ready"], now) for _ in range(args.repeat)]
+        del warm
         firsts = [one_pass(engine, now, playbooks) for _ in range(args.repeat)]
         traced = one_pass(engine, now, playbooks, trace=True)
         committed = one_pass(engine, now, playbooks, commit=True)
@@ -282,6 +318,10 @@ def main() -> int:
         print(f"peak memory of a first sweep (tracemalloc): {traced['peak'] / 2**20:.1f} MiB")
         print(f"plain candidate query: {plain_seconds:.3f} s for {candidates:,} milestone rows "
               f"(best of {args.repeat}: {', '.join(f'{p[0]:.3f}' for p in plains)})")
+        bare_seconds, written = min(bares)
+        print(f"storing the first sweep's {written:,} outbox rows and nothing else (bare COPY or executemany): "
+              f"{bare_seconds:.3f} s = {bare_seconds / plain_seconds:.1f}x the plain query "
+              f"(best of {args.repeat}: {', '.join(f'{b[0]:.3f}' for b in bares)})")
         print(f"ratio to the plain query: decide {first['decide'] / plain_seconds:.1f}x, "
               f"first sweep {first['seconds'] / plain_seconds:.1f}x, later sweep {later['seconds'] / plain_seconds:.1f}x")
         return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 
@@ -44,7 +43,14 @@ class Notice:
     urgent: bool = False
     why: str = ""  # one line, for --dry-run and the audit trail
     facts: dict[str, Any] = field(default_factory=dict)  # what the message builder needs
+    # said at most once, ever: the outbox's unique key (made once here, read several times per sweep)
+    dedupe_key: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def dedupe_key(self) -> str:
-        return f"{self.onboarding_id}:{self.rule}:{self.subject}:{self.recipient}:{self.period}"
+    def __post_init__(self) -> None:
+        key = dedupe_key(self.onboarding_id, self.rule, self.subject, self.recipient, self.period)
+        object.__setattr__(self, "dedupe_key", key)
+
+
+def dedupe_key(onboarding_id: int, rule: Rule, subject: str, recipient: str, period: str) -> str:
+    """The outbox key of one thing said: the same reason, to the same person, in the same period."""
+    return f"{onboarding_id}:{rule}:{subject}:{recipient}:{period}"

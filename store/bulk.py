@@ -13,6 +13,7 @@ A list of values to look up travels as one JSON array parameter, however long (S
 from __future__ import annotations
 
 import zlib
+from operator import itemgetter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -32,7 +33,19 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], confl
     """
     if not rows:
         return 0
-    names = list(rows[0])
+    return upsert_columns(conn, table, {name: list(map(itemgetter(name), rows)) for name in rows[0]}, conflict,
+                          replace)
+
+
+def upsert_columns(conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str],
+                   replace: list[str] | None) -> int:
+    """`upsert` of rows given column by column: each column's name and its values, one per row.
+
+    The cheaper form when the values come from objects rather than dicts: nothing is built per row.
+    """
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return 0
     if conn.dialect.name != "postgresql":
         stmt = sqlite.insert(table)
         if replace is None:
@@ -40,21 +53,22 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], confl
         else:
             stmt = stmt.on_conflict_do_update(index_elements=conflict, set_={c: stmt.excluded[c] for c in replace})
         compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
-        params = _bound(conn, table, list(compiled.positiontup or ()), rows)
+        order = list(compiled.positiontup or ())
+        params = driver_rows(conn, table, {name: columns[name] for name in order})
         return conn.exec_driver_sql(str(compiled), params).rowcount
-    return _copy_upsert(conn, table, names, rows, conflict, replace)
+    return _copy_upsert(conn, table, columns, conflict, replace)
 
 
-def _copy_upsert(conn: Connection, table: Table, names: list[str], rows: Sequence[dict[str, Any]],
-                 conflict: list[str], replace: list[str] | None) -> int:
+def _copy_upsert(conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str],
+                 replace: list[str] | None) -> int:
     """PostgreSQL: COPY into a temporary table of the same columns, then one INSERT ... SELECT ... ON CONFLICT.
 
     The temporary table is made once per connection and emptied after each use (and at every
     commit), not dropped: creating and dropping one per call would bloat the system catalogs.
     """
     q = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(q(n) for n in names)
-    staging = q(f"bulk_{table.name}_{zlib.crc32(columns.encode()):08x}")
+    names = ", ".join(q(n) for n in columns)
+    staging = q(f"bulk_{table.name}_{zlib.crc32(names.encode()):08x}")
     action = (
         "DO NOTHING"
         if replace is None
@@ -62,11 +76,11 @@ def _copy_upsert(conn: Connection, table: Table, names: list[str], rows: Sequenc
     )
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
-        f"AS SELECT {columns} FROM {q(table.name)} WITH NO DATA"
+        f"AS SELECT {names} FROM {q(table.name)} WITH NO DATA"
     )
-    _copy_in(conn, f"COPY {staging} ({columns}) FROM STDIN", _bound(conn, table, names, rows))
+    _copy_in(conn, f"COPY {staging} ({names}) FROM STDIN", driver_rows(conn, table, columns))
     written = conn.exec_driver_sql(
-        f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM {staging} "
+        f"INSERT INTO {q(table.name)} ({names}) SELECT {names} FROM {staging} "
         f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
     ).rowcount
     conn.exec_driver_sql(f"DELETE FROM {staging}")
@@ -85,22 +99,21 @@ def _copy_in(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) ->
         cursor.close()
 
 
-def _bound(conn: Connection, table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple]:
-    """Each row's values (in `names` order) as the driver takes them, through each column type's bind processor.
+def driver_rows(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> list[tuple]:
+    """The rows (in `columns` order) as the driver takes them, through each column type's bind processor.
 
     SQLAlchemy would do this per row and per column inside `execute`, at several times the cost of
     the insert itself; here it goes column by column, and the (few distinct) datetimes and other
     scalars are converted once each.
     """
-    columns = []
-    for name in names:
-        values = [row[name] for row in rows]
+    converted = []
+    for name, values in columns.items():
         column_type = table.c[name].type.dialect_impl(conn.dialect)
         process = column_type.bind_processor(conn.dialect)
         if process is not None:
             values = list(map(process if isinstance(column_type, JSON) else _memoised(process), values))
-        columns.append(values)
-    return list(zip(*columns, strict=True))
+        converted.append(values)
+    return list(zip(*converted, strict=True))
 
 
 def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -138,7 +151,7 @@ def missing(conn: Connection, table: Table, column: str, values: Iterable[str]) 
         f"SELECT v.value FROM {_values(conn)} "
         f"WHERE NOT EXISTS (SELECT 1 FROM {q(table.name)} AS t WHERE t.{q(column)} = v.value)"
     )
-    return set(conn.execute(text(sql), {"values": json_dumps(wanted)}).scalars())
+    return set(conn.execute(text(sql), {"values": json_dumps(wanted)}).scalars().all())
 
 
 def _values(conn: Connection) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
-from store.types import json_dumps
+from store.types import json_dumps, json_loads
 
 
 class DatabaseURLError(ValueError):
@@ -35,12 +35,13 @@ def make_engine(raw_url: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
-            json_serializer=json_dumps,
+            json_serializer=json_dumps, json_deserializer=json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True, json_serializer=json_dumps
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True, json_serializer=json_dumps,
+        json_deserializer=json_loads,
     )
 
 

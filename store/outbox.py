@@ -37,25 +37,32 @@ DELIVERY_FAILED = "delivery_failed"
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
 
-def row_values(notice: Notice, created_at: datetime | None = None) -> dict[str, Any]:
-    """The pending outbox row of a notice."""
+def columns_of(notices: Sequence[Notice], created_at: datetime) -> dict[str, list[Any]]:
+    """The pending outbox rows of these notices, column by column (what `bulk.upsert_columns` takes)."""
+    count = len(notices)
+    not_before = [n.not_before for n in notices]
     return {
-        "dedupe_key": notice.dedupe_key,
-        "onboarding_id": notice.onboarding_id,
-        "rule": notice.rule.value,
-        "subject": notice.subject,
-        "recipient": notice.recipient,
-        "channel_id": notice.channel_id,
-        "audience": notice.audience.value,
-        "urgent": notice.urgent,
+        "dedupe_key": [n.dedupe_key for n in notices],
+        "onboarding_id": [n.onboarding_id for n in notices],
+        "rule": [n.rule.value for n in notices],
+        "subject": [n.subject for n in notices],
+        "recipient": [n.recipient for n in notices],
+        "channel_id": [n.channel_id for n in notices],
+        "audience": [n.audience.value for n in notices],
+        "urgent": [n.urgent for n in notices],
         # the facts are stored as JSON (dates as ISO strings: the engine's JSON serializer)
-        "payload": {"why": notice.why, "period": notice.period, "facts": notice.facts},
-        "not_before": notice.not_before,
-        "next_attempt_at": notice.not_before,
-        "status": PENDING,
-        "attempts": 0,
-        "created_at": created_at or utcnow(),
+        "payload": [{"why": n.why, "period": n.period, "facts": n.facts} for n in notices],
+        "not_before": not_before,
+        "next_attempt_at": not_before,
+        "status": [PENDING] * count,
+        "attempts": [0] * count,
+        "created_at": [created_at] * count,
     }
+
+
+def row_values(notice: Notice, created_at: datetime | None = None) -> dict[str, Any]:
+    """The pending outbox row of one notice."""
+    return {name: values[0] for name, values in columns_of([notice], created_at or utcnow()).items()}
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -78,14 +85,16 @@ def claim(session: Session, notices: Iterable[Notice]) -> int:
     """Write each notice as a pending row unless its dedupe key already has one; returns the new count.
 
     Most of what a sweep decides was claimed by an earlier sweep of the same day: the keys not
-    claimed yet are found first (one statement) and only those notices are turned into rows.
+    claimed yet are found first (one statement) and only those notices are turned into rows, in
+    one more. A key taken in between (a second sweeper) is skipped by ON CONFLICT DO NOTHING.
     """
     unique: dict[str, Notice] = {}
     for n in notices:
         unique.setdefault(n.dedupe_key, n)
-    new = bulk.missing(session.connection(), _TABLE, "dedupe_key", unique)
-    created = utcnow()
-    return insert_new(session, [row_values(n, created) for key, n in unique.items() if key in new])
+    conn = session.connection()
+    new = bulk.missing(conn, _TABLE, "dedupe_key", unique)
+    fresh = [n for key, n in unique.items() if key in new]
+    return bulk.upsert_columns(conn, _TABLE, columns_of(fresh, utcnow()), conflict=["dedupe_key"], replace=None)
 
 
 def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:

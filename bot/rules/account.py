@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.health import Signals
-from bot.notices import Audience, Notice, Rule
+from bot.notices import Audience, Notice, Rule, dedupe_key
 from bot.rules.clock import Clock
 from bot.rules.settings import RuleSettings
 
@@ -100,13 +100,15 @@ class Account:
         self, rule: Rule, subject: str, period: str, route: Route, facts: dict[str, Any], why: str, urgent: bool = False
     ) -> Notice:
         audience, recipient, channel = route
+        onboarding_id = self.onboarding.id
         made = object.__new__(Notice)
         # Setting the frozen dataclass's __dict__ at once skips its __init__'s per-field
         # object.__setattr__ calls, which showed high in a sweep's profile (about ten notices per
         # onboarding). tests/test_rules.py checks the result equals Notice(...) field for field.
         object.__setattr__(made, "__dict__", {
-            "rule": rule, "onboarding_id": self.onboarding.id, "subject": subject, "period": period,
+            "rule": rule, "onboarding_id": onboarding_id, "subject": subject, "period": period,
             "audience": audience, "recipient": recipient, "channel_id": channel, "not_before": self.clock.opens,
             "urgent": urgent, "why": why, "facts": facts,
+            "dedupe_key": dedupe_key(onboarding_id, rule, subject, recipient, period),
         })  # fmt: skip
         return made
