@@ -85,8 +85,8 @@ def claim(session: Session, notices: Iterable[Notice]) -> int:
     """Write each notice as a pending row unless its dedupe key already has one; returns the new count.
 
     Most of what a sweep decides was claimed by an earlier sweep of the same day: the keys not
-    claimed yet are found first (one statement) and only those notices are turned into rows, in
-    one more. A key taken in between (a second sweeper) is skipped by ON CONFLICT DO NOTHING.
+    claimed yet are found first (one statement) and only those notices are turned into rows, and
+    written in one more. A key taken in between (a second sweeper) is skipped, not written twice.
     """
     unique: dict[str, Notice] = {}
     for n in notices:
@@ -94,7 +94,7 @@ def claim(session: Session, notices: Iterable[Notice]) -> int:
     conn = session.connection()
     new = bulk.missing(conn, _TABLE, "dedupe_key", unique)
     fresh = [n for key, n in unique.items() if key in new]
-    return bulk.upsert_columns(conn, _TABLE, columns_of(fresh, utcnow()), conflict=["dedupe_key"], replace=None)
+    return bulk.insert_fresh(conn, _TABLE, columns_of(fresh, utcnow()), conflict=["dedupe_key"])
 
 
 def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:
