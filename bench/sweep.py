@@ -77,6 +77,7 @@ AHEAD = {"not_started": 90, "done": 5, "blocked": 3, "awaiting_confirmation": 2}
 STORY = ("sold", "commitments", "success_criteria", "first_value_definition", "full_value_definition", "concerns",
          "political_dynamics")  # fmt: skip
 TABLES = (Onboarding, Person, Milestone, Activity, HealthSnapshot, Escalation, Snooze)
+CANDIDATES = "SELECT milestones.id"  # how the sweep's candidate-milestone query starts
 CHUNK = 5000
 
 
@@ -172,12 +173,18 @@ def build(engine: Engine, n: int, now: datetime, timezones: tuple[str, ...] = TI
             conn.execute(text("VACUUM ANALYZE"))
 
 
-def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, commit: bool = False) -> dict:
-    """One sweep's decide and claim in one transaction (rolled back unless `commit`), timed apart."""
+def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, commit: bool = False,
+             keep: bool = False) -> dict:
+    """One sweep's decide and claim in one transaction (rolled back unless `commit`), timed apart.
+
+    With `keep`, the notices that may go out are returned too (kept alive, they would weigh on
+    every later pass, so only when asked).
+    """
     statements: list[tuple[str, object]] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
+        # parameters only for the candidate query (the plain query reruns it): the outbox insert's are huge
+        statements.append((statement, parameters if statement.lstrip().startswith(CANDIDATES) else None))
 
     gc.collect()
     event.listen(engine, "before_cursor_execute", count)
@@ -205,7 +212,7 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
     return {
         "decide": decided - started, "claim": claimed - decided, "seconds": claimed - started,
         "commit": ended - claimed, "peak": peak, "statements": statements, "rules": rules,
-        "notices": len(notices), "new": new, "waiting": len(notices) - len(ready), "ready": ready,
+        "notices": len(notices), "new": new, "waiting": len(notices) - len(ready), "ready": ready if keep else None,
     }
 
 
@@ -214,7 +221,7 @@ def plain_query(engine: Engine, statements: list[tuple[str, object]]) -> tuple[f
 
     The cyclic garbage collector is paused for it, as `decide` pauses it for itself.
     """
-    sql, params = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT milestones.id"))
+    sql, params = next((s, p) for s, p in statements if s.lstrip().startswith(CANDIDATES))
     raw = engine.raw_connection()
     gc.collect()
     gc.disable()
@@ -292,7 +299,7 @@ def main() -> int:
         print(f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s")
 
         playbooks = load_playbooks()
-        warm = one_pass(engine, now, playbooks)
+        warm = one_pass(engine, now, playbooks, keep=True)
         plain_query(engine, warm["statements"])  # warm caches for both
         bares = [bare_write(engine, warm["ready"], now) for _ in range(args.repeat)]
         del warm
