@@ -38,7 +38,7 @@ def bare_server(port: int, api_url: str) -> None:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    from bot.server import make_server, make_wsgi
+    from bot.runtime.server import make_server, make_wsgi
     from store.db import make_engine
 
     app = App(
@@ -113,7 +113,7 @@ def main() -> int:
             "BENCH_CWD": tmp,
         }
         env.pop("SLACK_APP_TOKEN", None)
-        bot_cmd = [sys.executable, "-m", "bot.cli", "serve", "--migrate", "--host", "127.0.0.1", "--port", "0"]
+        bot_cmd = [sys.executable, "-m", "bot.runtime.cli", "serve", "--migrate", "--host", "127.0.0.1", "--port", "0"]
         bare_cmd = [sys.executable, __file__, "--bare-server", "--api-url", fake.url]
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         procs = []

@@ -11,8 +11,8 @@ inserts, shaped like a real book of business: most past milestones done, some ov
 awaiting the customer, customer activity of varying recency, last week's health snapshots, some
 open escalations and snoozes, a few onboardings no longer active.
 
-A sweep is what the scheduler runs in one transaction: `bot.rules.decide`, then `store.outbox.claim`
-of what it decided and may go out now (`bot.sweep.may_go_out`: urgent, or in the customer's business
+A sweep is what the scheduler runs in one transaction: `bot.automation.rules.decide`, then `store.outbox.claim`
+of what it decided and may go out now (`bot.runtime.sweep.may_go_out`: urgent, or in the customer's business
 hours); delivery to Slack is not part of it. By default the customers are spread over six
 timezones, so at the default "now" some are outside their hours; `--timezone` puts them all in one,
 and at its Monday 09:00 every notice of the week's busiest morning is new at once. Two kinds are timed:
@@ -51,10 +51,10 @@ from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot import collector  # noqa: E402
-from bot.playbook import load_playbooks  # noqa: E402
-from bot.rules import decide  # noqa: E402
-from bot.sweep import may_go_out  # noqa: E402
+from bot.automation import collector  # noqa: E402
+from bot.planning.playbook import load_playbooks  # noqa: E402
+from bot.automation.rules import decide  # noqa: E402
+from bot.runtime.sweep import may_go_out  # noqa: E402
 from store import bulk, outbox  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402

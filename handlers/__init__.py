@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
-from handlers import activity, commands, errors, gate, handoff, home, milestones, nudges, onboarding_commands, stages
+from bot.runtime.services import Services
+from handlers import activity, commands, errors, gate, handoff, home, milestones, nudge_controls, onboarding_commands, stages
 
 
 def register(app: App, services: Services) -> None:
@@ -14,7 +14,7 @@ def register(app: App, services: Services) -> None:
     commands.register(app, services, router)
     handoff.register(app, services, router)
     gate.register(app, services)
-    nudges.register(app, services)
+    nudge_controls.register(app, services)
     activity.register(app, services)
     milestones.register(app, services)
     stages.register(app, services)

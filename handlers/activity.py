@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.services import Services
+from bot.runtime.services import Services
 from store.activity import record_message, watched_in_channel
 from store.db import session_scope
 

@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.domain import Side
-from bot.services import Services
+from bot.core.domain import Side
+from bot.runtime.services import Services
 from messages.help import help_blocks
 
 COMMAND = "/onboard"

@@ -8,12 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.cards import HANDOFF, stored_card
-from bot.domain import Side
-from bot.forms import FormValues
-from bot.ids import Action, Field, View
-from bot.onboarding_start import feasibility_of, readiness_of
-from bot.services import Services
+from bot.slack.publish import HANDOFF, stored_card
+from bot.core.domain import Side
+from bot.slack.forms import FormValues
+from bot.core.ids import Action, Field, View
+from bot.onboarding.start import feasibility_of, readiness_of
+from bot.runtime.services import Services
 from handlers.replies import ephemeral
 from messages import blocks as b
 from messages import handoff_posts

@@ -13,10 +13,10 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.calendar import today_in
-from bot.domain import ROLE_LABELS, Role, Side
-from bot.forms import FormValues
-from bot.handoff import (
+from bot.core.calendar import today_in
+from bot.core.domain import ROLE_LABELS, Role, Side
+from bot.slack.forms import FormValues
+from bot.onboarding.handoff import (
     CUSTOMER_ROLES,
     VENDOR_FIELDS,
     HandoffDraft,
@@ -26,11 +26,11 @@ from bot.handoff import (
     read_story,
     read_team,
 )
-from bot.ids import Field, View, person_field
-from bot.onboarding_start import start_onboarding
-from bot.services import Services
+from bot.core.ids import Field, View, person_field
+from bot.onboarding.start import start_onboarding
+from bot.runtime.services import Services
 from handlers.commands import CommandCall, CommandRouter, Subcommand
-from handlers.lookups import channel_facts, user_identities
+from bot.slack.lookups import channel_facts, user_identities
 from messages import handoff_modal as modal
 from messages.handoff_posts import who
 

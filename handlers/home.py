@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.calendar import today_in
-from bot.domain import MilestoneStatus, Side, Stage
-from bot.progress import health_word, overdue
-from bot.services import Services
+from bot.core.calendar import today_in
+from bot.core.domain import MilestoneStatus, Side, Stage
+from bot.milestones.progress import health_word, overdue
+from bot.runtime.services import Services
 from messages import blocks as b
 from store.db import session_scope
 from store.models import PostedCard

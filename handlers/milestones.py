@@ -1,6 +1,6 @@
 """Milestone buttons and forms on the cards, on "My tasks" and on nudges.
 
-Every click: ack, then one call into bot.milestone_actions, then the cards are rebuilt from the
+Every click: ack, then one call into bot.milestones.changes, then the cards are rebuilt from the
 store and updated in place, with a line in the card's thread. A refused, stale or orphaned click
 gets an ephemeral answer and changes nothing.
 """
@@ -16,17 +16,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import cards
-from bot.calendar import today_in
-from bot.domain import MilestoneStatus, Side
-from bot.forms import FormValues
-from bot.ids import Action, Field, View
-from bot.milestone_actions import GONE, Change, Kind, Outcome, apply_change, subject_of
-from bot.milestone_rules import Act, Actor, refusal, transition
-from bot.payloads import BadPayload, MilestoneRef
-from bot.services import Services
+from bot.slack import publish as cards
+from bot.core.calendar import today_in
+from bot.core.domain import MilestoneStatus, Side
+from bot.slack.forms import FormValues
+from bot.core.ids import Action, Field, View
+from bot.milestones.changes import GONE, Change, Kind, Outcome, apply_change, subject_of
+from bot.milestones.rules import Act, Actor, refusal, transition
+from bot.core.payloads import BadPayload, MilestoneRef
+from bot.runtime.services import Services
 from handlers.replies import ephemeral
-from handlers.lookups import user_identities
+from bot.slack.lookups import user_identities
 from messages import cards as card_blocks
 from messages import milestone_modals as forms
 from store.db import session_scope

@@ -10,13 +10,13 @@ from slack_bolt import Ack, App
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import cards
-from bot.calendar import today_in
-from bot.domain import MilestoneStatus, Side, Stage
-from bot.forms import FormValues
-from bot.ids import Field, View
-from bot.progress import health_word
-from bot.services import Services
+from bot.slack import publish as cards
+from bot.core.calendar import today_in
+from bot.core.domain import MilestoneStatus, Side, Stage
+from bot.slack.forms import FormValues
+from bot.core.ids import Field, View
+from bot.milestones.progress import health_word
+from bot.runtime.services import Services
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import blocks as b
 from messages import handoff_posts

@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import cards
-from bot.calendar import today_in
-from bot.domain import MilestoneStatus, Stage
-from bot.ids import Action
-from bot.milestone_actions import GONE, Kind, advance_stage, sign_off
-from bot.milestone_rules import Actor
-from bot.services import Services
+from bot.slack import publish as cards
+from bot.core.calendar import today_in
+from bot.core.domain import MilestoneStatus, Stage
+from bot.core.ids import Action
+from bot.milestones.changes import GONE, Kind, advance_stage, sign_off
+from bot.milestones.rules import Actor
+from bot.runtime.services import Services
 from handlers.replies import ephemeral
 from messages import cards as card_blocks
 from store.db import session_scope

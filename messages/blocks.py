@@ -75,7 +75,7 @@ def input_block(
     optional: bool = False,
     hint: str | None = None,
 ) -> dict[str, Any]:
-    """An input block whose element's action_id is the block id (see bot.forms)."""
+    """An input block whose element's action_id is the block id (see bot.slack.forms)."""
     block: dict[str, Any] = {
         "type": "input",
         "block_id": block_id,

@@ -2,7 +2,7 @@
 
 A card lists its stage's open milestones with their buttons, the finished ones in one line, and
 the stage's exit criteria. Every milestone button carries the milestone's version (see
-bot.payloads), so a click on an outdated card is recognised.
+bot.core.payloads), so a click on an outdated card is recognised.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.domain import MilestoneStatus, Stage
-from bot.ids import Action
-from bot.payloads import MilestoneRef
-from bot.stage_gates import CriterionState
+from bot.core.domain import MilestoneStatus, Stage
+from bot.core.ids import Action
+from bot.core.payloads import MilestoneRef
+from bot.milestones.stages import CriterionState
 from messages import blocks as b
 from messages.handoff_posts import who
 from store.models import Milestone

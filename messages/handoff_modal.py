@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain import IT_DEPENDENCY_LABELS, TIER_LABELS, Tier
-from bot.handoff import (
+from bot.core.domain import IT_DEPENDENCY_LABELS, TIER_LABELS, Tier
+from bot.onboarding.handoff import (
     AUTHORITY,
     CAPACITY,
     CUSTOMER_ROLES,
@@ -15,8 +15,8 @@ from bot.handoff import (
     STORY_MAX,
     HandoffDraft,
 )
-from bot.ids import Field, View, person_field
-from bot.playbook import Playbook
+from bot.core.ids import Field, View, person_field
+from bot.planning.playbook import Playbook
 from messages import blocks as b
 
 TITLE = "New onboarding"

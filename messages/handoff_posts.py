@@ -11,11 +11,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import IT_DEPENDENCY_LABELS, ROLE_LABELS, ITDependency, Role, Side, Stage, Tier
-from bot.ids import Action
-from bot.money import format_usd
-from bot.readiness import Readiness
-from bot.timeline import Feasibility
+from bot.core.domain import IT_DEPENDENCY_LABELS, ROLE_LABELS, ITDependency, Role, Side, Stage, Tier
+from bot.core.ids import Action
+from bot.core.money import format_usd
+from bot.onboarding.readiness import Readiness
+from bot.planning.timeline import Feasibility
 from messages import blocks as b
 from store.models import Person
 from store.onboardings import OnboardingRecord

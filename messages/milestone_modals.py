@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.domain import ROLE_LABELS, Role, Stage, Track
-from bot.ids import Action, Field, View
-from bot.payloads import MilestoneRef
+from bot.core.domain import ROLE_LABELS, Role, Stage, Track
+from bot.core.ids import Action, Field, View
+from bot.core.payloads import MilestoneRef
 from messages import blocks as b
 from store.models import Milestone, Person
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.domain import OnboardingStatus
+from bot.core.domain import OnboardingStatus
 from store.models import Activity, Onboarding
 
 MESSAGE = "message"

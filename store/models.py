@@ -1,6 +1,6 @@
 """The tables. One onboarding owns its people, stages, milestones, cards and audit trail.
 
-Enum-valued columns hold the string values of `bot.domain` enums. Every datetime is aware UTC
+Enum-valued columns hold the string values of `bot.core.domain` enums. Every datetime is aware UTC
 (`UTCDateTime`); calendar dates (due dates, go-live) are plain dates in the customer's timezone.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.domain import MilestoneStatus, OnboardingStatus, Stage, StageStatus
+from bot.core.domain import MilestoneStatus, OnboardingStatus, Stage, StageStatus
 from store.types import UTCDateTime, utcnow
 
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain import OnboardingStatus, Role, Side, Stage, StageStatus
-from bot.handoff import HandoffDraft
-from bot.playbook import Playbook
-from bot.timeline import Plan
+from bot.core.domain import OnboardingStatus, Role, Side, Stage, StageStatus
+from bot.onboarding.handoff import HandoffDraft
+from bot.planning.playbook import Playbook
+from bot.planning.timeline import Plan
 from store import audit
 from store.models import Milestone, Onboarding, Person, StageRecord
 

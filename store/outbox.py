@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select, update
 
-from bot.domain import Role
-from bot.notices import Notice
+from bot.core.domain import Role
+from bot.core.notices import Notice
 from store import bulk
 from store.models import Notification, Person
 from store.types import utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain import OnboardingStatus, Role, Side
+from bot.core.domain import OnboardingStatus, Role, Side
 from store.models import Milestone, Onboarding, Person
 
 

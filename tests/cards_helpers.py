@@ -8,7 +8,7 @@ from typing import Any
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.payloads import MilestoneRef
+from bot.core.payloads import MilestoneRef
 from store.db import session_scope
 from store.models import Milestone, Onboarding, PostedCard
 from tests.conftest import CUSTOMER_TEAM, Harness

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from bot.app import build_services, create_app
-from bot.config import Settings
+from bot.runtime.app import build_services, create_app
+from bot.runtime.config import Settings
 from bot.fake_slack import FakeSlack
-from bot.server import EVENTS_PATH, make_server, make_wsgi
-from bot.services import Services
+from bot.runtime.server import EVENTS_PATH, make_server, make_wsgi
+from bot.runtime.services import Services
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import ALL_TABLES

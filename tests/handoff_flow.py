@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.ids import Field, View, person_field
+from bot.core.ids import Field, View, person_field
 from tests.conftest import (
     CUSTOMER_CHAMPION,
     CUSTOMER_SPONSOR,

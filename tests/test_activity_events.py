@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.domain import OnboardingStatus
+from bot.core.domain import OnboardingStatus
 from handlers.activity import ts_instant
 from store.db import session_scope
 from store.models import Activity, Onboarding

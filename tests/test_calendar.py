@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from freezegun import freeze_time
 
-from bot.calendar import (
+from bot.core.calendar import (
     add_business_days,
     business_day_on_or_after,
     business_day_on_or_before,

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.ids import Action, Field, View
-from bot.payloads import MilestoneRef
+from bot.core.ids import Action, Field, View
+from bot.core.payloads import MilestoneRef
 from store.db import session_scope
 from store.models import AuditEntry, Milestone, Onboarding
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding

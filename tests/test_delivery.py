@@ -15,13 +15,13 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot import delivery
-from bot.delivery import deliver_due
-from bot.ids import Action
-from bot.notices import Audience, Rule
-from bot.payloads import MilestoneRef, NoticeRef
-from bot.snooze import parse_date_block, parse_option
-from messages.notices import render
+from bot.slack import delivery
+from bot.slack.delivery import deliver_due
+from bot.core.ids import Action
+from bot.core.notices import Audience, Rule
+from bot.core.payloads import MilestoneRef, NoticeRef
+from bot.automation.snooze import parse_date_block, parse_option
+from messages.automated_posts import render
 from store import outbox
 from store.db import make_engine, session_scope
 from store.models import AuditEntry, Notification

@@ -8,9 +8,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.ids import Action, Field, View
-from bot.readiness import kickoff_allowed
-from bot.onboarding_start import readiness_of
+from bot.core.ids import Action, Field, View
+from bot.onboarding.readiness import kickoff_allowed
+from bot.onboarding.start import readiness_of
 from store.db import session_scope
 from store.models import AuditEntry, Onboarding, PostedCard
 from store.onboardings import load

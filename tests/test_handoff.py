@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from bot.ids import Field, View, person_field
+from bot.core.ids import Field, View, person_field
 from store.db import session_scope
 from store.models import AuditEntry, Milestone, Onboarding, Person, PostedCard, StageRecord
 from store.onboardings import load

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.domain import Tier, tier_for_acv
-from bot.handoff import Contact, HandoffDraft, metadata_problem
-from bot.money import AmountError, format_usd, parse_acv
-from bot.readiness import evaluate, kickoff_allowed
+from bot.core.domain import Tier, tier_for_acv
+from bot.onboarding.handoff import Contact, HandoffDraft, metadata_problem
+from bot.core.money import AmountError, format_usd, parse_acv
+from bot.onboarding.readiness import evaluate, kickoff_allowed
 from store.models import Onboarding, Person
 
 

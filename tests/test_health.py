@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event, select
 from sqlmodel import Session
 
-from bot.health import Signals, load_signals, score
-from bot.notices import Audience, Rule
-from bot.rules import RuleSettings
+from bot.automation.health import Signals, load_signals, score
+from bot.core.notices import Audience, Rule
+from bot.automation.rules import RuleSettings
 from store.db import session_scope
 from store.models import HealthSnapshot, Onboarding
 from tests.test_rules import (

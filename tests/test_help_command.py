@@ -101,7 +101,7 @@ def test_healthz_answers_when_the_database_does(harness):
 
 
 def test_healthz_is_503_when_the_database_does_not_answer():
-    from bot.server import make_wsgi
+    from bot.runtime.server import make_wsgi
     from store.db import make_engine
 
     wsgi = make_wsgi(None, make_engine("postgresql://nobody@127.0.0.1:9/none"))

@@ -9,9 +9,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot.ids import Action
-from bot.payloads import NoticeRef
-from bot.snooze import date_block_id, option_value
+from bot.core.ids import Action
+from bot.core.payloads import NoticeRef
+from bot.automation.snooze import date_block_id, option_value
 from messages import blocks as b
 from store.db import session_scope
 from store.models import Activity, AuditEntry, Escalation, Milestone, Onboarding, Person, Snooze

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.domain import Role, Side
-from bot.notices import Audience, Notice, Rule
+from bot.core.domain import Role, Side
+from bot.core.notices import Audience, Notice, Rule
 from store import outbox
 from store.db import session_scope
 from store.models import Notification, Onboarding, Person

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import STAGE_ORDER, ITDependency, Role, Stage, Tier
-from bot.playbook import (
+from bot.core.domain import STAGE_ORDER, ITDependency, Role, Stage, Tier
+from bot.planning.playbook import (
     PlaybookError,
     Problem,
     load_playbooks,
@@ -17,7 +17,7 @@ from bot.playbook import (
     validate_dir,
     validate_file,
 )
-from bot.playbook.locate import Locator
+from bot.planning.playbook.locate import Locator
 
 SHIPPED = {"light", "standard_30", "standard_60", "enterprise_90"}
 

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlmodel import Session
 
-from bot.domain import ITDependency
-from bot.handoff import Contact, HandoffDraft
-from bot.notices import Audience, Notice, Rule
-from bot.playbook import load_playbooks
-from bot.rules import RuleSettings, decide
-from bot.timeline import plan_onboarding
+from bot.core.domain import ITDependency
+from bot.onboarding.handoff import Contact, HandoffDraft
+from bot.core.notices import Audience, Notice, Rule
+from bot.planning.playbook import load_playbooks
+from bot.automation.rules import RuleSettings, decide
+from bot.planning.timeline import plan_onboarding
 from store.db import session_scope
 from store.models import ALL_TABLES, Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze
 from store.onboardings import create_onboarding

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.playbook import load_playbooks, validate_command, validate_file
-from bot.rules import RuleSettings
+from bot.planning.playbook import load_playbooks, validate_command, validate_file
+from bot.automation.rules import RuleSettings
 
 BASE = Path(load_playbooks()["standard_30"].source).read_text(encoding="utf-8")
 

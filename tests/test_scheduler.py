@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot import cli
-from bot.delivery import CLAIM_HOLD
-from bot.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
-from bot.notices import Audience, Rule
-from bot.scheduler import StopSignal, make_scheduler, run_until_stopped
-from bot.sweep import DryRunWrite, describe_plan, run_sweep
+from bot.runtime import cli
+from bot.slack.delivery import CLAIM_HOLD
+from bot.runtime.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
+from bot.core.notices import Audience, Rule
+from bot.runtime.scheduler import StopSignal, make_scheduler, run_until_stopped
+from bot.runtime.sweep import DryRunWrite, describe_plan, run_sweep
 from store import outbox
 from store.db import make_engine, session_scope
 from store.models import AuditEntry, Lease, Notification
@@ -296,9 +296,9 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly(harness, ob):
 
 SCHEDULER_SCRIPT = """
 import logging, sys
-from bot.app import build_services
-from bot.config import Settings
-from bot.scheduler import run_until_stopped
+from bot.runtime.app import build_services
+from bot.runtime.config import Settings
+from bot.runtime.scheduler import run_until_stopped
 from store.db import make_engine
 from store.migrate import upgrade
 
@@ -346,9 +346,9 @@ def command(monkeypatch, tmp_path, database_url, fake_slack):
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cli.logs, "configure", lambda *args, **kwargs: None)
-    rules = types.ModuleType("bot.rules")
+    rules = types.ModuleType("bot.automation.rules")
     rules.decide = lambda session, now, playbooks: [n for n in run.notices if n.not_before <= now]
-    monkeypatch.setitem(sys.modules, "bot.rules", rules)
+    monkeypatch.setitem(sys.modules, "bot.automation.rules", rules)
 
     def run(*argv: str) -> int:
         return cli.main(list(argv))
@@ -391,6 +391,6 @@ def test_commands_refuse_bad_arguments_and_missing_rules(command, monkeypatch, c
     with pytest.raises(SystemExit) as bad_every:
         command("scheduler", "--every", "0")
     assert bad_time.value.code == bad_every.value.code == 2
-    monkeypatch.setitem(sys.modules, "bot.rules", None)
+    monkeypatch.setitem(sys.modules, "bot.automation.rules", None)
     assert command("sweep", "--dry-run") == 2
-    assert "onboard-bot: the rules (bot.rules) cannot be loaded" in capsys.readouterr().err
+    assert "onboard-bot: the rules (bot.automation.rules) cannot be loaded" in capsys.readouterr().err

@@ -21,11 +21,11 @@ from freezegun import freeze_time
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.calendar import add_business_days
-from bot.handoff import Contact, HandoffDraft
-from bot.rules import decide
-from bot.sweep import run_sweep
-from bot.timeline import plan_onboarding
+from bot.core.calendar import add_business_days
+from bot.onboarding.handoff import Contact, HandoffDraft
+from bot.automation.rules import decide
+from bot.runtime.sweep import run_sweep
+from bot.planning.timeline import plan_onboarding
 from store.activity import record_activity
 from store.db import session_scope
 from store.models import Escalation, Milestone, Notification

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.calendar import today_in
-from bot.ids import Action
+from bot.core.calendar import today_in
+from bot.core.ids import Action
 from store.db import session_scope
 from store.models import Milestone, Onboarding, StageRecord
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding

@@ -4,10 +4,10 @@ from datetime import date
 
 import pytest
 
-from bot.calendar import add_business_days, business_days_between
-from bot.domain import ITDependency, Stage, Track
-from bot.playbook import load_playbooks
-from bot.timeline import check_feasibility, plan_onboarding, planned_milestones
+from bot.core.calendar import add_business_days, business_days_between
+from bot.core.domain import ITDependency, Stage, Track
+from bot.planning.playbook import load_playbooks
+from bot.planning.timeline import check_feasibility, plan_onboarding, planned_milestones
 
 FRIDAY = date(2025, 3, 7)  # contract signed on a Friday: day 1 is the Monday after
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.ids import Field, View
+from bot.core.ids import Field, View
 from store.db import session_scope
 from store.models import Milestone, Person
 from tests.cards_helpers import card, shown, start_onboarding

@@ -1,0 +1,87 @@
+"""One pass of the rules over the store at a given "now"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from bot.automation import collector
+from bot.core.notices import Notice
+from bot.automation.rules import candidates, escalations, snapshots
+from bot.automation.rules.health_drop import health_drop, score_today
+from bot.automation.rules.kickoff import recap_missing
+from bot.automation.rules.due_dates import nudges
+from bot.automation.rules.schedule import behind_schedule
+from bot.planning.settings import DEFAULTS, RuleSettings
+from bot.automation.rules.silence import silent_account
+from bot.automation.rules.weekly import overview
+
+if TYPE_CHECKING:
+    from bot.planning.playbook import Playbook
+
+SettingsFor = Callable[[str], RuleSettings]
+
+
+def settings_from_playbooks(playbooks: Mapping[str, Playbook]) -> SettingsFor:
+    """Each playbook's own settings (its [rules] table over the defaults); the defaults for an unknown key."""
+
+    def settings_for(playbook_key: str) -> RuleSettings:
+        playbook = playbooks.get(playbook_key)
+        return playbook.rules if playbook is not None else DEFAULTS
+
+    return settings_for
+
+
+def decide(
+    session: Session,
+    now: datetime,
+    *,
+    playbooks: Mapping[str, Playbook] | None = None,
+    settings: SettingsFor | RuleSettings | None = None,
+) -> list[Notice]:
+    """Every notice the rules call for at `now`, for every active onboarding.
+
+    Settings come from `settings` (one RuleSettings for all, or a function of the playbook key), else
+    from `playbooks`, else from the shipped playbooks. Escalation levels and today's health snapshots
+    are written in `session`'s transaction; committing is the caller's.
+    """
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    settings_for = _resolver(playbooks, settings)
+    session.flush()
+    with collector.paused():
+        return _decide(session.connection(), now, settings_for)
+
+
+def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[Notice]:
+    sweep = candidates.load(conn, now, settings_for)
+    notices = escalations.settle(conn, sweep)
+    written = []
+    for account in sweep.accounts.values():
+        health = score_today(account)
+        if account.health_today != (health.score, health.parts):
+            written.append({"onboarding_id": account.id, "day": account.clock.today, "score": health.score,
+                              "parts": health.parts})
+        notices.extend(health_drop(account, health))
+        notices.extend(nudges(account))
+        notices.extend(behind_schedule(account))
+        notices.extend(silent_account(account))
+        notices.extend(recap_missing(account))
+        notices.extend(overview(account))
+    snapshots.save(conn, written)
+    return notices
+
+
+def _resolver(playbooks: Mapping[str, Playbook] | None, settings: SettingsFor | RuleSettings | None) -> SettingsFor:
+    if isinstance(settings, RuleSettings):
+        return lambda _key: settings
+    if settings is not None:
+        return settings
+    if playbooks is None:
+        from bot.planning.playbook import load_playbooks  # the playbook package imports this one's settings
+
+        playbooks = load_playbooks()
+    return settings_from_playbooks(playbooks)

@@ -1,0 +1,51 @@
+"""Today's health score for every account, stored, and a drop past the threshold said internally.
+
+Today's score (customer-local day) is that day's HealthSnapshot, written when it differs from what
+is stored for the day (so later sweeps of a day write only what moved). When it is
+`health_drop_points` or more below the snapshot of `health_compare_days` days earlier, the CSM and
+the CSM's manager each hear it by DM (once per ISO week), with both scores and both sets of parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from bot.core.domain import Role
+from bot.automation.health import Health, score
+from bot.core.notices import Notice, Rule
+from bot.automation.rules import facts
+from bot.automation.rules.account import Account
+
+
+def score_today(account: Account) -> Health:
+    sponsor = account.person(Role.EXECUTIVE_SPONSOR)
+    return score(account.signals, account.settings, bool(sponsor is not None and sponsor.slack_user_id))
+
+
+def health_drop(account: Account, health: Health) -> Iterator[Notice]:
+    if account.previous_health is None:
+        return
+    previous, previous_parts = account.previous_health
+    drop = previous - health.score
+    if drop < account.settings.health_drop_points or account.snoozed(Rule.HEALTH_DROP, ""):
+        return
+    compared = account.clock.today - timedelta(days=account.settings.health_compare_days)
+    said = facts.base(account) | {
+        "score": health.score,
+        "previous_score": previous,
+        "previous_day": compared.isoformat(),
+        "drop": drop,
+        "parts": health.parts,
+        "previous_parts": previous_parts,
+    }
+    why = f"health {previous} -> {health.score} since {compared.isoformat()}"
+    seen = set()
+    for role in (Role.IMPLEMENTATION_CSM, Role.CSM_MANAGER):
+        person = account.person(role)
+        route = account.dm(person)
+        if route is None or route[1] in seen:
+            continue
+        seen.add(route[1])
+        to_them = said | {"addressed": facts.display(person)}
+        yield account.notice(Rule.HEALTH_DROP, "", account.clock.week, route, to_them, why)

@@ -1,0 +1,52 @@
+"""Behind the agreed timeline: the CSM's manager should call the economic buyer's manager.
+
+"Behind" is measured on the dated plan the customer agreed to: the onboarding is behind by the
+number of calendar days between the customer's today and the due date of its earliest-due open
+milestone (blocked and awaiting-confirmation ones included), that is, how far the oldest unmet
+commitment has slipped. The projected go-live assumes the rest of the plan slips as much: the
+target go-live plus the slip. More than `behind_schedule_days` days behind fires, once per ISO
+week while it lasts, as a DM to the CSM's manager (the internal channel when the manager is not in
+Slack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from bot.core.domain import MilestoneStatus, Role
+from bot.core.notices import Notice, Rule
+from bot.automation.rules import facts
+from bot.automation.rules.account import Account
+
+DONE = MilestoneStatus.DONE.value
+
+
+def days_behind(account: Account) -> int:
+    earliest = account.signals.earliest_open_due
+    return max(0, (account.clock.today - earliest).days) if earliest is not None else 0
+
+
+def behind_schedule(account: Account) -> Iterator[Notice]:
+    days = days_behind(account)
+    if days <= account.settings.behind_schedule_days or account.snoozed(Rule.BEHIND_SCHEDULE, ""):
+        return
+    manager = account.person(Role.CSM_MANAGER)
+    route = account.dm(manager)
+    if route is None:
+        return
+    ob = account.onboarding
+    oldest = min((m for m in account.milestones if m.status != DONE), key=lambda m: (m.due_on, m.id), default=None)
+    said = facts.base(account) | {
+        "addressed": facts.display(manager),
+        "days_behind": days,
+        "behind_schedule_days": account.settings.behind_schedule_days,
+        "earliest_open": facts.item(account, oldest) if oldest is not None else None,
+        "target_go_live_on": ob.target_go_live_on.isoformat(),
+        "projected_go_live_on": (ob.target_go_live_on + timedelta(days=days)).isoformat(),
+        "economic_buyer": account.show_role(Role.ECONOMIC_BUYER),
+        "csm": account.show_role(Role.IMPLEMENTATION_CSM),
+        "csm_manager": facts.display(manager),
+    }
+    why = f"{days} days behind the agreed plan: the CSM's manager should call the economic buyer's manager"
+    yield account.notice(Rule.BEHIND_SCHEDULE, "", account.clock.week, route, said, why)

@@ -1,0 +1,56 @@
+"""The weekly overview for the shared channel, on `weekly_overview_day` (Monday) morning.
+
+Done last week (completed in the previous ISO week, customer-local), due this week (open and not
+blocked or awaiting the customer, due Monday to Sunday), blocked, and awaiting the customer
+(awaiting confirmation). Said once per ISO week; nothing when all four lists are empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from bot.core.domain import MilestoneStatus
+from bot.core.notices import Notice, Rule
+from bot.automation.rules import facts
+from bot.automation.rules.account import Account
+
+DONE = MilestoneStatus.DONE.value
+BLOCKED = MilestoneStatus.BLOCKED.value
+AWAITING = MilestoneStatus.AWAITING_CONFIRMATION.value
+LISTS = ("done_last_week", "due_this_week", "blocked", "awaiting_customer")
+
+
+def overview(account: Account) -> Iterator[Notice]:
+    clock = account.clock
+    if clock.today.weekday() != account.settings.weekly_overview_day or account.snoozed(Rule.WEEKLY_OVERVIEW, ""):
+        return
+    route = account.shared()
+    if route is None:
+        return
+    monday = clock.today - timedelta(days=clock.today.weekday())
+    sunday = monday + timedelta(days=6)
+    starts, last_starts = clock.week_starts, clock.last_week_starts
+    done, due, blocked, awaiting = [], [], [], []
+    for m in account.milestones:
+        status = m.status
+        if status == DONE:
+            if m.completed_at is not None and last_starts <= m.completed_at < starts:
+                done.append(m)
+        elif status == BLOCKED:
+            blocked.append(m)
+        elif status == AWAITING:
+            awaiting.append(m)
+        elif monday <= m.due_on <= sunday:
+            due.append(m)
+    if not (done or due or blocked or awaiting):
+        return
+    said = facts.base(account) | {"week": clock.week, "week_of": monday.isoformat()}
+    for name, found in zip(LISTS, (done, due, blocked, awaiting), strict=True):
+        said[name] = [facts.item(account, m) for m in sorted(found, key=_in_plan_order)]
+    why = "weekly overview: " + ", ".join(f"{len(said[name])} {name.replace('_', ' ')}" for name in LISTS)
+    yield account.notice(Rule.WEEKLY_OVERVIEW, "", clock.week, route, said, why)
+
+
+def _in_plan_order(m) -> tuple:
+    return (m.due_on, m.id)

@@ -1,0 +1,212 @@
+"""`onboard-bot`: serve, migrate, check playbooks, and run the scheduler or one sweep."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy.exc import OperationalError
+
+from bot.runtime import logs
+from bot.runtime.config import ConfigError, Settings, load_settings
+from bot.planning.playbook import PlaybookError
+from store.db import make_engine
+from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
+
+log = logging.getLogger("onboard_bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onboard-bot", description="Customer onboarding, run from Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    serve.add_argument("--threads", type=int, default=8, help="HTTP mode: request threads (default 8)")
+    serve.add_argument("--migrate", action="store_true", help="apply pending database migrations first")
+    serve.add_argument("--with-scheduler", action="store_true", help="also run the scheduler in this process")
+    serve.set_defaults(run=cmd_serve)
+
+    scheduler = sub.add_parser("scheduler", help="sweep the rules every few minutes and deliver due posts every minute")
+    scheduler.add_argument("--every", type=_minutes, default=5, metavar="MINUTES",
+                           help="minutes between sweeps (default 5)")
+    scheduler.set_defaults(run=cmd_scheduler)
+
+    sweep = sub.add_parser("sweep", help="decide, claim and deliver once")
+    sweep.add_argument("--now", type=_moment, default=None, metavar="TIME",
+                       help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="print what would be posted, to whom and why; post nothing and write nothing")
+    sweep.set_defaults(run=cmd_sweep)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    migrate.set_defaults(run=cmd_migrate)
+
+    playbooks = sub.add_parser("playbooks", help="work with playbook files")
+    playbooks_sub = playbooks.add_subparsers(dest="playbooks_command", required=True, metavar="ACTION")
+    validate = playbooks_sub.add_parser("validate", help="check playbook TOML files and report every problem")
+    validate.add_argument("dir", nargs="?", help="directory of playbooks (default: the shipped ones)")
+    validate.set_defaults(run=cmd_playbooks_validate)
+    return parser
+
+
+def _minutes(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {raw!r}") from None
+    if not 0 < value <= 24 * 60:
+        raise argparse.ArgumentTypeError("give between 0 and 1440 minutes")
+    return value
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time such as 2026-05-04T09:00: {raw!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _rules(playbooks: Mapping):
+    """The rules' decide(session, now), with the playbooks as configured (ONBOARD_PLAYBOOKS_DIR included)."""
+    try:
+        from bot.automation.rules import decide
+    except ImportError as exc:
+        raise ConfigError(f"the rules (bot.automation.rules) cannot be loaded: {exc}") from None
+    return partial(decide, playbooks=playbooks)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = head_revision()
+    print("database already up to date" if before == after else f"database migrated: {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.app import build_services, create_app
+
+    settings.require_slack()
+    engine = make_engine(settings.database_url)
+    if args.migrate:
+        upgrade(engine)
+    check_schema(engine)
+    services = build_services(settings, engine=engine)
+    app = create_app(services)
+    scheduler = None
+    if args.with_scheduler:
+        from bot.runtime.scheduler import make_scheduler
+
+        scheduler = make_scheduler(services, decide=_rules(services.playbooks))
+        scheduler.start()
+        log.info("scheduler running beside the server")
+    try:
+        return _serve(args, settings, services, app, engine)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) -> int:
+    from bot.runtime.server import make_server, make_wsgi
+
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        health = make_server(make_wsgi(None, engine), host=args.host, port=args.port, threads=2)
+        threading.Thread(target=health.run, name="healthz", daemon=True).start()
+        log.info("Socket Mode as team %s; health check on port %s", services.vendor_team_id, health.effective_port)
+        try:
+            SocketModeHandler(app, settings.slack_app_token).start()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            health.close()
+        return 0
+
+    server = make_server(make_wsgi(app, engine), host=args.host, port=args.port, threads=args.threads)
+    log.info(
+        "listening on http://%s:%s/slack/events as team %s", args.host, server.effective_port, services.vendor_team_id
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.app import build_services
+    from bot.runtime.scheduler import run_until_stopped
+
+    settings.require("slack_bot_token")
+    engine = make_engine(settings.database_url)
+    check_schema(engine)
+    services = build_services(settings, engine=engine)
+    run_until_stopped(services, decide=_rules(services.playbooks), every_minutes=args.every)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.planning.playbook import load_playbooks
+    from bot.runtime.sweep import describe_plan, plan_sweep, run_sweep
+
+    decide = _rules(load_playbooks(settings.playbooks_dir))
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        now = args.now or datetime.now(UTC)
+        if args.dry_run:
+            print(describe_plan(plan_sweep(engine, now, decide=decide)))
+            return 0
+        from bot.runtime.app import build_services
+
+        settings.require("slack_bot_token")
+        report = run_sweep(build_services(settings, engine=engine), now, decide=decide)
+        print(report.summary())
+        return 0
+    finally:
+        engine.dispose()
+
+
+def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.planning.playbook import validate_command
+
+    return validate_command(args.dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level, secrets=(settings.slack_signing_secret or "",))
+        return args.run(args, settings)
+    except (ConfigError, SchemaOutdated) as exc:
+        print(f"onboard-bot: {exc}", file=sys.stderr)
+        return 2
+    except PlaybookError as exc:
+        first = exc.problems[0] if exc.problems else "no readable playbook"
+        print(
+            f"onboard-bot: ONBOARD_PLAYBOOKS_DIR has {len(exc.problems)} problem(s), first {first}; "
+            "see `onboard-bot playbooks validate DIR`",
+            file=sys.stderr,
+        )
+        return 2
+    except OperationalError as exc:
+        print(f"onboard-bot: DATABASE_URL cannot be used: {exc.orig or exc}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

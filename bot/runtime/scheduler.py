@@ -1,0 +1,136 @@
+"""The long-lived scheduler: a sweep every few minutes and a delivery every minute, until stopped.
+
+Both jobs take the sweep lock, so two schedulers (or a scheduler beside `serve --with-scheduler`)
+never sweep or deliver at the same time; a job whose turn comes while the other runs is skipped
+rather than queued. `run_until_stopped` ends cleanly on SIGTERM or SIGINT: running jobs finish
+first, and a post cut short by a harder kill is found again by the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.slack.delivery import Outlet
+from bot.runtime.sweep import Decide, run_delivery, run_sweep
+
+log = logging.getLogger("onboard_bot.scheduler")
+
+SWEEP_EVERY_MINUTES = 5
+DELIVER_EVERY_MINUTES = 1
+
+
+class StopSignal:
+    """Set from a signal handler or another thread, waited for by one thread.
+
+    A pipe rather than a threading.Event: a signal handler runs on the main thread between two
+    bytecodes, possibly while that thread holds the Event's lock, and setting the Event would then
+    deadlock. Writing a byte to a pipe takes no lock. The wait wakes up every second as well: a
+    signal the OS delivers to another thread does not interrupt it, and the Python handler only runs
+    once the main thread runs Python code again.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            os.write(self._write, b"x")
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self) -> None:
+        while not self._set:
+            ready, _, _ = select.select([self._read], [], [], 1.0)
+            if ready:
+                os.read(self._read, 1)
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+# Jobs name no lock holder: each run is its own holder (host, process, thread), so a sweep and a
+# delivery overlapping in this process exclude each other like two processes would.
+def _sweep_job(services: Outlet, decide: Decide) -> None:
+    try:
+        log.info("%s", run_sweep(services, datetime.now(UTC), decide=decide).summary())
+    except Exception:  # noqa: BLE001 - one failed sweep must not stop the next one
+        log.exception("sweep failed")
+
+
+def _delivery_job(services: Outlet) -> None:
+    try:
+        report = run_delivery(services)
+        if report and (report.posts or report.failed or report.retrying or report.recovered):
+            log.info("delivery: %s", report.summary())
+    except Exception:  # noqa: BLE001
+        log.exception("delivery failed")
+
+
+def make_scheduler(
+    services: Outlet,
+    *,
+    decide: Decide,
+    every_minutes: float = SWEEP_EVERY_MINUTES,
+    deliver_every_minutes: float = DELIVER_EVERY_MINUTES,
+) -> BackgroundScheduler:
+    """A BackgroundScheduler (not started) with the sweep job (first run at once) and the delivery job."""
+    if every_minutes <= 0 or deliver_every_minutes <= 0:
+        raise ValueError("intervals must be positive")
+    scheduler = BackgroundScheduler(timezone=UTC)
+    start = datetime.now(UTC)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+    scheduler.add_job(
+        _sweep_job, IntervalTrigger(minutes=every_minutes, timezone=UTC), args=(services, decide),
+        id="sweep", name="sweep", next_run_time=start, **common,
+    )
+    scheduler.add_job(
+        _delivery_job, IntervalTrigger(minutes=deliver_every_minutes, timezone=UTC), args=(services,),
+        id="deliver", name="deliver", next_run_time=start + timedelta(minutes=deliver_every_minutes), **common,
+    )
+    return scheduler
+
+
+def run_until_stopped(
+    services: Outlet,
+    *,
+    decide: Decide,
+    every_minutes: float = SWEEP_EVERY_MINUTES,
+    stop: StopSignal | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run the scheduler until `stop` is set, or until SIGTERM/SIGINT when called on the main thread."""
+    own_stop = stop is None
+    stop = stop or StopSignal()
+    scheduler = make_scheduler(services, decide=decide, every_minutes=every_minutes)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if on_main:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    log.info("scheduler started: sweep every %g min, delivery every %g min", every_minutes, DELIVER_EVERY_MINUTES)
+    try:
+        if on_started:
+            on_started()
+        stop.wait()
+        log.info("stopping: letting running jobs finish")
+    finally:
+        scheduler.shutdown(wait=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if own_stop:
+            stop.close()
+        log.info("scheduler stopped")

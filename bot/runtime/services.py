@@ -1,0 +1,31 @@
+"""What every listener and job needs, built once at start and passed in explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot.runtime.config import Settings
+from bot.core.domain import Side
+from bot.planning.playbook import Playbook
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    client: WebClient
+    vendor_team_id: str
+    bot_user_id: str
+    playbooks: dict[str, Playbook]
+    team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
+
+    def permalink(self, channel_id: str, ts: str) -> str:
+        base = self.team_url or "https://slack.com/"
+        return f"{base.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+
+    def side_of(self, team_id: str | None) -> Side:
+        """The vendor is the team the bot is installed in; anyone else in a channel is the customer."""
+        return Side.VENDOR if team_id and team_id == self.vendor_team_id else Side.CUSTOMER

@@ -1,0 +1,149 @@
+"""One sweep: decide what must be said at `now`, claim it in the outbox, deliver what is due.
+
+The same sweep runs from the scheduler, from `onboard-bot sweep` and from tests with their own
+clock. The rules are a parameter (`decide(session, now) -> notices`), so this module knows nothing
+of them. A dry run decides in a transaction that is rolled back, and neither posts nor writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.automation import collector
+from bot.slack.delivery import Clock, DeliveryReport, Outlet, deliver_due
+from bot.runtime.locks import default_holder, sweep_lock
+from bot.core.notices import Notice
+from store import outbox
+from store.db import session_scope
+
+log = logging.getLogger("onboard_bot.sweep")
+
+Decide = Callable[[Session, datetime], Iterable[Notice]]
+
+
+class HasEngine(Protocol):
+    @property
+    def engine(self) -> Engine: ...
+
+
+class DryRunWrite(RuntimeError):
+    """The rules tried to commit during a dry run."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    notice: Notice
+    status: str | None  # None: new, it would be claimed and sent; else the status of the row already there
+
+
+@dataclass
+class SweepReport:
+    now: datetime
+    ran: bool = True  # False when another sweeper held the lock
+    dry_run: bool = False
+    decided: int = 0
+    claimed: int = 0
+    waiting: int = 0  # decided, but left to a sweep in the customer's business hours
+    planned: list[Planned] = field(default_factory=list)
+    delivery: DeliveryReport | None = None
+
+    def summary(self) -> str:
+        when = f"{self.now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if not self.ran:
+            return f"sweep at {when}: another sweeper is running; nothing done"
+        line = f"sweep at {when}: {self.decided} decided, {self.claimed} new, {self.waiting} wait for business hours"
+        return f"{line}; {self.delivery.summary()}" if self.delivery else line
+
+
+def run_sweep(
+    services: Outlet | HasEngine,
+    now: datetime,
+    *,
+    decide: Decide,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+    holder: str | None = None,
+) -> SweepReport:
+    """Decide and claim in one transaction, then deliver; skipped when another sweeper holds the lock."""
+    if dry_run:
+        return plan_sweep(services.engine, now, decide=decide)
+    with sweep_lock(services.engine, holder or default_holder()) as acquired:
+        if not acquired:
+            log.info("another sweeper holds the lock; skipping this sweep")
+            return SweepReport(now=now, ran=False)
+        with session_scope(services.engine) as session, collector.paused():
+            notices = list(decide(session, now))
+            ready = [n for n in notices if may_go_out(n, now)]
+            claimed = outbox.claim(session, ready)
+        delivery = deliver_due(services, now, clock=clock)  # type: ignore[arg-type]
+    return SweepReport(now=now, decided=len(notices), claimed=claimed, waiting=len(notices) - len(ready),
+                       delivery=delivery)
+
+
+def may_go_out(notice: Notice, now: datetime) -> bool:
+    """Whether a sweep at `now` claims this notice: it is urgent, or its business hours are open.
+
+    A notice that has to wait for the customer's business hours is not written yet: the sweeps are
+    minutes apart and decide it again once the hours open, so a nudge about a milestone finished
+    overnight is never sent. Urgent ones are claimed at once: an escalation is decided only in the
+    pass that opens or raises it.
+    """
+    return notice.urgent or notice.not_before <= now
+
+
+def run_delivery(services: Outlet, now: datetime | None = None, *, clock: Clock | None = None,
+                 holder: str | None = None) -> DeliveryReport | None:
+    """Deliver what is due, under the sweep lock (None when another sweeper holds it)."""
+    with sweep_lock(services.engine, holder or default_holder()) as acquired:
+        if not acquired:
+            return None
+        return deliver_due(services, now, clock=clock)
+
+
+def _refuse_commit(session: Session) -> None:
+    raise DryRunWrite("a dry run writes nothing, but the rules tried to commit")
+
+
+def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
+    """What a sweep at `now` would claim, read-only: the rules run in a transaction that is rolled back."""
+    with Session(engine) as session:
+        event.listen(session, "before_commit", _refuse_commit)
+        try:
+            with collector.paused():
+                notices = list(decide(session, now))
+                existing = outbox.statuses_of(session, [n.dedupe_key for n in notices])
+        finally:
+            session.rollback()
+    planned = [Planned(n, existing.get(n.dedupe_key)) for n in notices]
+    new = [p for p in planned if p.status is None]
+    ready = sum(1 for p in new if may_go_out(p.notice, now))
+    return SweepReport(now=now, dry_run=True, decided=len(notices), claimed=ready, waiting=len(new) - ready,
+                       planned=planned)
+
+
+def describe_plan(report: SweepReport) -> str:
+    """The dry run for a person: what would be posted, to whom, and why."""
+    when = f"{report.now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    lines = [f"Dry run at {when}: nothing was posted and nothing was written.",
+             f"{report.decided} notice(s) decided, {report.claimed} new would be posted now, "
+             f"{report.waiting} new would wait for the customer's business hours (and be decided again then)."]
+    for p in sorted(report.planned, key=lambda p: (p.status is not None, p.notice.not_before, p.notice.dedupe_key)):
+        n = p.notice
+        to = n.channel_id or n.recipient
+        if p.status is not None:
+            state = f"already {p.status}"
+        else:
+            state = "new" if may_go_out(n, report.now) else "new, waits for business hours"
+        due = f"{n.not_before.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        kind = "urgent, on its own" if n.urgent else "in the day's digest"
+        lines.append(f"- [{state}] {n.rule} {n.subject or '(onboarding)'} -> {n.audience} {to}, from {due}, {kind}")
+        lines.append(f"    why: {n.why or '(no reason given)'}")
+    return "\n".join(lines)

@@ -1,0 +1,509 @@
+"""Delivering the outbox: due rows become Slack posts, each exactly once.
+
+A run picks the due rows (store.outbox.due), checks each one's audience against its onboarding's
+channels, holds back non-urgent rows that come late outside business hours, and posts: urgent rows
+on their own, the rest bundled into one digest per destination. Each row is claimed (`sending`) in
+its own committed transaction before the post and marked `sent` with the post's ts after it.
+
+chat.postMessage has no idempotency key, so this module owns every retry of a post: its client
+has no retry handlers, a 429 is waited out here (Retry-After, through the injected clock), and a
+5xx or a dropped connection leaves the row `retry` with a backoff. A row that may already be in
+Slack (taken before, or abandoned mid-send) is first looked for in the channel's recent history,
+by the dedupe keys every post carries in its message metadata. A permanent error fails the rows
+and raises one alert in the onboarding's internal channel per broken destination and day.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time as clock_time, timedelta
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.core.calendar import WORKWEEK, is_business_hours, next_business_moment, today_in
+from bot.core.domain import Role, Side
+from bot.core.notices import Audience
+from messages.automated_posts import Message, render as render_rows
+from store import audit, outbox
+from store.db import session_scope
+from store.models import Notification, Onboarding, Person
+
+log = logging.getLogger("onboard_bot.delivery")
+
+EVENT_TYPE = "onboard_notice"
+CLAIM_HOLD = timedelta(minutes=10)  # a `sending` row older than this was abandoned by a dead deliverer
+MAX_ATTEMPTS = 6
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(minutes=30))
+RATE_LIMIT_TRIES = 3
+LONGEST_RATE_LIMIT_WAIT = 60.0  # seconds; a longer Retry-After puts the rows back rather than waiting
+CHANNEL_GAP = 1.0  # Slack's one message per second per channel
+HISTORY_PAGES = 3
+LATE = timedelta(hours=1)
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout", "timeout"})
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    start: clock_time = clock_time(9)
+    end: clock_time = clock_time(17)
+    weekdays: frozenset[int] = frozenset(WORKWEEK)
+
+
+OFFICE_HOURS = BusinessHours()
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class ShiftedClock(SystemClock):
+    """Real time, starting from a chosen moment (a sweep run "as of" another time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._t0 = start, time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+
+class Outlet(Protocol):
+    """Where delivery happens: bot.runtime.services.Services fits."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def client(self) -> WebClient: ...
+    @property
+    def bot_user_id(self) -> str: ...
+
+
+Render = Callable[[Sequence[Notification]], Message]
+
+
+@dataclass(frozen=True)
+class Post:
+    channel: str
+    ts: str
+    keys: tuple[str, ...]
+    at: datetime
+
+
+@dataclass
+class DeliveryReport:
+    posts: list[Post] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)  # keys posted in this run
+    recovered: list[str] = field(default_factory=list)  # keys found already in Slack, marked sent
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    postponed: list[str] = field(default_factory=list)
+    waited: list[float] = field(default_factory=list)  # seconds slept for rate limits and pacing
+
+    def summary(self) -> str:
+        return (f"{len(self.posts)} post(s) carrying {len(self.sent)} notice(s); {len(self.recovered)} found "
+                f"already posted, {len(self.retrying)} to retry, {len(self.failed)} failed, "
+                f"{len(self.postponed)} held for business hours")
+
+
+class _Transient(Exception):
+    """The call may or may not have taken effect; try again later."""
+
+
+class _Permanent(Exception):
+    """Slack refused it for good."""
+
+
+class _RateLimited(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"rate limited for {wait:.0f}s")
+        self.wait = wait
+
+
+def bare_client(client: WebClient) -> WebClient:
+    """The same connection settings without retry handlers: a blind retry of a post can post twice."""
+    return type(client)(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
+        proxy=client.proxy, headers=dict(client.headers), logger=client.logger,
+        team_id=client.default_params.get("team_id"), retry_handlers=[],
+    )
+
+
+def deliver_due(
+    outlet: Outlet,
+    now: datetime | None = None,
+    *,
+    clock: Clock | None = None,
+    render: Render = render_rows,
+    hours: BusinessHours = OFFICE_HOURS,
+    limit: int = 500,
+) -> DeliveryReport:
+    """Post what is due at `now` (default: the clock's now). Waits and pacing go through `clock`."""
+    clock = clock or (ShiftedClock(now) if now else SystemClock())
+    now = now or clock.now()
+    run = _Run(outlet, clock, render, hours, now)
+    # The second round posts the alerts about posts that failed in the first.
+    for _ in range(2):
+        run.alerts_raised = 0
+        run.round(limit)
+        if not run.alerts_raised:
+            break
+    return run.report
+
+
+class _Run:
+    def __init__(self, outlet: Outlet, clock: Clock, render: Render, hours: BusinessHours, now: datetime) -> None:
+        self.engine, self.bot_user_id = outlet.engine, outlet.bot_user_id
+        self.client = bare_client(outlet.client)
+        self.clock, self.render, self.hours, self.now = clock, render, hours, now
+        self.report = DeliveryReport()
+        self.last_post: dict[str, datetime] = {}
+        self.alerts_raised = 0
+        self.onboardings: dict[int, Onboarding] = {}
+        self.customers: set[tuple[int, str]] = set()
+        self.csms: dict[int, str] = {}
+
+    # -- one pass over the due rows --------------------------------------------------------------
+    def round(self, limit: int) -> None:
+        with session_scope(self.engine) as session:
+            rows = outbox.due(session, self.now, limit=limit)
+            self._load_onboardings(session, {r.onboarding_id for r in rows if r.onboarding_id})
+        urgent: list[list[Notification]] = []
+        bundles: dict[str, list[Notification]] = {}
+        for row in rows:
+            onboarding = self.onboardings.get(row.onboarding_id or 0)
+            problem = self._audience_problem(row, onboarding)
+            if problem:
+                log.error("notice %s refused: %s", row.dedupe_key, problem)
+                self._fail([row], "audience", detail=problem)
+                continue
+            later = self._held_until(row, onboarding)
+            if later:
+                with session_scope(self.engine) as session:
+                    if outbox.postpone(session, row, until=later):
+                        self.report.postponed.append(row.dedupe_key)
+                continue
+            if row.urgent:
+                urgent.append([row])
+            else:
+                bundles.setdefault(self._destination(row), []).append(row)
+        for batch in [*urgent, *bundles.values()]:
+            try:
+                self._deliver(batch)
+            except Exception:  # noqa: BLE001 - its rows stay claimed and come back when the claim runs out
+                log.exception("delivery of %s broke off", [r.dedupe_key for r in batch])
+
+    def _load_onboardings(self, session, ids: set[int]) -> None:
+        wanted = ids - self.onboardings.keys()
+        if not wanted:
+            return
+        for ob in session.exec(select(Onboarding).where(col(Onboarding.id).in_(wanted))):
+            self.onboardings[ob.id] = ob
+        people = session.exec(select(Person).where(col(Person.onboarding_id).in_(wanted)))
+        for person in people:
+            if not person.slack_user_id:
+                continue
+            if person.side == Side.CUSTOMER:
+                self.customers.add((person.onboarding_id, person.slack_user_id))
+            elif person.role == Role.IMPLEMENTATION_CSM:
+                self.csms[person.onboarding_id] = person.slack_user_id
+
+    @staticmethod
+    def _destination(row: Notification) -> str:
+        return row.channel_id or row.recipient
+
+    def _audience_problem(self, row: Notification, ob: Onboarding | None) -> str | None:
+        """Why this row may not go where it is addressed, or None when it may."""
+        if ob is None:
+            return "its onboarding is gone"
+        where = self._destination(row)
+        if row.audience == Audience.SHARED:
+            return None if ob.shared_channel_id and where == ob.shared_channel_id else \
+                f"shared notice addressed to {where}, not the shared channel"
+        if row.audience == Audience.INTERNAL:
+            return None if ob.internal_channel_id and where == ob.internal_channel_id else \
+                f"internal notice addressed to {where}, not the internal channel"
+        if row.audience == Audience.DM:
+            if where in (ob.shared_channel_id, ob.internal_channel_id) or where[:1] in ("C", "G"):
+                return f"direct message addressed to channel {where}"
+            if (ob.id, row.recipient) in self.customers:
+                return "direct message addressed to someone on the customer's side"
+            return None
+        return f"unknown audience {row.audience!r}"
+
+    def _held_until(self, row: Notification, ob: Onboarding | None) -> datetime | None:
+        """A non-urgent row more than LATE past its moment and outside business hours waits for the next morning."""
+        if row.urgent or ob is None or (row.not_before and self.now - row.not_before <= LATE):
+            return None
+        h = self.hours
+        try:
+            if is_business_hours(self.now, ob.timezone, h.start, h.end, h.weekdays):
+                return None
+            return next_business_moment(self.now, ob.timezone, h.start, h.end, h.weekdays)
+        except (ValueError, KeyError):  # an unknown timezone must not stop the post
+            return None
+
+    # -- one post ---------------------------------------------------------------------------------
+    def _deliver(self, batch: list[Notification]) -> None:
+        where = self._destination(batch[0])
+        taken: list[Notification] = []
+        seen_before = False
+        with session_scope(self.engine) as session:
+            for row in batch:
+                earlier = row.attempts
+                if outbox.take(session, row, now=self.clock.now(), hold=CLAIM_HOLD):
+                    taken.append(row)
+                    seen_before = seen_before or earlier > 0
+        if not taken:
+            return
+        try:
+            if seen_before:
+                taken = self._skip_already_posted(taken, where)
+                if not taken:
+                    return
+            message, taken = self._render(taken)
+            if message is None:
+                return
+            response = self._post(where, message, taken)
+        except _RateLimited as limited:
+            later = self.clock.now() + timedelta(seconds=limited.wait)
+            self._retry(taken, f"ratelimited ({limited.wait:.0f}s)", at=later)
+        except _Transient as exc:
+            self._retry_or_fail(taken, str(exc))
+        except _Permanent as exc:
+            self._fail(taken, str(exc))
+        else:
+            self._sent(taken, channel=response.get("channel") or where, ts=response["ts"], posted=True)
+
+    def _render(self, rows: list[Notification]) -> tuple[Message | None, list[Notification]]:
+        """The message for these rows; a row that cannot be rendered fails alone, the rest still go."""
+        try:
+            return self.render(rows), rows
+        except Exception as exc:  # noqa: BLE001 - a rendering problem fails rows, not the run
+            problem = exc
+        good = []
+        for row in rows:
+            try:
+                self.render([row])
+                good.append(row)
+            except Exception as exc:  # noqa: BLE001
+                log.error("cannot render %s: %s", row.dedupe_key, exc)
+                self._fail([row], "render_failed", detail=f"{type(exc).__name__}: {exc}")
+        if good and len(good) < len(rows):
+            try:
+                return self.render(good), good
+            except Exception as exc:  # noqa: BLE001
+                problem = exc
+        if good:
+            log.error("cannot render %s together: %s", [r.dedupe_key for r in good], problem)
+            self._fail(good, "render_failed", detail=f"{type(problem).__name__}: {problem}")
+        return None, []
+
+    def _post(self, where: str, message: Message, rows: Sequence[Notification]) -> SlackResponse:
+        self._pace(where)
+        metadata = {"event_type": EVENT_TYPE, "event_payload": {"dedupe_keys": [r.dedupe_key for r in rows]}}
+        try:
+            return self._call(
+                self.client.chat_postMessage, where,
+                channel=where, text=message.text, blocks=message.blocks, metadata=metadata,
+                unfurl_links=False, unfurl_media=False,
+            )
+        finally:
+            self.last_post[where] = self.clock.now()
+
+    def _pace(self, where: str) -> None:
+        last = self.last_post.get(where)
+        if last is None:
+            return
+        wait = CHANNEL_GAP - (self.clock.now() - last).total_seconds()
+        if wait > 0:
+            self.report.waited.append(wait)
+            self.clock.sleep(wait)
+
+    def _call(self, method: Callable[..., SlackResponse], where: str, **kwargs: Any) -> SlackResponse:
+        """One Web API call, waiting out 429s; raises _RateLimited, _Transient or _Permanent."""
+        for attempt in range(RATE_LIMIT_TRIES):
+            try:
+                return method(**kwargs)
+            except SlackApiError as exc:
+                status, error = exc.response.status_code, exc.response.get("error") or ""
+                if status == 429 or error == "ratelimited":
+                    wait = _retry_after(exc.response)
+                    if wait > LONGEST_RATE_LIMIT_WAIT or attempt == RATE_LIMIT_TRIES - 1:
+                        raise _RateLimited(wait) from None
+                    log.info("rate limited on %s; waiting %.0fs as Slack asks", where, wait)
+                    self.report.waited.append(wait)
+                    self.clock.sleep(wait)
+                    continue
+                if status >= 500 or error in TRANSIENT_ERRORS:
+                    raise _Transient(error or f"http_{status}") from None
+                raise _Permanent(error or f"http_{status}") from None
+            except (OSError, http.client.HTTPException, SlackClientError) as exc:
+                raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    # -- finding a post that already landed -----------------------------------------------------
+    def _skip_already_posted(self, rows: list[Notification], where: str) -> list[Notification]:
+        """Mark sent the rows whose post is already in the channel; return the rest."""
+        channel = self._history_channel(rows[0], where)
+        try:
+            found = self._posted_keys(channel, {r.dedupe_key for r in rows}, min(r.created_at for r in rows))
+        except _Permanent as exc:
+            # Nothing to look in (no history scope for DMs, say): posting again is the lesser harm.
+            log.warning("cannot check %s for earlier posts (%s); posting", channel, exc)
+            return rows
+        by_ts: dict[str, list[Notification]] = {}
+        for row in rows:
+            if row.dedupe_key in found:
+                by_ts.setdefault(found[row.dedupe_key], []).append(row)
+        for ts, landed in by_ts.items():
+            self._sent(landed, channel=channel, ts=ts, posted=False)
+        return [r for r in rows if r.dedupe_key not in found]
+
+    def _history_channel(self, row: Notification, where: str) -> str:
+        if row.audience != Audience.DM or row.channel_id:
+            return where
+        with session_scope(self.engine) as session:
+            known = outbox.dm_channel_of(session, row.recipient)
+        if known:
+            return known
+        try:
+            opened = self.client.conversations_open(users=row.recipient)
+            return opened["channel"]["id"]
+        except (SlackApiError, OSError, http.client.HTTPException, SlackClientError, KeyError, TypeError):
+            return where
+
+    def _posted_keys(self, channel: str, keys: set[str], since: datetime) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        horizon = (since - LATE).timestamp()
+        for _ in range(HISTORY_PAGES):
+            page = self._call(
+                self.client.conversations_history, channel,
+                channel=channel, limit=100, include_all_metadata=True, cursor=cursor,
+            )
+            messages = page.get("messages") or []
+            for message in messages:
+                if self.bot_user_id and message.get("user") not in (None, self.bot_user_id):
+                    continue
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") != EVENT_TYPE:
+                    continue
+                for key in (metadata.get("event_payload") or {}).get("dedupe_keys") or []:
+                    if key in keys:
+                        found.setdefault(key, message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            oldest = min((float(m["ts"]) for m in messages), default=0.0)
+            if found.keys() >= keys or not cursor or oldest < horizon:
+                break
+        return found
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def _sent(self, rows: Sequence[Notification], *, channel: str, ts: str, posted: bool) -> None:
+        at = self.clock.now()
+        marked = []
+        with session_scope(self.engine) as session:
+            for row in rows:
+                if outbox.mark_sent(session, row, ts=ts, channel_id=channel, at=at):
+                    marked.append(row.dedupe_key)
+                    audit.record(
+                        session, onboarding_id=row.onboarding_id, entity="notification", entity_id=row.id,
+                        action="notice_sent" if posted else "notice_found_posted", actor=audit.SYSTEM,
+                        field=channel, new=ts, reason=(row.payload or {}).get("why") or None, at=at,
+                    )
+        (self.report.sent if posted else self.report.recovered).extend(marked)
+        if posted:
+            self.report.posts.append(Post(channel, ts, tuple(r.dedupe_key for r in rows), at))
+
+    def _retry(self, rows: Sequence[Notification], error: str, *, at: datetime) -> None:
+        with session_scope(self.engine) as session:
+            for row in rows:
+                if outbox.mark_retry(session, row, at=at, error=error):
+                    self.report.retrying.append(row.dedupe_key)
+
+    def _retry_or_fail(self, rows: Sequence[Notification], error: str) -> None:
+        for row in rows:
+            if row.attempts < MAX_ATTEMPTS:
+                backoff = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+                self._retry([row], error, at=self.clock.now() + backoff)
+        spent = [r for r in rows if r.attempts >= MAX_ATTEMPTS]
+        if spent:
+            self._fail(spent, error, detail=f"gave up after {MAX_ATTEMPTS} attempts")
+
+    def _fail(self, rows: Sequence[Notification], error: str, *, detail: str = "") -> None:
+        at = self.clock.now()
+        failed = []
+        with session_scope(self.engine) as session:
+            for row in rows:
+                if outbox.mark_failed(session, row, error=f"{error}: {detail}" if detail else error):
+                    failed.append(row)
+                    audit.record(
+                        session, onboarding_id=row.onboarding_id, entity="notification", entity_id=row.id,
+                        action="notice_failed", actor=audit.SYSTEM, field=self._destination(row),
+                        new=error, reason=detail or None, at=at,
+                    )
+            by_onboarding: dict[int, list[Notification]] = {}
+            for row in failed:
+                by_onboarding.setdefault(row.onboarding_id or 0, []).append(row)
+            for onboarding_id, theirs in by_onboarding.items():
+                self._raise_alert(session, theirs, error, self.onboardings.get(onboarding_id))
+        self.report.failed.extend(r.dedupe_key for r in failed)
+
+    def _raise_alert(self, session, rows: Sequence[Notification], error: str, ob: Onboarding | None) -> None:
+        """Tell the onboarding's internal channel, once per broken destination and day."""
+        where = self._destination(rows[0])
+        if ob is None or not ob.internal_channel_id or where == ob.internal_channel_id:
+            return  # the internal channel itself refused: the rows stay failed, listed in the App Home
+        if any(r.rule == outbox.DELIVERY_FAILED for r in rows):
+            return
+        try:
+            day = today_in(ob.timezone, self.now).isoformat()
+        except (ValueError, KeyError):
+            day = self.now.date().isoformat()
+        csm = self.csms.get(ob.id)
+        facts = {"channel": where, "error": error, "count": len(rows), "customer_name": ob.customer_name}
+        if csm:
+            facts["csm"] = f"<@{csm}>"
+        alert = {
+            "dedupe_key": f"{ob.id}:{outbox.DELIVERY_FAILED}:{where}:{ob.internal_channel_id}:{day}",
+            "onboarding_id": ob.id,
+            "rule": outbox.DELIVERY_FAILED,
+            "subject": where[:64],
+            "recipient": ob.internal_channel_id,
+            "channel_id": ob.internal_channel_id,
+            "audience": Audience.INTERNAL.value,
+            "urgent": True,
+            "payload": {"why": f"{len(rows)} post(s) to {where} failed: {error}", "period": day, "facts": facts},
+            "not_before": self.now,
+            "next_attempt_at": self.now,
+        }
+        self.alerts_raised += outbox.insert_new(session, [alert])
+
+
+def _retry_after(response: SlackResponse) -> float:
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    raw = headers.get("retry-after")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return max(float(raw), 0.0)
+    except (TypeError, ValueError):
+        return 1.0
