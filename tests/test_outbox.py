@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import select
 
+from bot.core import clock
 from bot.core.domain import Role, Side
 from bot.core.notices import Audience, Notice, Rule
 from store import outbox
@@ -24,23 +25,9 @@ from tests.conftest import CUSTOMER_CHAMPION, INTERNAL_CHANNEL, SHARED_CHANNEL, 
 MONDAY_9 = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
 
 
-class ManualClock:
-    """Time that stands still until advanced; sleeping advances it and is recorded, never waited."""
-
+class ManualClock(clock.ManualClock):
     def __init__(self, start: datetime = MONDAY_9) -> None:
-        self.at = start
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.at += timedelta(seconds=seconds)
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
+        super().__init__(start)
 
 
 def make_onboarding(engine, *, customer: str = "Acme", shared: str | None = SHARED_CHANNEL,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.runtime.config import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.core.domain import Side
 from bot.planning.playbook import Playbook
 
@@ -21,6 +22,7 @@ class Services:
     bot_user_id: str
     playbooks: dict[str, Playbook]
     team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
+    clock: Clock = field(default_factory=SystemClock)  # "now" for every listener, sweep and delivery
 
     def permalink(self, channel_id: str, ts: str) -> str:
         base = self.team_url or "https://slack.com/"

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.automation import collector
-from bot.slack.delivery import Clock, DeliveryReport, Outlet, deliver_due
+from bot.core.clock import Clock
+from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
 from bot.runtime.locks import default_holder, sweep_lock
 from bot.core.notices import Notice
 from store import outbox

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time as clock_time, timedelta
@@ -29,6 +28,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.calendar import WORKWEEK, is_business_hours, next_business_moment, today_in
 from bot.core.domain import Role, Side
 from bot.core.notices import Audience
@@ -61,29 +61,6 @@ class BusinessHours:
 
 
 OFFICE_HOURS = BusinessHours()
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class ShiftedClock(SystemClock):
-    """Real time, starting from a chosen moment (a sweep run "as of" another time)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._start, self._t0 = start, time.monotonic()
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
 
 
 class Outlet(Protocol):
