@@ -12,8 +12,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.runtime.services import Services
-from store.activity import record_message, watched_in_channel
-from store.db import session_scope
+from bot.onboarding.activity import spoke, watched
 
 log = logging.getLogger("onboard_bot.activity")
 
@@ -48,8 +47,7 @@ def register(app: App, services: Services) -> None:
     def on_message(event: dict[str, Any]) -> None:
         if not _is_person_speaking(event, services.bot_user_id):
             return
-        with session_scope(services.engine) as session:
-            onboarding_ids = watched_in_channel(session, event["channel"])
+        onboarding_ids = watched(services.engine, event["channel"])
         if not onboarding_ids:
             return
         # Slack Connect message events name the speaker's team; other events need a look-up.
@@ -60,8 +58,5 @@ def register(app: App, services: Services) -> None:
             except SlackApiError as exc:
                 log.warning("could not tell whose side %s is on: %s", event["user"], exc.response.get("error"))
                 return
-        side = services.side_of(team).value
-        at = ts_instant(event["ts"])
-        with session_scope(services.engine) as session:
-            for onboarding_id in onboarding_ids:
-                record_message(session, onboarding_id=onboarding_id, slack_user_id=event["user"], side=side, at=at)
+        spoke(services.engine, onboarding_ids, user_id=event["user"], side=services.side_of(team),
+              at=ts_instant(event["ts"]))

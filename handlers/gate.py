@@ -2,107 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from slack_bolt import App
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-
-from bot.slack.publish import HANDOFF, stored_card
-from bot.core.domain import Side
-from bot.slack.forms import FormValues
+from bot.core.effects import Kind
 from bot.core.ids import Action, Field, View
-from bot.onboarding.start import feasibility_of, readiness_of
+from bot.core.payloads import OnboardingRef
+from bot.onboarding.gate import may_override, override_gate, reason_problem
 from bot.runtime.services import Services
-from handlers.replies import ephemeral
-from messages import blocks as b
-from messages import handoff_posts
-from store import audit
-from store.db import session_scope
-from store.onboardings import load
-
-REASON_MIN = 10
-
-
-def override_view(onboarding_id: int, customer_name: str) -> dict[str, Any]:
-    return b.modal(
-        View.GATE_OVERRIDE,
-        "Override the gate",
-        [
-            b.section(
-                f"Kick off *{customer_name}* although the readiness gate is not met. "
-                "Your name and reason are recorded in the audit log."
-            ),
-            b.input_block(
-                Field.OVERRIDE_REASON,
-                "Why kick off anyway?",
-                b.text_input(multiline=True, max_length=1000, min_length=REASON_MIN),
-            ),
-        ],
-        submit="Override",
-        private_metadata=str(onboarding_id),
-    )
+from bot.slack import publish
+from handlers.boundary import Interaction, Submission, on_action, on_view
+from messages.handoff_posts import override_view
 
 
 def register(app: App, services: Services) -> None:
-    playbooks = services.playbooks
-    @app.action(Action.GATE_OVERRIDE)
-    def open_override(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond) -> None:
-        ack()
-        if services.side_of(body["user"].get("team_id")) is not Side.VENDOR:
-            ephemeral(respond, "Only the vendor's team can do this.")
+    @on_action(app, services, Action.GATE_OVERRIDE, OnboardingRef, vendor_only=True)
+    def open_override(i: Interaction[OnboardingRef]) -> None:
+        refused, customer_name = may_override(services.engine, i.payload.onboarding_id, i.actor)
+        if refused:
+            i.say(refused)
             return
-        with session_scope(services.engine) as session:
-            record = load(session, int(action["value"]))
-        if record is None:
-            ephemeral(respond, "This onboarding no longer exists.")
-            return
-        if record.onboarding.gate_override_at is not None:
-            respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text=f"<@{record.onboarding.gate_override_by}> already overrode the gate.",
-            )
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"], view=override_view(record.onboarding.id, record.onboarding.customer_name)
-        )
+        i.client.views_open(trigger_id=i.trigger_id, view=override_view(i.payload, customer_name))
 
-    @app.view(View.GATE_OVERRIDE)
-    def submit_override(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        user = body["user"]
-        if services.side_of(user.get("team_id")) is not Side.VENDOR:
-            return ack(response_action="errors", errors={Field.OVERRIDE_REASON: "Only the vendor's team can do this."})
-        reason = FormValues(view).text(Field.OVERRIDE_REASON)
-        if len(reason) < REASON_MIN:
-            return ack(
-                response_action="errors",
-                errors={Field.OVERRIDE_REASON: f"Give a reason of at least {REASON_MIN} characters."},
-            )
-        now = datetime.now(UTC)
-        with session_scope(services.engine) as session:
-            record = load(session, int(view["private_metadata"]))
-            if record is None:
-                return ack(response_action="errors", errors={Field.OVERRIDE_REASON: "This onboarding no longer exists."})
-            ob = record.onboarding
-            if ob.gate_override_at is None:
-                ob.gate_override_at, ob.gate_override_by, ob.gate_override_reason = now, user["id"], reason
-                ob.updated_at = now
-                ob.version += 1
-                audit.record(
-                    session, onboarding_id=ob.id, entity="onboarding", entity_id=ob.id, action="gate_overridden",
-                    actor=user["id"], actor_side=Side.VENDOR.value, reason=reason, at=now,
-                )
-            readiness = readiness_of(session, record)
-            card = stored_card(session, ob.id, HANDOFF)
-        ack()
-        if card is not None:
-            blocks = handoff_posts.internal_summary(
-                record, readiness, feasibility_of(record, playbooks), overridden_by=ob.gate_override_by
-            )
-            client.chat_update(channel=card.channel_id, ts=card.ts, blocks=blocks, text=f"Handoff: {ob.customer_name}")
-            client.chat_postMessage(
-                channel=card.channel_id,
-                thread_ts=card.ts,
-                text=f"<@{ob.gate_override_by}> overrode the readiness gate: {ob.gate_override_reason}",
-            )
+    @on_view(app, services, View.GATE_OVERRIDE, OnboardingRef.decode, vendor_only=True)
+    def submit_override(s: Submission[OnboardingRef]) -> None:
+        reason = s.form.text(Field.OVERRIDE_REASON)
+        if problem := reason_problem(reason):
+            s.refuse(problem, Field.OVERRIDE_REASON)
+            return
+        outcome = override_gate(services.engine, s.payload.onboarding_id, s.actor, reason, now=services.clock.now())
+        if outcome.kind is Kind.MISSING:
+            s.refuse(outcome.message, Field.OVERRIDE_REASON)
+            return
+        s.ack()
+        publish.publish(services, outcome.changed, now=services.clock.now())

@@ -14,8 +14,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core.calendar import today_in
-from bot.core.domain import ROLE_LABELS, Role, Side
-from bot.slack.forms import FormValues
+from bot.core.domain import ROLE_LABELS, Role
 from bot.onboarding.handoff import (
     CUSTOMER_ROLES,
     VENDOR_FIELDS,
@@ -27,29 +26,18 @@ from bot.onboarding.handoff import (
     read_team,
 )
 from bot.core.ids import Field, View, person_field
-from bot.onboarding.start import start_onboarding
+from bot.onboarding.start import StartResult, start_onboarding
 from bot.runtime.services import Services
-from handlers.commands import CommandCall, CommandRouter, Subcommand
+from bot.slack import publish
 from bot.slack.lookups import channel_facts, user_identities
+from handlers.boundary import Submission, on_view
+from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import handoff_modal as modal
 from messages.handoff_posts import who
 
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "Only the vendor's team can set up an onboarding."
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _submitter_is_vendor(body: dict[str, Any], services: Services) -> bool:
-    return services.side_of((body.get("user") or {}).get("team_id")) is Side.VENDOR
-
-
-def _refuse(ack: Ack, view: dict[str, Any]) -> None:
-    first_input = next((blk["block_id"] for blk in view.get("blocks", []) if blk.get("type") == "input"), None)
-    ack(response_action="errors", errors={first_input: NOT_YOURS} if first_input else {})
 
 
 def register(app: App, services: Services, router: CommandRouter) -> None:
@@ -61,7 +49,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             timezone=services.settings.default_timezone,
             shared_channel_id=channel if channel.startswith(("C", "G")) else "",
         )
-        today = today_in(services.settings.default_timezone, _now()).isoformat()
+        today = today_in(services.settings.default_timezone, services.clock.now()).isoformat()
         call.client.views_open(
             trigger_id=call.command["trigger_id"], view=modal.basics_view(draft, playbooks=playbooks, today=today)
         )
@@ -75,68 +63,65 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         )
     )
 
-    @app.view(View.HANDOFF_BASICS)
-    def basics(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        if not _submitter_is_vendor(body, services):
-            return _refuse(ack, view)
-        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
-        tz = form.option(Field.TIMEZONE) or draft.timezone
-        errors = read_basics(form, draft, today=today_in(tz, _now()), known_playbooks=set(playbooks))
-        if errors:
-            return ack(response_action="errors", errors=errors)
-        ack(response_action="update", view=modal.team_view(draft, default_csm=body["user"]["id"]))
+    def step(callback_id: View):
+        return on_view(app, services, callback_id, HandoffDraft.from_metadata, vendor_only=True, refusal=NOT_YOURS)
 
-    @app.view(View.HANDOFF_TEAM)
-    def team(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        if not _submitter_is_vendor(body, services):
-            return _refuse(ack, view)
-        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
-        picked_channels = {c for c in (form.conversation(Field.SHARED_CHANNEL), form.conversation(Field.INTERNAL_CHANNEL)) if c}
-        channels = {c: channel_facts(client, c) for c in picked_channels}
+    @step(View.HANDOFF_BASICS)
+    def basics(s: Submission[HandoffDraft]) -> None:
+        form, draft = s.form, s.payload
+        tz = form.option(Field.TIMEZONE) or draft.timezone
+        errors = read_basics(form, draft, today=today_in(tz, services.clock.now()), known_playbooks=set(playbooks))
+        if errors:
+            s.ack(response_action="errors", errors=errors)
+            return
+        s.ack(response_action="update", view=modal.team_view(draft, default_csm=s.actor.user_id))
+
+    @step(View.HANDOFF_TEAM)
+    def team(s: Submission[HandoffDraft]) -> None:
+        form, draft = s.form, s.payload
+        picked = {c for c in (form.conversation(Field.SHARED_CHANNEL), form.conversation(Field.INTERNAL_CHANNEL)) if c}
+        channels = {c: channel_facts(s.client, c) for c in picked}
         users = {u for f in VENDOR_FIELDS.values() if (u := form.user(f))}
-        teams, names = user_identities(client, users)
+        teams, names = user_identities(s.client, users)
         errors = read_team(
             form, draft, channels=channels, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id
         )
         if errors:
-            return ack(response_action="errors", errors=errors)
+            s.ack(response_action="errors", errors=errors)
+            return
         shared_name = channels[draft.shared_channel_id].name
-        ack(response_action="update", view=modal.customer_view(draft, shared_channel_name=shared_name))
+        s.ack(response_action="update", view=modal.customer_view(draft, shared_channel_name=shared_name))
 
-    @app.view(View.HANDOFF_CUSTOMER)
-    def customer(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        if not _submitter_is_vendor(body, services):
-            return _refuse(ack, view)
-        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
+    @step(View.HANDOFF_CUSTOMER)
+    def customer(s: Submission[HandoffDraft]) -> None:
+        form, draft = s.form, s.payload
         users = {u for role in CUSTOMER_ROLES if (u := form.user(person_field(role.value, "user")))}
-        teams, names = user_identities(client, users)
-        errors = read_customer(
-            form, draft, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id
-        )
+        teams, names = user_identities(s.client, users)
+        errors = read_customer(form, draft, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id)
         if not errors and (problem := metadata_problem(draft)):
             errors = {person_field(Role.ECONOMIC_BUYER.value, "name"): problem}
         if errors:
-            return ack(response_action="errors", errors=errors)
-        ack(response_action="update", view=modal.story_view(draft))
+            s.ack(response_action="errors", errors=errors)
+            return
+        s.ack(response_action="update", view=modal.story_view(draft))
 
-    @app.view(View.HANDOFF_STORY)
-    def story(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        if not _submitter_is_vendor(body, services):
-            return _refuse(ack, view)
-        form, draft = FormValues(view), HandoffDraft.from_metadata(view["private_metadata"])
-        errors = read_story(form, draft)
+    @step(View.HANDOFF_STORY)
+    def story(s: Submission[HandoffDraft]) -> None:
+        draft = s.payload
+        errors = read_story(s.form, draft)
         if errors:
-            return ack(response_action="errors", errors=errors)
-        ack(response_action="update", view=modal.working_view(draft.customer_name))
+            s.ack(response_action="errors", errors=errors)
+            return
+        s.ack(response_action="update", view=modal.working_view(draft.customer_name))
 
         # After the ack: the plan, the records and the posts may take longer than Slack's 3 seconds.
-        result = start_onboarding(services, draft, playbooks, actor=body["user"]["id"], now=_now())
-        client.views_update(
-            view_id=view["id"], view=modal.result_view(draft.customer_name, _result_lines(result))
-        )
+        now = services.clock.now()
+        result = start_onboarding(services.engine, draft, playbooks, actor=s.actor.user_id, now=now)
+        result.post_failures = publish.post_setup(services, result, actor=s.actor.user_id, now=now)
+        s.client.views_update(view_id=s.view["id"], view=modal.result_view(draft.customer_name, _result_lines(result)))
 
 
-def _result_lines(result) -> list[str]:
+def _result_lines(result: StartResult) -> list[str]:
     ob = result.record.onboarding
     lines = [
         f"The plan has {len(result.record.milestones)} milestones in <#{ob.shared_channel_id}>; "

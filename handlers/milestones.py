@@ -1,37 +1,34 @@
 """Milestone buttons and forms on the cards, on "My tasks" and on nudges.
 
-Every click: ack, then one call into bot.milestones.changes, then the cards are rebuilt from the
-store and updated in place, with a line in the card's thread. A refused, stale or orphaned click
-gets an ephemeral answer and changes nothing.
+Every click: through the boundary (ack, decode, who), then one call into bot.milestones.changes,
+then what changed is published. A refused, stale or orphaned click gets an ephemeral answer and
+changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import publish as cards
 from bot.core.calendar import today_in
-from bot.core.domain import MilestoneStatus, Side
-from bot.slack.forms import FormValues
+from bot.core.domain import Act, Side
+from bot.core.effects import Kind, Outcome
 from bot.core.ids import Action, Field, View
-from bot.milestones.changes import GONE, Change, Kind, Outcome, apply_change, subject_of
-from bot.milestones.rules import Act, Actor, refusal, transition
-from bot.core.payloads import BadPayload, MilestoneRef
+from bot.core.payloads import MilestoneChoice, MilestoneRef
+from bot.milestones.changes import Change, change, check
+from bot.milestones.rules import Actor
 from bot.runtime.services import Services
-from handlers.replies import ephemeral
+from bot.slack import publish
+from bot.slack.forms import FormValues
 from bot.slack.lookups import user_identities
+from handlers.boundary import From, Interaction, Submission, on_action, on_view
 from messages import cards as card_blocks
 from messages import milestone_modals as forms
-from store.db import session_scope
-from store.models import Milestone, Person
-from store.onboardings import load
 
 log = logging.getLogger(__name__)
 
@@ -41,196 +38,123 @@ BUTTON_ACTS = {
     Action.MILESTONE_UNBLOCK: Act.UNBLOCK,
     Action.MILESTONE_CONFIRM: Act.CONFIRM,
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class MilestoneClicks:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    def actor(self, body: dict[str, Any]) -> Actor:
-        user = body["user"]
-        return Actor(user["id"], self.services.side_of(user.get("team_id")))
-
-    def preflight(self, ref: MilestoneRef, actor: Actor, act: Act) -> tuple[str | None, Milestone | None, Any]:
-        """Before opening a form: is this click going anywhere? (message, milestone, record)."""
-        with session_scope(self.services.engine) as session:
-            record = load(session, ref.onboarding_id)
-            milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
-            if milestone is None:
-                return GONE, None, None
-            subject = subject_of(record, milestone)
-            if reason := refusal(act, actor, subject):
-                return reason, milestone, record
-            if milestone.version != ref.version:
-                self.after(Outcome(Kind.STALE, record=record, milestone=milestone), None)
-                return "This changed meanwhile; the card now shows where it stands.", milestone, record
-            outcome = transition(act, actor, subject)
-            return (None if isinstance(outcome, MilestoneStatus) else outcome), milestone, record
-
-    def run(self, ref: MilestoneRef, actor: Actor, change: Change, respond=None, from_ephemeral: bool = False) -> Outcome:
-        with session_scope(self.services.engine) as session:
-            outcome = apply_change(session, ref, actor, change, now=_now(), playbooks=self.services.playbooks)
-        self.after(outcome, respond, from_ephemeral=from_ephemeral, actor=actor)
-        return outcome
-
-    def after(self, outcome: Outcome, respond, *, from_ephemeral: bool = False, actor: Actor | None = None) -> None:
-        if outcome.kind in (Kind.MISSING, Kind.REFUSED):
-            if respond:
-                ephemeral(respond, outcome.message)
-            return
-        record, milestone = outcome.record, outcome.milestone
-        stage = milestone.stage if milestone else record.onboarding.stage
-        now = _now()
-        cards.refresh(self.services, record, stages={stage}, now=now)
-        if outcome.kind is Kind.STALE:
-            if respond:
-                ephemeral(respond, outcome.message)
-            return
-        card = cards.card_for_stage(self.services, record.onboarding.id, stage)
-        cards.thread_line(self.services, card, outcome.history)
-        if outcome.ask is not None and milestone is not None:
-            mention = f"<@{outcome.ask.slack_user_id}>" if outcome.ask.slack_user_id else outcome.ask.name
-            cards.thread_line(
-                self.services,
-                card,
-                f"{mention}, could you confirm *{milestone.title}* is done? Use *Confirm* on the card, "
-                "or *Not yet…* if something is still missing.",
-            )
-        if from_ephemeral and respond and actor is not None:
-            today = today_in(record.onboarding.timezone, now)
-            respond(replace_original=True, response_type="ephemeral", text="Your open milestones",
-                    blocks=card_blocks.my_tasks(record, actor.user_id, today))
-
-
-def _decode(value: str | None, respond) -> MilestoneRef | None:
-    try:
-        return MilestoneRef.decode(value)
-    except BadPayload:
-        ephemeral(respond, "That button no longer works. Use *My tasks* for a fresh one.")
-        return None
-
-
-def _isephemeral(body: dict[str, Any]) -> bool:
-    return bool((body.get("container") or {}).get("is_ephemeral"))
+REASON_MAX = forms.REASON_MAX
 
 
 def register(app: App, services: Services) -> None:
-    clicks = MilestoneClicks(services)
+    def answer(i: Interaction[Any], outcome: Outcome, ref: MilestoneRef) -> None:
+        """Publish what changed (a stale click refreshes the card too) and tell the person what needs telling."""
+        record = publish.publish(services, outcome.changed, now=services.clock.now())
+        if outcome.kind is not Kind.APPLIED:
+            i.say(outcome.message)
+        elif i.from_ephemeral and record is not None:
+            today = today_in(record.onboarding.timezone, services.clock.now())
+            i.respond(replace_original=True, response_type="ephemeral", text="Your open milestones",
+                      blocks=card_blocks.my_tasks(record, i.actor.user_id, today))
 
-    def simple(act: Act):
-        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond) -> None:
-            ack()
-            ref = _decode(action.get("value"), respond)
-            if ref is not None:
-                clicks.run(ref, clicks.actor(body), Change(act), respond, from_ephemeral=_isephemeral(body))
-
-        return listener
+    def run(i: Interaction[Any], ref: MilestoneRef, what: Change) -> None:
+        outcome = change(services.engine, ref, i.actor, what, now=services.clock.now(), playbooks=services.playbooks)
+        answer(i, outcome, ref)
 
     for action_id, act in BUTTON_ACTS.items():
-        app.action(action_id)(simple(act))
+        def clicked(i: Interaction[MilestoneRef], act: Act = act) -> None:
+            run(i, i.payload, Change(act))
 
-    def open_form(act: Act, build, fallback=None):
-        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond, client: WebClient) -> None:
-            ack()
-            raw = action.get("value") or (action.get("selected_option") or {}).get("value", "").split("|", 1)[-1]
-            ref = _decode(raw, respond)
-            if ref is None:
-                return
-            actor = clicks.actor(body)
-            problem, milestone, record = clicks.preflight(ref, actor, act)
-            if problem:
-                ephemeral(respond, problem)
-                return
-            try:
-                client.views_open(trigger_id=body["trigger_id"], view=build(milestone, ref, record))
-            except SlackApiError as exc:
-                log.info("could not open the %s form: %s", act, exc.response.get("error"))
-                if fallback is not None:
-                    ephemeral(respond, "I couldn't open the form here.", fallback(ref))
-                else:
-                    ephemeral(respond, "I couldn't open the form here; please try again from the card.")
+        on_action(app, services, action_id, MilestoneRef)(clicked)
 
-        return listener
+    def open_form(i: Interaction[Any], ref: MilestoneRef, act: Act, build: Callable[..., dict[str, Any]],
+                  fallback: Callable[[MilestoneRef], list[dict[str, Any]]] | None = None) -> None:
+        refused, milestone, record = check(services.engine, ref, i.actor, act)
+        if refused is not None:
+            answer(i, refused, ref)
+            return
+        try:
+            i.client.views_open(trigger_id=i.trigger_id, view=build(milestone, ref, record))
+        except SlackApiError as exc:
+            log.info("could not open the %s form: %s", act, exc.response.get("error"))
+            if fallback is not None:
+                i.say("I couldn't open the form here.", fallback(ref))
+            else:
+                i.say("I couldn't open the form here; please try again from the card.")
 
     def today_of(record) -> Any:
-        return today_in(record.onboarding.timezone, _now())
+        return today_in(record.onboarding.timezone, services.clock.now())
 
-    app.action(Action.MILESTONE_BLOCK)(
-        open_form(Act.BLOCK, lambda m, ref, rec: forms.block_view(m, ref, today_of(rec)), forms.quick_block_buttons)
-    )
-    app.action(Action.MILESTONE_REJECT)(
-        open_form(Act.REJECT, lambda m, ref, rec: forms.reject_view(m, ref), forms.quick_reject_buttons)
-    )
-    due_form = open_form(Act.CHANGE_DUE, lambda m, ref, rec: forms.due_view(m, ref))
+    @on_action(app, services, Action.MILESTONE_BLOCK, MilestoneRef)
+    def block(i: Interaction[MilestoneRef]) -> None:
+        open_form(i, i.payload, Act.BLOCK, lambda m, ref, rec: forms.block_view(m, ref, today_of(rec)),
+                  forms.quick_block_buttons)
 
-    def reassign_build(m, ref, rec):
+    @on_action(app, services, Action.MILESTONE_REJECT, MilestoneRef)
+    def reject(i: Interaction[MilestoneRef]) -> None:
+        open_form(i, i.payload, Act.REJECT, lambda m, ref, rec: forms.reject_view(m, ref), forms.quick_reject_buttons)
+
+    def reassign_view(m, ref, rec) -> dict[str, Any]:
         customers = [p for p in rec.people if p.side == Side.CUSTOMER]
         vendor = rec.person_by_id(m.vendor_owner_id)
         return forms.reassign_view(m, ref, customers, vendor.slack_user_id if vendor else None)
 
-    reassign_form = open_form(Act.REASSIGN, reassign_build)
+    @on_action(app, services, Action.MILESTONE_MENU, MilestoneChoice, source=From.OPTION)
+    def menu(i: Interaction[MilestoneChoice]) -> None:
+        choice = i.payload
+        if choice.act is Act.CHANGE_DUE:
+            open_form(i, choice.milestone, Act.CHANGE_DUE, lambda m, ref, rec: forms.due_view(m, ref))
+        elif choice.act is Act.REASSIGN:
+            open_form(i, choice.milestone, Act.REASSIGN, reassign_view)
+        else:
+            i.say("That menu no longer works. Use *My tasks* for a fresh one.")
 
-    @app.action(Action.MILESTONE_MENU)
-    def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond, client: WebClient) -> None:
-        choice = (action.get("selected_option") or {}).get("value", "")
-        kind = choice.split("|", 1)[0]
-        listener = due_form if kind == card_blocks.MENU_CHANGE_DUE else reassign_form
-        listener(ack, body, action, respond, client)
-
-    @app.action(re.compile(rf"^{re.escape(Action.MILESTONE_QUICK)}\.\w+$"))
-    def quick(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond) -> None:
-        ack()
-        parts = (action.get("value") or "").split("|")
-        ref = _decode(parts[1] if len(parts) == 3 else None, respond)
-        if ref is None:
+    @on_action(app, services, re.compile(rf"^{re.escape(Action.MILESTONE_QUICK)}\.\w+$"), MilestoneChoice)
+    def quick(i: Interaction[MilestoneChoice]) -> None:
+        choice = i.payload
+        if choice.act not in (Act.BLOCK, Act.REJECT) or choice.reason not in forms.QUICK_REASONS:
+            i.say("That button no longer works. Use *My tasks* for a fresh one.")
             return
-        reason = forms.QUICK_REASONS.get(parts[2], forms.QUICK_REASONS["other"])
-        act = Act.REJECT if parts[0] == "reject" else Act.BLOCK
-        clicks.run(ref, clicks.actor(body), Change(act, reason=reason), respond)
+        run(i, choice.milestone, Change(choice.act, reason=forms.QUICK_REASONS[choice.reason]))
 
-    def submit(view_id: View, build_change):
-        def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-            try:
-                ref = MilestoneRef.decode(view.get("private_metadata"))
-            except BadPayload:
-                return ack(response_action="errors", errors={_first_input(view): "This form is out of date; close it."})
-            change, errors = build_change(FormValues(view), body)
-            if errors:
-                return ack(response_action="errors", errors=errors)
-            with session_scope(services.engine) as session:
-                outcome = apply_change(session, ref, clicks.actor(body), change, now=_now(), playbooks=services.playbooks)
-            if outcome.kind is not Kind.APPLIED:
-                ack(response_action="errors", errors={_first_input(view): outcome.message})
-                if outcome.kind is Kind.STALE:
-                    clicks.after(outcome, None)
+    def submitted(view_id: View, read: Callable[[FormValues, Actor], tuple[Change | None, dict[str, str]]]) -> None:
+        @on_view(app, services, view_id, MilestoneRef.decode)
+        def listener(s: Submission[MilestoneRef]) -> None:
+            what, errors = read(s.form, s.actor)
+            if errors or what is None:
+                s.ack(response_action="errors", errors=errors)
                 return
-            ack()
-            clicks.after(outcome, None)
+            outcome = change(services.engine, s.payload, s.actor, what, now=services.clock.now(),
+                             playbooks=services.playbooks)
+            if outcome.kind is not Kind.APPLIED:
+                s.refuse(outcome.message)
+            else:
+                s.ack()
+            publish.publish(services, outcome.changed, now=services.clock.now())
 
-        app.view(view_id)(listener)
+    def too_long(text: str, limit: int = REASON_MAX) -> bool:
+        return len(text) > limit
 
-    def blocked_change(form: FormValues, body) -> tuple[Change | None, dict[str, str]]:
+    def blocked(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         what, who = form.text(Field.BLOCKED_WHAT), form.text(Field.BLOCKED_WHO)
         since = form.date(Field.BLOCKED_SINCE)
         errors = {}
         if not what:
             errors[Field.BLOCKED_WHAT] = "Say what is blocking it, so the right person can act."
+        elif too_long(what):
+            errors[Field.BLOCKED_WHAT] = f"Keep it under {REASON_MAX} characters."
         if not who:
             errors[Field.BLOCKED_WHO] = "Name who can unblock it."
-        if since and since > _now().date():
+        elif too_long(who, 200):
+            errors[Field.BLOCKED_WHO] = "Keep it under 200 characters."
+        if since and since > services.clock.now().date():
             errors[Field.BLOCKED_SINCE] = "That date is in the future."
         return Change(Act.BLOCK, reason=what, unblocker=who, since=since), errors
 
-    def reject_change(form: FormValues, body):
+    def rejected(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         reason = form.text(Field.REJECT_REASON)
-        errors = {} if reason else {Field.REJECT_REASON: "Say what still needs to happen."}
-        return Change(Act.REJECT, reason=reason), errors
+        if not reason:
+            return None, {Field.REJECT_REASON: "Say what still needs to happen."}
+        if too_long(reason):
+            return None, {Field.REJECT_REASON: f"Keep it under {REASON_MAX} characters."}
+        return Change(Act.REJECT, reason=reason), {}
 
-    def due_change(form: FormValues, body):
+    def due_changed(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         new_due, reason = form.date(Field.NEW_DUE), form.text(Field.DUE_REASON)
         errors = {}
         if new_due is None:
@@ -239,40 +163,24 @@ def register(app: App, services: Services) -> None:
             errors[Field.NEW_DUE] = "That's a weekend; pick a business day."
         if not reason:
             errors[Field.DUE_REASON] = "Say why it moves; the customer sees this in the history."
+        elif too_long(reason):
+            errors[Field.DUE_REASON] = f"Keep it under {REASON_MAX} characters."
         return Change(Act.CHANGE_DUE, reason=reason, due_on=new_due), errors
 
-    def reassign_change(form: FormValues, body):
-        ref = MilestoneRef.decode(body["view"]["private_metadata"])
+    def reassigned(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         chosen_customer = form.option(Field.CUSTOMER_OWNER)
         vendor_user = form.user(Field.VENDOR_OWNER)
-        errors: dict[str, str] = {}
         if not vendor_user:
             return None, {Field.VENDOR_OWNER: "Pick the owner on your side."}
+        if chosen_customer is not None and not chosen_customer.isdigit():
+            return None, {Field.CUSTOMER_OWNER: "Pick the owner on the customer's side from the list."}
         teams, names = user_identities(services.client, {vendor_user})
         if teams.get(vendor_user) != services.vendor_team_id:
             return None, {Field.VENDOR_OWNER: "Pick someone from your own team."}
-        with session_scope(services.engine) as session:
-            record = load(session, ref.onboarding_id)
-            if record is None:
-                return None, {Field.VENDOR_OWNER: GONE}
-            vendor = next((p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == vendor_user), None)
-            milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None)
-            if vendor is None:
-                # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
-                role = (milestone.vendor_owner_role if milestone else None) or "technical_lead"
-                vendor = Person(onboarding_id=record.onboarding.id, side=Side.VENDOR.value, role=role,
-                                name=names.get(vendor_user, vendor_user), slack_user_id=vendor_user)
-                session.add(vendor)
-                session.flush()
-            customer_id = int(chosen_customer) if chosen_customer else (milestone.customer_owner_id if milestone else None)
-            vendor_id = vendor.id
-        return Change(Act.REASSIGN, customer_owner_id=customer_id, vendor_owner_id=vendor_id), errors
+        return Change(Act.REASSIGN, customer_owner_id=int(chosen_customer) if chosen_customer else None,
+                      vendor_user_id=vendor_user, vendor_name=names.get(vendor_user, vendor_user)), {}
 
-    submit(View.MILESTONE_BLOCK, blocked_change)
-    submit(View.MILESTONE_REJECT, reject_change)
-    submit(View.MILESTONE_DUE, due_change)
-    submit(View.MILESTONE_REASSIGN, reassign_change)
-
-
-def _first_input(view: dict[str, Any]) -> str:
-    return next((blk["block_id"] for blk in view.get("blocks", []) if blk.get("type") == "input"), "x")
+    submitted(View.MILESTONE_BLOCK, blocked)
+    submitted(View.MILESTONE_REJECT, rejected)
+    submitted(View.MILESTONE_DUE, due_changed)
+    submitted(View.MILESTONE_REASSIGN, reassigned)

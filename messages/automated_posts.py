@@ -39,12 +39,10 @@ from typing import Any
 
 from bot.core.domain import MilestoneStatus
 from bot.core.ids import Action
-from bot.core.notices import Audience, Rule
-from bot.core.payloads import MilestoneRef, NoticeRef
-from bot.automation.snooze import date_block_id, option_value
+from bot.core.notices import DELIVERY_FAILED, Audience, Rule
+from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice, SnoozeSpan
 from messages import blocks as b
 from store.models import Notification
-from store.outbox import DELIVERY_FAILED
 
 # Each digest line takes two blocks; with the header, intro and the "more" line a digest stays
 # well under Slack's 50 blocks.
@@ -317,7 +315,8 @@ def _milestone_buttons(row: Notification, f: dict[str, Any]) -> list[dict[str, A
 
 def _snooze_controls(ref: NoticeRef) -> list[dict[str, Any]]:
     select = b.static_select(
-        [b.option("1 day", option_value(ref, "1d")), b.option("3 days", option_value(ref, "3d"))],
+        [b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan.ONE_DAY).encode()),
+         b.option("3 days", SnoozeChoice.of(ref, SnoozeSpan.THREE_DAYS).encode())],
         placeholder="Snooze",
     )
     pick = b.datepicker()
@@ -337,7 +336,7 @@ def controls(row: Notification) -> dict[str, Any] | None:
     if not elements:
         return None
     # A datepicker has no value, so the snooze handler reads the notice from the block id.
-    block_id = date_block_id(ref) if snoozable else f"notice.{ref.encode()}"
+    block_id = ref.encode() if snoozable else f"notice.{ref.encode()}"
     return b.actions(*elements, block_id=block_id[:255])
 
 
@@ -405,3 +404,19 @@ def render(rows: Sequence[Notification]) -> Message:
     if not rows:
         raise ValueError("nothing to render")
     return render_notice(rows[0]) if len(rows) == 1 else render_digest(rows)
+
+
+MESSAGE_BLOCKS_MAX = 50
+
+
+def picked_up(blocks: list[dict[str, Any]], user_id: str) -> list[dict[str, Any]]:
+    """An escalation post as it was, without its "I'm on it" button and with who picked it up."""
+    kept = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            elements = [e for e in block.get("elements", []) if e.get("action_id") != Action.ESCALATION_ACK]
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        kept.append(block)
+    return kept[: MESSAGE_BLOCKS_MAX - 1] + [b.context(f":raising_hand: {b.mention(user_id)} is on it")]

@@ -11,6 +11,16 @@ CONTEXT_TEXT_MAX = 3000
 BUTTON_TEXT_MAX = 75
 
 
+def esc(text: object) -> str:
+    """Person-typed text made inert for mrkdwn: no mention, channel ping or link can come of it."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str) -> str:
+    """A mention of someone the bot resolved itself (a Slack user id it stored or was sent)."""
+    return f"<@{user_id}>"
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -13,11 +13,12 @@ from typing import Any
 
 from bot.core.domain import MilestoneStatus, Stage
 from bot.core.ids import Action
-from bot.core.payloads import MilestoneRef
+from bot.core.domain import Act
+from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef, StageRef
 from bot.milestones.stages import CriterionState
 from messages import blocks as b
 from messages.handoff_posts import who
-from store.models import Milestone
+from store.models import Milestone, Person
 from store.onboardings import OnboardingRecord
 
 # Slack refuses messages whose blocks add up to much more than ~13k characters of JSON (whatever
@@ -25,7 +26,6 @@ from store.onboardings import OnboardingRecord
 # rest are listed as text.
 BLOCKS_JSON_BUDGET = 11_000
 MAX_BLOCKS = 50
-MENU_CHANGE_DUE, MENU_REASSIGN = "due", "reassign"
 
 STATUS_LABEL = {
     MilestoneStatus.NOT_STARTED: ":white_circle: Not started",
@@ -88,13 +88,13 @@ def milestone_buttons(m: Milestone) -> list[dict[str, Any]]:
 
 
 def milestone_menu(m: Milestone) -> dict[str, Any]:
-    ref = MilestoneRef(m.onboarding_id, m.id, m.version).encode()
+    ref = MilestoneRef(m.onboarding_id, m.id, m.version)
     return {
         "type": "overflow",
         "action_id": Action.MILESTONE_MENU,
         "options": [
-            b.option("Change due date…", f"{MENU_CHANGE_DUE}|{ref}"),
-            b.option("Reassign…", f"{MENU_REASSIGN}|{ref}"),
+            b.option("Change due date…", MilestoneChoice.of(Act.CHANGE_DUE, ref).encode()),
+            b.option("Reassign…", MilestoneChoice.of(Act.REASSIGN, ref).encode()),
         ],
     }
 
@@ -132,9 +132,9 @@ def stage_card(
             for c in criteria
         ]
         tail.append(b.section("*To move on from this stage*\n" + "\n".join(lines)))
-    controls = [b.button("My tasks", Action.MY_TASKS, str(ob.id))]
+    controls = [b.button("My tasks", Action.MY_TASKS, OnboardingRef(ob.id).encode())]
     if current and next_stage is not None:
-        controls.insert(0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, f"{ob.id}:{stage.value}"))
+        controls.insert(0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, StageRef(ob.id, stage).encode()))
     tail.append(b.actions(*controls, block_id=f"stage.{ob.id}.{stage.value}"))
     return fit(head, [milestone_blocks(record, m, today) for m in open_items], open_items, tail)
 
@@ -206,11 +206,24 @@ def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str |
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
     buttons = []
     if not ob.sponsor_signed_at:
-        buttons.append(b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, str(ob.id), style="primary"))
+        buttons.append(b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary"))
     elif not ob.csm_countersigned_at:
         who_csm = f"<@{csm_id}>" if csm_id else "The CSM"
         out.append(b.context(f"{who_csm} countersigns next."))
-        buttons.append(b.button("Countersign", Action.SIGNOFF_CSM, str(ob.id), style="primary"))
+        buttons.append(b.button("Countersign", Action.SIGNOFF_CSM, OnboardingRef(ob.id).encode(), style="primary"))
     if buttons:
         out.append(b.actions(*buttons, block_id=f"signoff.{ob.id}.{ob.version}"))
     return out
+
+
+def stage_summary(record: OnboardingRecord, finished: Stage, started: Stage) -> str:
+    items = [m for m in record.milestones if m.stage == started.value]
+    due = max((m.due_on for m in items), default=None)
+    done = sum(1 for m in record.milestones if m.stage == finished.value and m.status == MilestoneStatus.DONE)
+    text = f":tada: *{finished.label}* is complete ({done} milestones done). On to *{started.label}*"
+    return text + (f": {len(items)} milestones, due by {due:%a %d %b}." if due else ".")
+
+
+def ask_to_confirm(person: Person, m: Milestone) -> str:
+    return (f"{who(person)}, could you confirm *{b.esc(m.title)}* is done? Use *Confirm* on the card, "
+            "or *Not yet…* if something is still missing.")

@@ -12,8 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.domain import IT_DEPENDENCY_LABELS, ROLE_LABELS, ITDependency, Role, Side, Stage, Tier
-from bot.core.ids import Action
+from bot.core.ids import Action, Field, View
+from bot.core.payloads import OnboardingRef
 from bot.core.money import format_usd
+from bot.onboarding.gate import REASON_MAX, REASON_MIN
 from bot.onboarding.readiness import Readiness
 from bot.planning.timeline import Feasibility
 from messages import blocks as b
@@ -94,7 +96,7 @@ def gate_blocks(onboarding_id: int, readiness: Readiness, *, overridden_by: str 
     return [
         b.section(f":no_entry: *Not ready for kickoff yet.*\n{lines}"),
         b.actions(
-            b.button("Override the gate…", Action.GATE_OVERRIDE, value=str(onboarding_id), style="danger"),
+            b.button("Override the gate…", Action.GATE_OVERRIDE, value=OnboardingRef(onboarding_id).encode(), style="danger"),
             block_id=f"gate.{onboarding_id}",
         ),
     ]
@@ -167,8 +169,28 @@ def plan_overview(record: OnboardingRecord) -> list[dict[str, Any]]:
         b.section("\n".join(lines) or "No milestones yet."),
         b.section("*Coming up*\n" + ("\n".join(next_lines) or "Nothing open.")),
         b.context(f"Go-live target {_day(ob.target_go_live_on)} · times are {ob.timezone}"),
-        b.actions(b.button("My tasks", Action.MY_TASKS, str(ob.id)), block_id=f"overview.{ob.id}"),
+        b.actions(b.button("My tasks", Action.MY_TASKS, OnboardingRef(ob.id).encode()), block_id=f"overview.{ob.id}"),
     ]
+
+
+def override_view(ref: OnboardingRef, customer_name: str) -> dict[str, Any]:
+    return b.modal(
+        View.GATE_OVERRIDE,
+        "Override the gate",
+        [
+            b.section(
+                f"Kick off *{b.esc(customer_name)}* although the readiness gate is not met. "
+                "Your name and reason are recorded in the audit log."
+            ),
+            b.input_block(
+                Field.OVERRIDE_REASON,
+                "Why kick off anyway?",
+                b.text_input(multiline=True, max_length=REASON_MAX, min_length=REASON_MIN),
+            ),
+        ],
+        submit="Override",
+        private_metadata=ref.encode(),
+    )
 
 
 def _owner(person: Person | None, role: str | None) -> str:

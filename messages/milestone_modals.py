@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.core.domain import ROLE_LABELS, Role, Stage, Track
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import MilestoneRef
+from bot.core.domain import Act
+from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef
 from messages import blocks as b
 from store.models import Milestone, Person
 
@@ -86,22 +87,21 @@ def reassign_view(m: Milestone, ref: MilestoneRef, customer_people: list[Person]
 
 def quick_block_buttons(ref: MilestoneRef) -> list[dict[str, Any]]:
     """The same as the Mark blocked form, without a form: for when a modal can't be opened."""
-    value = ref.encode()
+    def quick(text: str, reason: str) -> dict[str, Any]:
+        return b.button(text, f"{Action.MILESTONE_QUICK}.{reason}", MilestoneChoice.of(Act.BLOCK, ref, reason).encode())
+
     return [
         b.section("I couldn't open the form here. What is it waiting on?"),
-        b.actions(
-            b.button("Waiting on the vendor", f"{Action.MILESTONE_QUICK}.vendor", f"block|{value}|vendor"),
-            b.button("Waiting on our team", f"{Action.MILESTONE_QUICK}.customer", f"block|{value}|customer"),
-            b.button("Something else", f"{Action.MILESTONE_QUICK}.other", f"block|{value}|other"),
-        ),
+        b.actions(quick("Waiting on the vendor", "vendor"), quick("Waiting on our team", "customer"),
+                  quick("Something else", "other")),
     ]
 
 
 def quick_reject_buttons(ref: MilestoneRef) -> list[dict[str, Any]]:
-    value = ref.encode()
+    choice = MilestoneChoice.of(Act.REJECT, ref, "not_done").encode()
     return [
         b.section("I couldn't open the form here. Send it back as not done yet?"),
-        b.actions(b.button("Not done yet", f"{Action.MILESTONE_QUICK}.not_done", f"reject|{value}|not_done")),
+        b.actions(b.button("Not done yet", f"{Action.MILESTONE_QUICK}.not_done", choice)),
     ]
 
 
@@ -157,5 +157,5 @@ def add_view(onboardings: list[tuple[int, str]], *, preselected: int | None, tod
     ]
     return b.modal(
         View.MILESTONE_ADD, "Add a milestone", blocks, submit="Add",
-        private_metadata=str(preselected) if preselected is not None else "",
+        private_metadata=OnboardingRef(preselected).encode() if preselected is not None else "",
     )

@@ -1,18 +1,13 @@
-"""Creating an onboarding from a handoff, and the queries that read one back."""
+"""An onboarding read back whole (its people, stages and milestones), and counts about onboardings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.core.domain import OnboardingStatus, Role, Side, Stage, StageStatus
-from bot.onboarding.handoff import HandoffDraft
-from bot.planning.playbook import Playbook
-from bot.planning.timeline import Plan
-from store import audit
+from bot.core.domain import OnboardingStatus, Role
 from store.models import Milestone, Onboarding, Person, StageRecord
 
 
@@ -28,112 +23,6 @@ class OnboardingRecord:
 
     def person_by_id(self, person_id: int | None) -> Person | None:
         return next((p for p in self.people if p.id == person_id), None)
-
-
-def create_onboarding(
-    session: Session, draft: HandoffDraft, playbook: Playbook, plan: Plan, *, actor: str, now: datetime
-) -> OnboardingRecord:
-    """Write the onboarding, its people, stages and dated plan, and audit each part, in one transaction."""
-    onboarding = Onboarding(
-        customer_name=draft.customer_name,
-        status=OnboardingStatus.ACTIVE.value,
-        stage=Stage.PRE_KICKOFF.value,
-        tier=draft.tier,
-        acv_cents=int(draft.acv_amount * 100),
-        playbook_key=playbook.key,
-        timezone=draft.timezone,
-        contract_signed_on=draft.contract_signed_on,
-        target_go_live_on=draft.target_go_live_on,
-        earliest_go_live_on=plan.feasibility.earliest_go_live,
-        shared_channel_id=draft.shared_channel_id,
-        internal_channel_id=draft.internal_channel_id,
-        sold=draft.story.get("sold", ""),
-        commitments=draft.story.get("commitments", ""),
-        success_criteria=draft.story.get("success_criteria", ""),
-        first_value_definition=draft.story.get("first_value_definition", ""),
-        full_value_definition=draft.story.get("full_value_definition", ""),
-        it_dependencies=list(draft.it_dependencies) + ([draft.it_other] if draft.it_other else []),
-        concerns=draft.story.get("concerns", ""),
-        political_dynamics=draft.story.get("political_dynamics", ""),
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(onboarding)
-    session.flush()
-    oid = onboarding.id
-
-    def log(entity: str, action: str, **kw) -> None:
-        audit.record(session, onboarding_id=oid, entity=entity, action=action, actor=actor,
-                     actor_side=Side.VENDOR.value, at=now, **kw)
-
-    tier_note = "chosen by hand" if draft.tier_overridden else "from the ACV"
-    log("onboarding", "created", entity_id=oid, new=draft.customer_name,
-        reason=f"handoff; level {draft.tier} {tier_note}; plan {playbook.key}")
-
-    people: list[Person] = []
-    for role, user_id in draft.vendor.items():
-        people.append(Person(onboarding_id=oid, side=Side.VENDOR.value, role=role, name=draft.names.get(user_id, user_id),
-                             slack_user_id=user_id, created_at=now))
-    for contact in draft.customer:
-        people.append(Person(onboarding_id=oid, side=Side.CUSTOMER.value, role=contact.role, name=contact.name,
-                             slack_user_id=contact.slack_user_id, email=contact.email,
-                             has_capacity=contact.has_capacity, has_authority=contact.has_authority,
-                             created_at=now))
-    session.add_all(people)
-    session.flush()
-    for person in people:
-        log("person", "added", entity_id=person.id, field=person.role, new=person.slack_user_id or person.name)
-
-    stages = []
-    for spec in playbook.stages:
-        first = spec.stage is Stage.PRE_KICKOFF
-        stages.append(
-            StageRecord(
-                onboarding_id=oid,
-                key=spec.stage.value,
-                position=spec.stage.position,
-                status=(StageStatus.ACTIVE if first else StageStatus.PENDING).value,
-                exit_criteria=[
-                    {"text": c.text, "client_verified": c.client_verified, "milestones": list(c.milestones)}
-                    for c in spec.exit_criteria
-                ],
-                started_at=now if first else None,
-            )
-        )
-    session.add_all(stages)
-
-    by_role = {p.role: p for p in people}
-    milestones = []
-    for position, planned in enumerate(plan.milestones):
-        customer_owner = by_role.get(planned.customer_owner.value)
-        vendor_owner = by_role.get(planned.vendor_owner.value)
-        milestones.append(
-            Milestone(
-                onboarding_id=oid,
-                stage=planned.stage.value,
-                key=planned.key,
-                title=planned.title,
-                track=planned.track.value,
-                position=position,
-                customer_owner_role=planned.customer_owner.value,
-                vendor_owner_role=planned.vendor_owner.value,
-                customer_owner_id=customer_owner.id if customer_owner else None,
-                vendor_owner_id=vendor_owner.id if vendor_owner else None,
-                start_on=planned.start,
-                due_on=planned.due,
-                client_verified=planned.client_verified,
-                first_value=planned.first_value,
-                depends_on=list(planned.depends_on),
-            )
-        )
-    session.add_all(milestones)
-    session.flush()
-    feasibility = plan.feasibility
-    log("plan", "created", field="milestones", new=len(milestones),
-        reason=f"earliest realistic go-live {feasibility.earliest_go_live.isoformat()}; "
-               f"{'feasible' if feasibility.feasible else 'not feasible'}; driven by {feasibility.driving_track.value}")
-    return OnboardingRecord(onboarding, people, stages, milestones)
 
 
 def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:

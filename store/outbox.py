@@ -25,14 +25,12 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
-from bot.core.notices import Notice
+from bot.core.notices import DELIVERY_FAILED, Notice
 from store import bulk
 from store.models import Notification, Person
 from store.types import utcnow
 
 PENDING, SENDING, RETRY, SENT, FAILED = "pending", "sending", "retry", "sent", "failed"
-# The rule of the deliverer's own notice: "I couldn't post to that channel".
-DELIVERY_FAILED = "delivery_failed"
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import MilestoneRef
+from bot.core.domain import Act
+from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef
 from store.db import session_scope
 from store.models import AuditEntry, Milestone, Onboarding
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding
@@ -73,6 +74,8 @@ def test_start_edits_the_card_in_place_and_records_history_in_its_thread(harness
     assert any(call.args["ts"] == overview.ts for call in harness.fake.calls_to("chat.update"))
 
 
+MENU_ACTS = {"due": Act.CHANGE_DUE, "reassign": Act.REASSIGN}
+
 # (who clicks, their action) -> applied, modal (a form opens), or refused.
 MATRIX = [
     (VENDOR_CSM, Action.MILESTONE_START, "applied"),
@@ -104,7 +107,7 @@ def test_permission_matrix(harness, ob, user, what, expected):
 
     if what in ("due", "reassign"):
         harness.slack.block_action(Action.MILESTONE_MENU, user_id=user, team_id=_team(user), channel_id=c.channel_id,
-                                   message_ts=c.ts, selected={"type": "overflow", "selected_option": {"value": f"{what}|{r.encode()}"}})
+                                   message_ts=c.ts, selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(MENU_ACTS[what], r).encode()}})
     else:
         click(harness, what, r.encode(), user, c)
 
@@ -246,7 +249,7 @@ def test_click_on_a_deleted_onboarding(harness, ob):
     click(harness, Action.MILESTONE_DONE, r.encode(), VENDOR_CSM, c)
     assert "no longer exists" in _answered(harness, answers)
     answers = len(harness.fake.calls_to("response_url"))
-    click(harness, Action.MY_TASKS, str(ob.id), CUSTOMER_CHAMPION, c)
+    click(harness, Action.MY_TASKS, OnboardingRef(ob.id).encode(), CUSTOMER_CHAMPION, c)
     assert "no longer exists" in _answered(harness, answers)
 
 
@@ -308,7 +311,7 @@ def test_vendor_changes_a_due_date_with_a_reason(harness, ob):
     r = ref(harness, ob.id, "intake_received")
     opened = len(harness.fake.calls_to("views.open"))
     harness.slack.block_action(Action.MILESTONE_MENU, user_id=VENDOR_CSM, channel_id=c.channel_id, message_ts=c.ts,
-                               selected={"type": "overflow", "selected_option": {"value": f"due|{r.encode()}"}})
+                               selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.CHANGE_DUE, r).encode()}})
     view = harness.fake.view(harness.fake.wait_for("views.open", count=opened + 1).response["view"]["id"])
     weekend = harness.slack.view_submission(
         view, state({Field.NEW_DUE: {"type": "datepicker", "selected_date": "2026-05-09"}, Field.DUE_REASON: text("x")}),
@@ -330,7 +333,7 @@ def test_vendor_reassigns_both_owners(harness, ob):
     r = ref(harness, ob.id, "intake_received")
     opened = len(harness.fake.calls_to("views.open"))
     harness.slack.block_action(Action.MILESTONE_MENU, user_id=VENDOR_CSM, channel_id=c.channel_id, message_ts=c.ts,
-                               selected={"type": "overflow", "selected_option": {"value": f"reassign|{r.encode()}"}})
+                               selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.REASSIGN, r).encode()}})
     view = harness.fake.view(harness.fake.wait_for("views.open", count=opened + 1).response["view"]["id"])
     options = next(blk for blk in view["blocks"] if blk.get("block_id") == Field.CUSTOMER_OWNER)["element"]["options"]
     sponsor = next(o["value"] for o in options if "Sam Sponsor" in o["text"]["text"])
@@ -352,9 +355,9 @@ def test_vendor_reassigns_both_owners(harness, ob):
 
 def test_my_tasks_answers_only_the_person_who_asked(harness, ob):
     overview = card(harness, ob.id, "overview")
-    assert button_values(shown(harness, overview), Action.MY_TASKS) == [str(ob.id)]
+    assert button_values(shown(harness, overview), Action.MY_TASKS) == [OnboardingRef(ob.id).encode()]
     answers = len(harness.fake.calls_to("response_url"))
-    click(harness, Action.MY_TASKS, str(ob.id), CUSTOMER_CHAMPION, overview)
+    click(harness, Action.MY_TASKS, OnboardingRef(ob.id).encode(), CUSTOMER_CHAMPION, overview)
     answer = harness.fake.wait_for("response_url", count=answers + 1).args
     assert answer["response_type"] == "ephemeral"
     mine = as_text(answer)

@@ -19,8 +19,8 @@ from bot.slack import delivery
 from bot.slack.delivery import deliver_due
 from bot.core.ids import Action
 from bot.core.notices import Audience, Rule
-from bot.core.payloads import MilestoneRef, NoticeRef
-from bot.automation.snooze import parse_date_block, parse_option
+from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice
+from bot.automation.snooze import SPANS
 from messages.automated_posts import render
 from store import outbox
 from store.db import make_engine, session_scope
@@ -108,10 +108,10 @@ def test_one_persons_day_is_one_digest(harness, ob, clock):
     done = [e for b in actions for e in b["elements"] if e["action_id"] == Action.MILESTONE_DONE]
     assert {MilestoneRef.decode(e["value"]) for e in done} == {MilestoneRef(ob, 7, 3), MilestoneRef(ob, 8, 1)}
     snoozes = [e for b in actions for e in b["elements"] if e["action_id"] == Action.NUDGE_SNOOZE]
-    ref, span = parse_option(snoozes[0]["options"][1]["value"])
-    assert ref.onboarding_id == ob and span == timedelta(days=3)
+    choice = SnoozeChoice.decode(snoozes[0]["options"][1]["value"])
+    assert choice.onboarding_id == ob and SPANS[choice.span] == timedelta(days=3)
     date_blocks = [b for b in actions if any(e["action_id"] == Action.NUDGE_SNOOZE_UNTIL for e in b["elements"])]
-    assert {parse_date_block(b["block_id"]) for b in date_blocks} == {
+    assert {NoticeRef.decode(b["block_id"]) for b in date_blocks} == {
         NoticeRef(ob, "due_soon", "kickoff"), NoticeRef(ob, "overdue", "sso"), NoticeRef(ob, "silent_account", "")}
 
 

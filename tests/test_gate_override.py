@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.core.ids import Action, Field, View
+from bot.core.payloads import OnboardingRef
 from bot.onboarding.readiness import kickoff_allowed
 from bot.onboarding.start import readiness_of
 from store.db import session_scope
@@ -31,7 +32,7 @@ def not_ready(harness):
 
 def _click(harness, card, user_id, team_id=None):
     return harness.slack.block_action(
-        Action.GATE_OVERRIDE, user_id=user_id, team_id=team_id, value=str(card.onboarding_id),
+        Action.GATE_OVERRIDE, user_id=user_id, team_id=team_id, value=OnboardingRef(card.onboarding_id).encode(),
         channel_id=card.channel_id, message_ts=card.ts,
     )
 

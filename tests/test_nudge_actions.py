@@ -10,8 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.core.ids import Action
-from bot.core.payloads import NoticeRef
-from bot.automation.snooze import date_block_id, option_value
+from bot.core.payloads import NoticeRef, SnoozeChoice, SnoozeSpan
 from messages import blocks as b
 from store.db import session_scope
 from store.models import Activity, AuditEntry, Escalation, Milestone, Onboarding, Person, Snooze
@@ -57,14 +56,14 @@ def onboarding_id(harness, clock) -> int:
 def _pick(harness, ref: NoticeRef, span: str, user_id: str, team_id: str | None = None):
     return harness.slack.block_action(
         Action.NUDGE_SNOOZE, user_id=user_id, team_id=team_id, channel_id=SHARED_CHANNEL, message_ts="1777900000.000100",
-        selected={"type": "static_select", "selected_option": {"value": option_value(ref, span)}},
+        selected={"type": "static_select", "selected_option": {"value": SnoozeChoice.of(ref, SnoozeSpan(span)).encode()}},
     )
 
 
 def _pick_date(harness, ref: NoticeRef, day: str, user_id: str = VENDOR_CSM, team_id: str | None = None):
     return harness.slack.block_action(
         Action.NUDGE_SNOOZE_UNTIL, user_id=user_id, team_id=team_id, channel_id=SHARED_CHANNEL,
-        message_ts="1777900000.000100", block_id=date_block_id(ref), selected={"type": "datepicker", "selected_date": day},
+        message_ts="1777900000.000100", block_id=ref.encode(), selected={"type": "datepicker", "selected_date": day},
     )
 
 
@@ -164,7 +163,7 @@ def escalation(harness, onboarding_id):
         blocks=[
             b.section(":rotating_light: *SSO configured* has been blocked for 8 days."),
             b.actions(b.button("I'm on it", Action.ESCALATION_ACK, ref.encode(), style="primary"),
-                      {**b.static_select([b.option("1 day", option_value(ref, "1d"))]), "action_id": Action.NUDGE_SNOOZE}),
+                      {**b.static_select([b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan("1d")).encode())]), "action_id": Action.NUDGE_SNOOZE}),
         ],
     )
     return ref, message
@@ -243,7 +242,7 @@ def test_unreadable_payloads_get_a_clear_answer(harness, escalation):
                                message_ts="1.2", block_id="something-else", selected={"type": "datepicker",
                                                                                        "selected_date": "2026-05-12"})
     harness.slack.block_action(Action.NUDGE_SNOOZE_UNTIL, user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL,
-                               message_ts="1.2", block_id=date_block_id(escalation[0]),
+                               message_ts="1.2", block_id=escalation[0].encode(),
                                selected={"type": "datepicker", "selected_date": None})
     _ack(harness, escalation, VENDOR_CSM, value="42")
     harness.fake.wait_for("response_url", count=4)

@@ -24,7 +24,7 @@ from bot.automation.rules import RuleSettings, decide
 from bot.planning.timeline import plan_onboarding
 from store.db import session_scope
 from store.models import ALL_TABLES, Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze
-from store.onboardings import create_onboarding
+from bot.onboarding.start import create_onboarding
 
 PLAYBOOKS = load_playbooks()
 TZ = "Europe/Berlin"

@@ -29,7 +29,7 @@ from bot.planning.timeline import plan_onboarding
 from store.activity import record_activity
 from store.db import session_scope
 from store.models import Escalation, Milestone, Notification
-from store.onboardings import create_onboarding
+from bot.onboarding.start import create_onboarding
 from tests.conftest import (
     CUSTOMER_CHAMPION,
     CUSTOMER_SPONSOR,

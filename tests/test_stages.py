@@ -8,7 +8,9 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.core.calendar import today_in
+from bot.core.domain import Stage
 from bot.core.ids import Action
+from bot.core.payloads import StageRef
 from store.db import session_scope
 from store.models import Milestone, Onboarding, StageRecord
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding
@@ -127,7 +129,7 @@ def _to_go_live(harness) -> Onboarding:
         s.add(PostedCard(onboarding_id=ob.id, kind="stage", subject="training", channel_id=SHARED_CHANNEL,
                          ts=harness.services.client.chat_postMessage(channel=SHARED_CHANNEL, text="training")["ts"]))
     c = card(harness, ob.id, "stage", "training")
-    click(harness, Action.STAGE_ADVANCE, f"{ob.id}:training", VENDOR_CSM, c)
+    click(harness, Action.STAGE_ADVANCE, StageRef(ob.id, Stage.TRAINING).encode(), VENDOR_CSM, c)
     harness.fake.wait_for("chat.postMessage", lambda call: "Go-live sign-off" in call.args.get("text", ""))
     harness.settle()
     return ob

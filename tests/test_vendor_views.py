@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.core.ids import Field, View
+from bot.core.payloads import OnboardingRef
 from store.db import session_scope
 from store.models import Milestone, Person
 from tests.cards_helpers import card, shown, start_onboarding
@@ -57,7 +58,7 @@ def test_add_a_milestone_to_a_live_plan(harness):
     c = card(harness, ob.id, "stage", "pre_kickoff")
     harness.slack.command("milestone add", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
     view = harness.fake.view(harness.fake.wait_for("views.open", count=2).response["view"]["id"])
-    assert view["callback_id"] == View.MILESTONE_ADD and view["private_metadata"] == str(ob.id)
+    assert view["callback_id"] == View.MILESTONE_ADD and view["private_metadata"] == OnboardingRef(ob.id).encode()
 
     def values(title: str, start: str, due: str) -> dict:
         return state({

@@ -1,7 +1,7 @@
-"""Snoozing a reason to speak: what the snooze controls carry, and until when a choice lasts.
+"""Snoozing a reason to speak: until when a choice lasts.
 
-The select's option values are `"<NoticeRef>|1d"` and `"<NoticeRef>|3d"`; the datepicker's block id is
-`"snooze.<NoticeRef>"`, because a datepicker has no value of its own. Nothing here reads the clock.
+The snooze menu's options carry a `SnoozeChoice`; the datepicker's block id carries the `NoticeRef`,
+because a datepicker has no value of its own (bot.core.payloads). Nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -10,38 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import next_business_moment, today_in
-from bot.core.payloads import BadPayload, NoticeRef
+from bot.core.payloads import BadPayload, SnoozeSpan
 
-SPANS = {"1d": timedelta(days=1), "3d": timedelta(days=3)}
+SPANS = {SnoozeSpan.ONE_DAY: timedelta(days=1), SnoozeSpan.THREE_DAYS: timedelta(days=3)}
 MAX_DAYS_AHEAD = 90
-DATE_BLOCK_PREFIX = "snooze."
 
 
 class Refused(ValueError):
     """A choice that cannot be honoured; the message is for the person who made it."""
-
-
-def option_value(ref: NoticeRef, span: str) -> str:
-    if span not in SPANS:
-        raise ValueError(f"unknown snooze span {span!r}")
-    return f"{ref.encode()}|{span}"
-
-
-def parse_option(raw: str | None) -> tuple[NoticeRef, timedelta]:
-    encoded, _, span = (raw or "").rpartition("|")
-    if span not in SPANS:
-        raise BadPayload(f"not a snooze option: {raw!r}")
-    return NoticeRef.decode(encoded), SPANS[span]
-
-
-def date_block_id(ref: NoticeRef) -> str:
-    return DATE_BLOCK_PREFIX + ref.encode()
-
-
-def parse_date_block(block_id: str | None) -> NoticeRef:
-    if not (block_id or "").startswith(DATE_BLOCK_PREFIX):
-        raise BadPayload(f"not a snooze date block: {block_id!r}")
-    return NoticeRef.decode(block_id[len(DATE_BLOCK_PREFIX):])
 
 
 def until_date(raw: str | None, tz: str, now: datetime) -> datetime:

@@ -112,6 +112,19 @@ class MilestoneStatus(StrEnum):
         return self is not MilestoneStatus.DONE
 
 
+class Act(StrEnum):
+    """What a person can do to a milestone."""
+
+    START = "start"
+    DONE = "done"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    CHANGE_DUE = "change_due"
+    REASSIGN = "reassign"
+
+
 class StageStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"

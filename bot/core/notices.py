@@ -30,6 +30,10 @@ class Rule(StrEnum):
     WEEKLY_OVERVIEW = "weekly_overview"
 
 
+# The rule of the deliverer's own notice: "I couldn't post to that channel".
+DELIVERY_FAILED = "delivery_failed"
+
+
 @dataclass(frozen=True)
 class Notice:
     rule: Rule

@@ -1,54 +1,38 @@
-"""Applying a person's action to a milestone, a stage or the go-live sign-off, safely.
+"""Applying a person's action to a milestone, and adding one to a live plan, safely.
 
 Every change is a compare-and-set on the milestone's version: two clicks at once, a double click or
 a click on an outdated card can never both apply; the loser is told it changed meanwhile. Each
-applied change is audited and counted as activity of the person who made it.
+applied change is audited and counted as activity of the person who made it. The result says what
+to show (bot.core.effects); nothing here calls Slack.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from bot.core.calendar import today_in
-from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side, Stage, StageStatus
-from bot.onboarding.start import readiness_of
-from bot.milestones.rules import Act, Actor, Subject, refusal, transition
+from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Side, Stage, Track
+from bot.core.effects import GONE, Ask, CardKind, Changed, Event, History, Kind, Line, Outcome
 from bot.core.payloads import MilestoneRef
-from bot.planning.playbook import Playbook
+from bot.milestones.rules import Actor, Subject, refusal, transition
 from bot.onboarding.readiness import kickoff_allowed
-from bot.milestones.stages import next_stage, unmet
+from bot.onboarding.start import readiness_of
+from bot.planning.playbook import Playbook
 from store import audit
 from store.activity import record_activity
+from store.db import session_scope
 from store.models import Milestone, Onboarding, Person
 from store.onboardings import OnboardingRecord, load
 
-
-class Kind(StrEnum):
-    APPLIED = "applied"
-    REFUSED = "refused"
-    STALE = "stale"
-    MISSING = "missing"
-
-
-@dataclass
-class Outcome:
-    kind: Kind
-    message: str = ""
-    record: OnboardingRecord | None = None
-    milestone: Milestone | None = None
-    history: str = ""  # one line for the card's thread
-    ask: Person | None = None  # who is asked to confirm, when a confirmation is now awaited
-    stage_started: Stage | None = None
-
-    @property
-    def applied(self) -> bool:
-        return self.kind is Kind.APPLIED
+STALE = "This changed meanwhile, so I didn't apply your click. Here is the current card."
+TITLE_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -60,11 +44,9 @@ class Change:
     due_on: date | None = None
     customer_owner_id: int | None = None
     vendor_owner_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-GONE = "This onboarding or milestone no longer exists. It may have been removed; nothing was changed."
-STALE = "This changed meanwhile, so I didn't apply your click. Here is the current card."
+    # Reassign: the vendor-side owner by Slack user (checked to be on the vendor's team) and name.
+    vendor_user_id: str | None = None
+    vendor_name: str | None = None
 
 
 def _user_of(record: OnboardingRecord, person_id: int | None) -> str | None:
@@ -80,6 +62,35 @@ def subject_of(record: OnboardingRecord, milestone: Milestone) -> Subject:
         customer_owner_user=_user_of(record, milestone.customer_owner_id),
         vendor_owner_user=_user_of(record, milestone.vendor_owner_id),
     )
+
+
+def _stale(record: OnboardingRecord, stage: str) -> Outcome:
+    return Outcome(Kind.STALE, STALE, Changed(record.onboarding.id, {stage}))
+
+
+def check(engine: Engine, ref: MilestoneRef, actor: Actor, act: Act) -> tuple[Outcome | None, Milestone | None,
+                                                                            OnboardingRecord | None]:
+    """Before opening a form: would this act be allowed now? (refusal or None, milestone, record)."""
+    with session_scope(engine) as session:
+        record = load(session, ref.onboarding_id)
+        milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
+        if record is None or milestone is None:
+            return Outcome(Kind.MISSING, GONE), None, None
+        subject = subject_of(record, milestone)
+        if reason := refusal(act, actor, subject):
+            return Outcome.refused(reason), milestone, record
+        if milestone.version != ref.version:
+            return Outcome(Kind.STALE, "This changed meanwhile; the card now shows where it stands.",
+                           Changed(record.onboarding.id, {milestone.stage})), milestone, record
+        allowed = transition(act, actor, subject)
+        refused = None if isinstance(allowed, MilestoneStatus) else Outcome.refused(allowed)
+        return refused, milestone, record
+
+
+def change(engine: Engine, ref: MilestoneRef, actor: Actor, what: Change, *, now: datetime,
+           playbooks: dict[str, Playbook]) -> Outcome:
+    with session_scope(engine) as session:
+        return apply_change(session, ref, actor, what, now=now, playbooks=playbooks)
 
 
 def apply_change(
@@ -99,41 +110,42 @@ def apply_change(
         return Outcome(Kind.MISSING, GONE)
     subject = subject_of(record, milestone)
     if reason := refusal(change.act, actor, subject):
-        return Outcome(Kind.REFUSED, reason, record, milestone)
+        return Outcome.refused(reason)
     if milestone.version != ref.version:
-        return Outcome(Kind.STALE, STALE, record, milestone)
+        return _stale(record, milestone.stage)
     new_status = transition(change.act, actor, subject)
     if not isinstance(new_status, MilestoneStatus):
-        return Outcome(Kind.REFUSED, new_status, record, milestone)
+        return Outcome.refused(new_status)
 
     playbook = playbooks.get(record.onboarding.playbook_key)
     signing_milestone = playbook is not None and milestone.key == playbook.go_live_milestone.key
     if signing_milestone and change.act in (Act.DONE, Act.CONFIRM):
-        return Outcome(Kind.REFUSED, "Go-live is done when the sponsor signs off on the sign-off card.", record, milestone)
+        return Outcome.refused("Go-live is done when the sponsor signs off on the sign-off card.")
     if new_status is MilestoneStatus.DONE and milestone.stage == Stage.KICKOFF:
         readiness = readiness_of(session, record)
         if not kickoff_allowed(record.onboarding, readiness):
             missing = "; ".join(c.text for c in readiness.missing)
-            return Outcome(
-                Kind.REFUSED,
+            return Outcome.refused(
                 f"Kickoff can't be marked done until the readiness gate is met: {missing} "
-                "(someone on the vendor's team can override the gate, with a reason, in the internal channel).",
-                record,
-                milestone,
+                "(someone on the vendor's team can override the gate, with a reason, in the internal channel)."
             )
+    if change.act is Act.REASSIGN:
+        customers = {p.id for p in record.people if p.side == Side.CUSTOMER}
+        if change.customer_owner_id is not None and change.customer_owner_id not in customers:
+            return Outcome.refused("That person isn't one of this customer's people; pick one from the list.")
+        change = _with_vendor_owner(session, record, milestone, change, now)
 
     values, history = _changes(change, actor, milestone, new_status, record, now)
     values["version"] = milestone.version + 1
     result = session.execute(
         update(Milestone)
-        .where(Milestone.id == milestone.id, Milestone.version == ref.version)
+        .where(Milestone.id == milestone.id, Milestone.version == ref.version)  # type: ignore[arg-type]
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        fresh = load(session, ref.onboarding_id)
-        return Outcome(Kind.STALE, STALE, fresh, None)
+        return _stale(record, milestone.stage)
 
     for name, new in values.items():
         old = getattr(milestone, name)
@@ -143,159 +155,106 @@ def apply_change(
                          reason=change.reason, actor=actor.user_id, actor_side=actor.side.value, at=now)
     record_activity(session, onboarding_id=record.onboarding.id, slack_user_id=actor.user_id,
                     side=actor.side.value, kind="click", at=now)
-    session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))
-    session.flush()
-    session.expire_all()
-    fresh = load(session, ref.onboarding_id)
-    updated = next(m for m in fresh.milestones if m.id == milestone.id)
-    ask = None
-    if new_status is MilestoneStatus.AWAITING_CONFIRMATION:
-        ask = fresh.person_by_id(updated.customer_owner_id)
-    return Outcome(Kind.APPLIED, "", fresh, updated, history, ask)
+    session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
+    changed = Changed(record.onboarding.id, {milestone.stage},
+                      [Line(CardKind.STAGE, milestone.stage, history)])
+    if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
+        changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)  # type: ignore[arg-type]
+    return Outcome(Kind.APPLIED, changed=changed)
+
+
+def _with_vendor_owner(session: Session, record: OnboardingRecord, milestone: Milestone, change: Change,
+                       now: datetime) -> Change:
+    """The reassignment with the vendor-side owner as a person of this onboarding (added when new to it)."""
+    vendor = next((p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id),
+                  None)
+    if vendor is None and change.vendor_user_id:
+        # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
+        vendor = Person(onboarding_id=record.onboarding.id, side=Side.VENDOR.value,
+                        role=milestone.vendor_owner_role or "technical_lead",
+                        name=change.vendor_name or change.vendor_user_id, slack_user_id=change.vendor_user_id,
+                        created_at=now)
+        session.add(vendor)
+        session.flush()
+        record.people.append(vendor)
+    customer = change.customer_owner_id if change.customer_owner_id is not None else milestone.customer_owner_id
+    return Change(Act.REASSIGN, customer_owner_id=customer, vendor_owner_id=vendor.id if vendor else None)
 
 
 def _changes(
     change: Change, actor: Actor, m: Milestone, status: MilestoneStatus, record: OnboardingRecord, now: datetime
-) -> tuple[dict[str, Any], str]:
-    who = f"<@{actor.user_id}>"
+) -> tuple[dict[str, Any], History]:
     values: dict[str, Any] = {"status": status.value}
     act = change.act
+    event = {Act.START: Event.STARTED, Act.CONFIRM: Event.CONFIRMED, Act.REJECT: Event.REJECTED,
+             Act.BLOCK: Event.BLOCKED, Act.UNBLOCK: Event.UNBLOCKED, Act.CHANGE_DUE: Event.DUE_CHANGED,
+             Act.REASSIGN: Event.REASSIGNED, Act.DONE: Event.DONE}[act]
+    history = History(event, actor.user_id, title=m.title, detail=change.reason or "")
     if act is Act.START:
         values["started_at"] = now
-        return values, f"{who} started *{m.title}*."
-    if act is Act.DONE:
+    elif act is Act.DONE:
         if status is MilestoneStatus.AWAITING_CONFIRMATION:
-            return values, f"{who} marked *{m.title}* done; it now waits for the customer's confirmation."
+            return values, History(Event.AWAITING, actor.user_id, title=m.title)
         values["completed_at"] = now
         if m.client_verified:
             values["confirmed_by"] = actor.user_id
-        return values, f"{who} marked *{m.title}* done."
-    if act is Act.CONFIRM:
+    elif act is Act.CONFIRM:
         values.update(completed_at=now, confirmed_by=actor.user_id)
-        return values, f"{who} confirmed *{m.title}*. :white_check_mark:"
-    if act is Act.REJECT:
-        return values, f"{who} sent *{m.title}* back to in progress: {change.reason}"
-    if act is Act.BLOCK:
+    elif act is Act.BLOCK:
         values.update(blocked_reason=change.reason, blocked_unblocker=change.unblocker,
                       blocked_since=change.since or today_in(record.onboarding.timezone, now))
-        return values, f"{who} marked *{m.title}* blocked: {change.reason}"
-    if act is Act.UNBLOCK:
+    elif act is Act.UNBLOCK:
         values.update(blocked_reason=None, blocked_unblocker=None, blocked_since=None)
-        return values, f"{who} unblocked *{m.title}*."
-    if act is Act.CHANGE_DUE:
+    elif act is Act.CHANGE_DUE:
         values["due_on"] = change.due_on
-        return values, f"{who} moved *{m.title}* from {m.due_on:%a %d %b} to {change.due_on:%a %d %b}: {change.reason}"
-    if act is Act.REASSIGN:
-        values.update(customer_owner_id=change.customer_owner_id, vendor_owner_id=change.vendor_owner_id)
-        names = [p.name for p in record.people if p.id in (change.customer_owner_id, change.vendor_owner_id)]
-        return values, f"{who} reassigned *{m.title}* to {' and '.join(names) or 'nobody'}."
-    raise ValueError(act)
+        history = History(event, actor.user_id, title=m.title, detail=change.reason or "", before=m.due_on,
+                          after=change.due_on)
+    elif act is Act.REASSIGN:
+        vendor_id = change.vendor_owner_id if change.vendor_owner_id is not None else m.vendor_owner_id
+        values.update(customer_owner_id=change.customer_owner_id, vendor_owner_id=vendor_id)
+        names = tuple(p.name for p in record.people if p.id in (change.customer_owner_id, vendor_id))
+        history = History(event, actor.user_id, title=m.title, names=names)
+    return values, history
 
 
-def advance_stage(
-    session: Session, onboarding_id: int, from_stage: str, actor: Actor, *, now: datetime
-) -> Outcome:
-    """Move the onboarding on from `from_stage` when its exit criteria are met (vendor side only)."""
-    record = load(session, onboarding_id)
-    if record is None:
-        return Outcome(Kind.MISSING, GONE)
+@dataclass(frozen=True)
+class NewMilestone:
+    onboarding_id: int
+    title: str
+    stage: str | None
+    track: str | None
+    start_on: date
+    due_on: date
+    customer_owner_role: str | None
+    vendor_owner_role: str | None
+    client_verified: bool
+
+
+def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datetime) -> Outcome:
+    """Add a milestone to a live plan, owned by whoever holds the chosen roles (vendor side only)."""
     if actor.side is not Side.VENDOR:
-        return Outcome(Kind.REFUSED, "Only the vendor's team moves the project to the next stage.", record)
-    ob = record.onboarding
-    if ob.stage != from_stage:
-        return Outcome(Kind.STALE, "The project has already moved on from this stage.", record)
-    stage = Stage(from_stage)
-    following = next_stage(stage)
-    if following is None:
-        return Outcome(Kind.REFUSED, "This is the last stage.", record)
-    missing = unmet(record, stage)
-    if missing:
-        lines = "\n".join(
-            f"• {c.text}"
-            + (" (waiting for the customer to confirm)" if c.awaiting_customer
-               else " (the customer confirms this)" if c.client_verified else "")
-            for c in missing
+        return Outcome.refused("Only the vendor's team can add milestones.")
+    stage_value = new.stage if new.stage in Stage._value2member_map_ else None
+    track_value = new.track if new.track in Track._value2member_map_ else Track.BUSINESS.value
+    with session_scope(engine) as session:
+        record = load(session, new.onboarding_id)
+        if record is None:
+            return Outcome(Kind.MISSING, "That onboarding no longer exists.")
+        ob = record.onboarding
+        stage = stage_value or ob.stage
+        by_role = {p.role: p for p in reversed(record.people)}
+        count = session.exec(select(func.count()).select_from(Milestone).where(Milestone.onboarding_id == ob.id)).one()
+        customer, vendor = by_role.get(new.customer_owner_role or ""), by_role.get(new.vendor_owner_role or "")
+        m = Milestone(
+            onboarding_id=ob.id, stage=stage, key=f"added_{uuid.uuid4().hex[:8]}",
+            title=new.title, track=track_value, position=count,
+            customer_owner_role=new.customer_owner_role, vendor_owner_role=new.vendor_owner_role,
+            customer_owner_id=customer.id if customer else None, vendor_owner_id=vendor.id if vendor else None,
+            start_on=new.start_on, due_on=new.due_on, client_verified=new.client_verified,
         )
-        return Outcome(Kind.REFUSED, f"{stage.label} isn't finished yet. Still to do:\n{lines}", record)
-    changed = session.execute(
-        update(Onboarding)
-        .where(Onboarding.id == ob.id, Onboarding.stage == from_stage)
-        .values(stage=following.value, updated_at=now, version=Onboarding.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
-        return Outcome(Kind.STALE, "The project has already moved on from this stage.", record)
-    for st in record.stages:
-        if st.key == from_stage:
-            st.status, st.completed_at = StageStatus.DONE.value, now
-        elif st.key == following.value:
-            st.status, st.started_at = StageStatus.ACTIVE.value, now
-        session.add(st)
-    audit.record(session, onboarding_id=ob.id, entity="stage", action="advanced", field="stage", old=from_stage,
-                 new=following.value, actor=actor.user_id, actor_side=actor.side.value, at=now)
-    session.flush()
-    session.expire_all()
-    return Outcome(Kind.APPLIED, "", load(session, onboarding_id),
-                   history=f"<@{actor.user_id}> moved the project on to *{following.label}*.", stage_started=following)
-
-
-def sign_off(
-    session: Session, onboarding_id: int, actor: Actor, role: str, *, now: datetime, playbooks: dict[str, Playbook]
-) -> Outcome:
-    """The sponsor signs off go-live (nobody may sign for them); the implementation CSM countersigns."""
-    record = load(session, onboarding_id)
-    if record is None:
-        return Outcome(Kind.MISSING, GONE)
-    ob = record.onboarding
-    sponsor = record.person(Role.EXECUTIVE_SPONSOR)
-    csm = record.person(Role.IMPLEMENTATION_CSM)
-    if ob.stage != Stage.GO_LIVE:
-        return Outcome(Kind.REFUSED, "Sign-off opens when the project reaches the go-live stage.", record)
-    if role == "sponsor":
-        if ob.sponsor_signed_at:
-            return Outcome(Kind.REFUSED, f"<@{ob.sponsor_signed_by}> already signed off.", record)
-        if sponsor is None or not sponsor.slack_user_id or actor.user_id != sponsor.slack_user_id:
-            return Outcome(Kind.REFUSED, "Only the executive sponsor named for this project can sign off go-live.",
-                           record)
-        values = {"sponsor_signed_by": actor.user_id, "sponsor_signed_at": now}
-        history = f"<@{actor.user_id}> signed off go-live. :tada:"
-    else:
-        if not ob.sponsor_signed_at:
-            return Outcome(Kind.REFUSED, "The executive sponsor signs off first; then the CSM countersigns.", record)
-        if ob.csm_countersigned_at:
-            return Outcome(Kind.REFUSED, f"<@{ob.csm_countersigned_by}> already countersigned.", record)
-        if csm is None or actor.user_id != csm.slack_user_id:
-            return Outcome(Kind.REFUSED, "Only the implementation CSM countersigns go-live.", record)
-        review = today_in(ob.timezone, now) + timedelta(days=30)
-        values = {"csm_countersigned_by": actor.user_id, "csm_countersigned_at": now, "review_30d_on": review,
-                  "status": OnboardingStatus.LIVE.value}
-        history = f"<@{actor.user_id}> countersigned. We're live; the 30-day review is on {review:%a %d %b}."
-    changed = session.execute(
-        update(Onboarding)
-        .where(Onboarding.id == ob.id, Onboarding.version == ob.version)
-        .values(**values, updated_at=now, version=ob.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
-        return Outcome(Kind.STALE, "This changed meanwhile; here is the current sign-off card.", record)
-    for name, value in values.items():
-        audit.record(session, onboarding_id=ob.id, entity="onboarding", entity_id=ob.id, action=f"signoff_{role}",
-                     field=name, new=value, actor=actor.user_id, actor_side=actor.side.value, at=now)
-    playbook = playbooks.get(ob.playbook_key)
-    if role != "sponsor" and playbook:
-        signed = next((m for m in record.milestones if m.key == playbook.go_live_milestone.key), None)
-        if signed is not None and signed.status != MilestoneStatus.DONE:
-            session.execute(
-                update(Milestone).where(Milestone.id == signed.id).values(
-                    status=MilestoneStatus.DONE.value, completed_at=now, confirmed_by=ob.sponsor_signed_by,
-                    version=signed.version + 1)
-            )
-            audit.record(session, onboarding_id=ob.id, entity="milestone", entity_id=signed.id, action="done",
-                         field="status", old=signed.status, new=MilestoneStatus.DONE.value,
-                         reason="signed off by the sponsor and countersigned", actor=actor.user_id,
-                         actor_side=actor.side.value, at=now)
-    record_activity(session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side.value,
-                    kind="click", at=now)
-    session.flush()
-    session.expire_all()
-    return Outcome(Kind.APPLIED, "", load(session, onboarding_id), history=history)
+        session.add(m)
+        session.flush()
+        audit.record(session, onboarding_id=ob.id, entity="milestone", entity_id=m.id, action="added",
+                     new=new.title, actor=actor.user_id, actor_side=Side.VENDOR.value, at=now)
+        history = History(Event.ADDED, actor.user_id, title=new.title, after=new.due_on)
+        return Outcome(Kind.APPLIED, changed=Changed(ob.id, {stage}, [Line(CardKind.STAGE, stage, history)]))

@@ -6,20 +6,7 @@ Pure rules, no store: the permission matrix the cards enforce, and the status tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-
-from bot.core.domain import MilestoneStatus, Side
-
-
-class Act(StrEnum):
-    START = "start"
-    DONE = "done"
-    BLOCK = "block"
-    UNBLOCK = "unblock"
-    CONFIRM = "confirm"
-    REJECT = "reject"
-    CHANGE_DUE = "change_due"
-    REASSIGN = "reassign"
+from bot.core.domain import Act, MilestoneStatus, Side
 
 
 @dataclass(frozen=True)
@@ -39,7 +26,6 @@ class Subject:
 
 
 VENDOR_ONLY = frozenset({Act.CHANGE_DUE, Act.REASSIGN})
-OWNER_ACTS = frozenset({Act.START, Act.DONE, Act.BLOCK, Act.UNBLOCK})
 
 
 def refusal(act: Act, actor: Actor, m: Subject) -> str | None:

@@ -15,9 +15,10 @@ from datetime import date
 from decimal import Decimal
 
 from bot.core.domain import ITDependency, Role, Tier, tier_for_acv
-from bot.slack.forms import FormValues
+from bot.core.forms import Form
 from bot.core.ids import Field, person_field
 from bot.core.money import AmountError, parse_acv
+from bot.core.payloads import BadPayload
 
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -53,8 +54,6 @@ STORY_FIELDS = (
     Field.POLITICAL_DYNAMICS,
 )
 REQUIRED_STORY = (Field.SOLD, Field.SUCCESS_CRITERIA, Field.FIRST_VALUE, Field.FULL_VALUE)
-# Never shown where the customer can read it.
-INTERNAL_STORY = (Field.CONCERNS, Field.POLITICAL_DYNAMICS)
 CAPACITY, AUTHORITY = "capacity", "authority"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -118,13 +117,19 @@ class HandoffDraft:
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def from_metadata(cls, raw: str) -> HandoffDraft:
-        data = json.loads(raw or "{}")
-        data["customer"] = [Contact(**c) for c in data.get("customer", [])]
-        return cls(**data)
+    def from_metadata(cls, raw: str | None) -> HandoffDraft:
+        """The draft a step carried; BadPayload when it is not a draft this bot wrote."""
+        try:
+            data = json.loads(raw or "{}")
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            data["customer"] = [Contact(**c) for c in data.get("customer", [])]
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise BadPayload(f"not a handoff draft: {exc}") from None
 
 
-def read_basics(form: FormValues, draft: HandoffDraft, *, today: date, known_playbooks: set[str]) -> Errors:
+def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks: set[str]) -> Errors:
     errors: Errors = {}
     name = form.text(Field.CUSTOMER_NAME)
     if not name:
@@ -189,7 +194,7 @@ class ChannelFacts:
 
 
 def read_team(
-    form: FormValues,
+    form: Form,
     draft: HandoffDraft,
     *,
     channels: dict[str, ChannelFacts],
@@ -236,7 +241,7 @@ def read_team(
 
 
 def read_customer(
-    form: FormValues,
+    form: Form,
     draft: HandoffDraft,
     *,
     user_names: dict[str, str],
@@ -272,7 +277,7 @@ def read_customer(
     return errors
 
 
-def read_story(form: FormValues, draft: HandoffDraft) -> Errors:
+def read_story(form: Form, draft: HandoffDraft) -> Errors:
     errors: Errors = {}
     for block in STORY_FIELDS:
         text = form.text(block)

@@ -1,28 +1,26 @@
-"""Turning a complete, valid handoff into a live onboarding: the plan, the records, the posts."""
+"""Turning a complete, valid handoff into a live onboarding: the dated plan and the records.
+
+Posting the handoff, the welcome and the first card is the Slack side's (bot.slack.publish); the
+onboarding is stored whole first, so a Slack failure never loses it.
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.slack import publish as stage_cards
-from bot.core.domain import Role, Side, Tier
+from bot.core.domain import OnboardingStatus, Role, Side, Stage, StageStatus, Tier
 from bot.onboarding.handoff import HandoffDraft
-from bot.planning.playbook import Playbook, playbook_for_tier
 from bot.onboarding.readiness import Readiness, evaluate
-from bot.runtime.services import Services
-from bot.planning.timeline import Feasibility, plan_onboarding
-from messages import handoff_posts
+from bot.planning.playbook import Playbook, playbook_for_tier
+from bot.planning.timeline import Feasibility, Plan, plan_onboarding
 from store import audit
 from store.db import session_scope
-from store.models import PostedCard
-from store.onboardings import OnboardingRecord, active_onboardings_for_csm, create_onboarding
-
-log = logging.getLogger(__name__)
+from store.models import Milestone, Onboarding, Person, StageRecord
+from store.onboardings import OnboardingRecord, active_onboardings_for_csm
 
 
 @dataclass
@@ -47,13 +45,13 @@ def readiness_of(session: Session, record: OnboardingRecord) -> Readiness:
 
 
 def start_onboarding(
-    services: Services, draft: HandoffDraft, playbooks: dict[str, Playbook], *, actor: str, now: datetime
+    engine: Engine, draft: HandoffDraft, playbooks: dict[str, Playbook], *, actor: str, now: datetime
 ) -> StartResult:
     playbook = choose_playbook(playbooks, draft)
     plan = plan_onboarding(
         playbook, draft.contract_signed_on, draft.target_go_live_on, it_in_scope=draft.it_dependencies
     )
-    with session_scope(services.engine) as session:
+    with session_scope(engine) as session:
         record = create_onboarding(session, draft, playbook, plan, actor=actor, now=now)
         readiness = readiness_of(session, record)
         audit.record(
@@ -68,60 +66,7 @@ def start_onboarding(
             reason="; ".join(c.text for c in readiness.missing) or None,
             at=now,
         )
-    result = StartResult(record, readiness, plan.feasibility)
-    _post(services, result, actor=actor, now=now)
-    return result
-
-
-def _post(services: Services, result: StartResult, *, actor: str, now: datetime) -> None:
-    """Post the handoff internally and the welcome and plan to the customer. A Slack failure is
-    reported back and audited; the onboarding itself is already safely stored."""
-    record = result.record
-    ob = record.onboarding
-    client = services.client
-    cards: list[PostedCard] = []
-    posted: list[tuple[str, str, str]] = []
-
-    def post(kind: str, channel: str, blocks, text: str, thread_ts: str | None = None) -> str | None:
-        try:
-            ts = client.chat_postMessage(channel=channel, blocks=blocks, text=text, thread_ts=thread_ts)["ts"]
-        except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error")
-            result.post_failures.append(f"I couldn't post the {kind} in <#{channel}> (Slack said `{error}`).")
-            log.warning("posting %s for onboarding %s failed: %s", kind, ob.id, error)
-            return None
-        posted.append((kind, channel, ts))
-        return ts
-
-    summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
-    ts = post("handoff", ob.internal_channel_id, summary, f"Handoff: {ob.customer_name}")
-    if ts:
-        cards.append(PostedCard(onboarding_id=ob.id, kind=stage_cards.HANDOFF, channel_id=ob.internal_channel_id, ts=ts))
-        for part in handoff_posts.pack(handoff_posts.internal_story(record)):
-            post("handoff notes", ob.internal_channel_id, part, f"Handoff notes: {ob.customer_name}", thread_ts=ts)
-
-    post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), f"Welcome aboard, {ob.customer_name}!")
-    ts = post("plan", ob.shared_channel_id, handoff_posts.plan_overview(record), f"Onboarding plan: {ob.customer_name}")
-    if ts:
-        cards.append(PostedCard(onboarding_id=ob.id, kind=stage_cards.OVERVIEW, channel_id=ob.shared_channel_id, ts=ts))
-        try:
-            client.pins_add(channel=ob.shared_channel_id, timestamp=ts)
-        except SlackApiError as exc:
-            log.info("could not pin the plan for onboarding %s: %s", ob.id, exc.response.get("error"))
-
-    with session_scope(services.engine) as session:
-        session.add_all(cards)
-        session.flush()
-    stage_card = stage_cards.post_card(services, record, stage_cards.STAGE, ob.stage, now)
-    if stage_card is not None:
-        posted.append(("stage card", stage_card.channel_id, stage_card.ts))
-    with session_scope(services.engine) as session:
-        for kind, channel, ts in posted:
-            audit.record(session, onboarding_id=ob.id, entity="message", action="posted", actor=actor,
-                         actor_side=Side.VENDOR.value, field=kind, new=f"{channel}/{ts}", at=now)
-        for failure in result.post_failures:
-            audit.record(session, onboarding_id=ob.id, entity="message", action="post_failed", actor=actor,
-                         actor_side=Side.VENDOR.value, reason=failure, at=now)
+    return StartResult(record, readiness, plan.feasibility)
 
 
 def feasibility_of(record: OnboardingRecord, playbooks: dict[str, Playbook]) -> Feasibility:
@@ -130,3 +75,109 @@ def feasibility_of(record: OnboardingRecord, playbooks: dict[str, Playbook]) -> 
     playbook = playbooks[ob.playbook_key]
     in_scope = [d for d in ob.it_dependencies if d in {dep.value for dep in playbook.it_durations}]
     return plan_onboarding(playbook, ob.contract_signed_on, ob.target_go_live_on, it_in_scope=in_scope).feasibility
+
+
+def create_onboarding(
+    session: Session, draft: HandoffDraft, playbook: Playbook, plan: Plan, *, actor: str, now: datetime
+) -> OnboardingRecord:
+    """Write the onboarding, its people, stages and dated plan, and audit each part, in one transaction."""
+    onboarding = Onboarding(
+        customer_name=draft.customer_name,
+        status=OnboardingStatus.ACTIVE.value,
+        stage=Stage.PRE_KICKOFF.value,
+        tier=draft.tier,
+        acv_cents=int(draft.acv_amount * 100),
+        playbook_key=playbook.key,
+        timezone=draft.timezone,
+        contract_signed_on=draft.contract_signed_on,
+        target_go_live_on=draft.target_go_live_on,
+        earliest_go_live_on=plan.feasibility.earliest_go_live,
+        shared_channel_id=draft.shared_channel_id,
+        internal_channel_id=draft.internal_channel_id,
+        sold=draft.story.get("sold", ""),
+        commitments=draft.story.get("commitments", ""),
+        success_criteria=draft.story.get("success_criteria", ""),
+        first_value_definition=draft.story.get("first_value_definition", ""),
+        full_value_definition=draft.story.get("full_value_definition", ""),
+        it_dependencies=list(draft.it_dependencies) + ([draft.it_other] if draft.it_other else []),
+        concerns=draft.story.get("concerns", ""),
+        political_dynamics=draft.story.get("political_dynamics", ""),
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(onboarding)
+    session.flush()
+    oid = onboarding.id
+
+    def log(entity: str, action: str, **kw) -> None:
+        audit.record(session, onboarding_id=oid, entity=entity, action=action, actor=actor,
+                     actor_side=Side.VENDOR.value, at=now, **kw)
+
+    tier_note = "chosen by hand" if draft.tier_overridden else "from the ACV"
+    log("onboarding", "created", entity_id=oid, new=draft.customer_name,
+        reason=f"handoff; level {draft.tier} {tier_note}; plan {playbook.key}")
+
+    people: list[Person] = []
+    for role, user_id in draft.vendor.items():
+        people.append(Person(onboarding_id=oid, side=Side.VENDOR.value, role=role, name=draft.names.get(user_id, user_id),
+                             slack_user_id=user_id, created_at=now))
+    for contact in draft.customer:
+        people.append(Person(onboarding_id=oid, side=Side.CUSTOMER.value, role=contact.role, name=contact.name,
+                             slack_user_id=contact.slack_user_id, email=contact.email,
+                             has_capacity=contact.has_capacity, has_authority=contact.has_authority,
+                             created_at=now))
+    session.add_all(people)
+    session.flush()
+    for person in people:
+        log("person", "added", entity_id=person.id, field=person.role, new=person.slack_user_id or person.name)
+
+    stages = []
+    for spec in playbook.stages:
+        first = spec.stage is Stage.PRE_KICKOFF
+        stages.append(
+            StageRecord(
+                onboarding_id=oid,
+                key=spec.stage.value,
+                position=spec.stage.position,
+                status=(StageStatus.ACTIVE if first else StageStatus.PENDING).value,
+                exit_criteria=[
+                    {"text": c.text, "client_verified": c.client_verified, "milestones": list(c.milestones)}
+                    for c in spec.exit_criteria
+                ],
+                started_at=now if first else None,
+            )
+        )
+    session.add_all(stages)
+
+    by_role = {p.role: p for p in people}
+    milestones = []
+    for position, planned in enumerate(plan.milestones):
+        customer_owner = by_role.get(planned.customer_owner.value)
+        vendor_owner = by_role.get(planned.vendor_owner.value)
+        milestones.append(
+            Milestone(
+                onboarding_id=oid,
+                stage=planned.stage.value,
+                key=planned.key,
+                title=planned.title,
+                track=planned.track.value,
+                position=position,
+                customer_owner_role=planned.customer_owner.value,
+                vendor_owner_role=planned.vendor_owner.value,
+                customer_owner_id=customer_owner.id if customer_owner else None,
+                vendor_owner_id=vendor_owner.id if vendor_owner else None,
+                start_on=planned.start,
+                due_on=planned.due,
+                client_verified=planned.client_verified,
+                first_value=planned.first_value,
+                depends_on=list(planned.depends_on),
+            )
+        )
+    session.add_all(milestones)
+    session.flush()
+    feasibility = plan.feasibility
+    log("plan", "created", field="milestones", new=len(milestones),
+        reason=f"earliest realistic go-live {feasibility.earliest_go_live.isoformat()}; "
+               f"{'feasible' if feasibility.feasible else 'not feasible'}; driven by {feasibility.driving_track.value}")
+    return OnboardingRecord(onboarding, people, stages, milestones)

@@ -15,11 +15,15 @@ class FormValues:
         return block.get(block_id) or next(iter(block.values()), {})
 
     def text(self, block_id: str) -> str:
-        return (self._element(block_id).get("value") or "").strip()
+        value = self._element(block_id).get("value")
+        return value.strip() if isinstance(value, str) else ""
 
     def date(self, block_id: str) -> date | None:
         raw = self._element(block_id).get("selected_date")
-        return date.fromisoformat(raw) if raw else None
+        try:
+            return date.fromisoformat(raw) if isinstance(raw, str) and raw else None
+        except ValueError:  # not a date Slack's date picker could have sent
+            return None
 
     def user(self, block_id: str) -> str | None:
         return self._element(block_id).get("selected_user") or None

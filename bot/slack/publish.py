@@ -1,28 +1,49 @@
-"""Keeping the cards in the shared channel current: post once, then `chat.update` in place.
+"""The one publish path: what a committed change did becomes card edits, thread lines and posts.
 
-The card's thread holds the history: one short line per change, so people can scroll back.
+Cards are posted once, then kept current with `chat.update` in place; the card's thread holds the
+history, one short line per change. Everything is rebuilt from the store after the change's
+transaction has committed: no Slack call runs inside a database session.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.core.calendar import today_in
-from bot.core.domain import Role, Stage
-from bot.runtime.services import Services
+from bot.core.domain import Role, Side, Stage
+from bot.core.effects import CardKind, Changed
 from bot.milestones.stages import criteria, next_stage
-from messages import cards, handoff_posts
+from bot.onboarding.start import StartResult, feasibility_of, readiness_of
+from bot.planning.playbook import Playbook
+from messages import cards, handoff_posts, history
+from store import audit
 from store.db import session_scope
 from store.models import PostedCard
-from store.onboardings import OnboardingRecord
+from store.onboardings import OnboardingRecord, load
 
 log = logging.getLogger(__name__)
 
-STAGE, OVERVIEW, SIGNOFF, HANDOFF = "stage", "overview", "signoff", "handoff"
+
+class Outlet:
+    """What publishing needs: bot.runtime.services.Services fits."""
+
+    engine: Engine
+    client: WebClient
+    playbooks: dict[str, Playbook]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    blocks: list[dict[str, Any]]
+    text: str
 
 
 def stored_card(session: Session, onboarding_id: int, kind: str, subject: str = "") -> PostedCard | None:
@@ -33,35 +54,38 @@ def stored_card(session: Session, onboarding_id: int, kind: str, subject: str = 
     ).first()
 
 
-def stage_blocks(record: OnboardingRecord, stage: Stage, now: datetime):
-    today = today_in(record.onboarding.timezone, now)
-    return cards.stage_card(record, stage, criteria(record, stage), today, next_stage(stage))
+def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> Rendered:
+    ob = record.onboarding
+    name = ob.customer_name
+    if kind == CardKind.STAGE:
+        stage = Stage(subject)
+        today = today_in(ob.timezone, now)
+        blocks = cards.stage_card(record, stage, criteria(record, stage), today, next_stage(stage))
+        return Rendered(blocks, f"{stage.label} · {name}")
+    if kind == CardKind.SIGNOFF:
+        sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
+        blocks = cards.signoff_card(record, sponsor.slack_user_id if sponsor else None,
+                                    csm.slack_user_id if csm else None)
+        return Rendered(blocks, f"Go-live sign-off · {name}")
+    if kind == CardKind.HANDOFF:
+        with session_scope(services.engine) as session:
+            readiness = readiness_of(session, record)
+        blocks = handoff_posts.internal_summary(record, readiness, feasibility_of(record, services.playbooks),
+                                                overridden_by=ob.gate_override_by)
+        return Rendered(blocks, f"Handoff: {name}")
+    return Rendered(handoff_posts.plan_overview(record), f"Onboarding plan: {name}")
 
 
-def signoff_blocks(record: OnboardingRecord):
-    sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
-    return cards.signoff_card(record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None)
-
-
-def _render(record: OnboardingRecord, kind: str, subject: str, now: datetime) -> tuple[list, str]:
-    name = record.onboarding.customer_name
-    if kind == STAGE:
-        return stage_blocks(record, Stage(subject), now), f"{Stage(subject).label} · {name}"
-    if kind == SIGNOFF:
-        return signoff_blocks(record), f"Go-live sign-off · {name}"
-    return handoff_posts.plan_overview(record), f"Onboarding plan: {name}"
-
-
-def post_card(services: Services, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> PostedCard | None:
+def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> PostedCard | None:
     """Post a card to the shared channel once; a second call finds the stored one."""
     ob = record.onboarding
     with session_scope(services.engine) as session:
-        existing = stored_card(session, ob.id, kind, subject)
+        existing = stored_card(session, ob.id, kind, subject)  # type: ignore[arg-type]
     if existing is not None:
         return existing
-    blocks, text = _render(record, kind, subject, now)
+    shown = _render(services, record, kind, subject, now)
     try:
-        ts = services.client.chat_postMessage(channel=ob.shared_channel_id, blocks=blocks, text=text)["ts"]
+        ts = services.client.chat_postMessage(channel=ob.shared_channel_id, blocks=shown.blocks, text=shown.text)["ts"]
     except SlackApiError as exc:
         log.warning("posting the %s card for onboarding %s failed: %s", kind, ob.id, exc.response.get("error"))
         return None
@@ -72,21 +96,26 @@ def post_card(services: Services, record: OnboardingRecord, kind: str, subject: 
     return card
 
 
-def refresh(services: Services, record: OnboardingRecord, *, stages: set[str], now: datetime) -> None:
-    """Rebuild the named stage cards, the overview and the sign-off card from the store, in place."""
+def refresh(services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime,
+            handoff: bool = False) -> None:
+    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
     ob = record.onboarding
+    assert ob.id is not None
+    wanted = [(CardKind.STAGE.value, s) for s in sorted(stages)]
+    wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
+    if handoff:
+        wanted.append((CardKind.HANDOFF.value, ""))
     with session_scope(services.engine) as session:
-        wanted = [stored_card(session, ob.id, STAGE, s) for s in sorted(stages)]
-        wanted += [stored_card(session, ob.id, OVERVIEW), stored_card(session, ob.id, SIGNOFF)]
-    for card in filter(None, wanted):
-        blocks, text = _render(record, card.kind, card.subject, now)
+        found = [stored_card(session, ob.id, kind, subject) for kind, subject in wanted]
+    for card in filter(None, found):
+        shown = _render(services, record, card.kind, card.subject, now)
         try:
-            services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=blocks, text=text)
+            services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
         except SlackApiError as exc:
             log.warning("updating the %s card of onboarding %s failed: %s", card.kind, ob.id, exc.response.get("error"))
 
 
-def thread_line(services: Services, card: PostedCard | None, text: str) -> None:
+def thread_line(services: Outlet, card: PostedCard | None, text: str) -> None:
     if card is None or not text:
         return
     try:
@@ -95,6 +124,98 @@ def thread_line(services: Services, card: PostedCard | None, text: str) -> None:
         log.warning("history line for card %s failed: %s", card.id, exc.response.get("error"))
 
 
-def card_for_stage(services: Services, onboarding_id: int, stage: str) -> PostedCard | None:
+def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
+    with session_scope(engine) as session:
+        return load(session, onboarding_id)
+
+
+def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> OnboardingRecord | None:
+    """Show what a committed change did; returns the onboarding as it now stands (None when gone)."""
+    if changed is None:
+        return None
+    record = fresh_record(services.engine, changed.onboarding_id)
+    if record is None:
+        return None
+    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff)
     with session_scope(services.engine) as session:
-        return stored_card(session, onboarding_id, STAGE, stage)
+        lines = [(stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line)
+                 for line in changed.lines]
+        ask_card = stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage) \
+            if changed.ask is not None else None
+    for card, line in lines:
+        thread_line(services, card, history.line(line.history))
+    if changed.ask is not None:
+        asked = record.person_by_id(changed.ask.person_id)
+        milestone = next((m for m in record.milestones if m.id == changed.ask.milestone_id), None)
+        if asked is not None and milestone is not None:
+            thread_line(services, ask_card, cards.ask_to_confirm(asked, milestone))
+    if changed.moved is not None:
+        finished, started = changed.moved
+        ob = record.onboarding
+        try:
+            services.client.chat_postMessage(channel=ob.shared_channel_id,
+                                             text=cards.stage_summary(record, finished, started))
+        except SlackApiError as exc:
+            log.warning("the stage summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        post_card(services, record, CardKind.STAGE.value, started.value, now)
+        if started is Stage.GO_LIVE:
+            post_card(services, record, CardKind.SIGNOFF.value, "", now)
+    return record
+
+
+def post_setup(services: Outlet, result: StartResult, *, actor: str, now: datetime) -> list[str]:
+    """Post the handoff internally and the welcome and plan to the customer; what failed, in words.
+
+    A Slack failure is reported back and audited; the onboarding itself is already safely stored.
+    """
+    record = result.record
+    ob = record.onboarding
+    assert ob.id is not None
+    client = services.client
+    posted_cards: list[PostedCard] = []
+    posted: list[tuple[str, str, str]] = []
+    failures: list[str] = []
+
+    def post(kind: str, channel: str | None, blocks: list[dict[str, Any]], text: str,
+             thread_ts: str | None = None) -> str | None:
+        try:
+            ts = client.chat_postMessage(channel=channel or "", blocks=blocks, text=text, thread_ts=thread_ts)["ts"]
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error")
+            failures.append(f"I couldn't post the {kind} in <#{channel}> (Slack said `{error}`).")
+            log.warning("posting %s for onboarding %s failed: %s", kind, ob.id, error)
+            return None
+        posted.append((kind, channel or "", ts))
+        return ts
+
+    summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
+    ts = post("handoff", ob.internal_channel_id, summary, f"Handoff: {ob.customer_name}")
+    if ts:
+        posted_cards.append(PostedCard(onboarding_id=ob.id, kind=CardKind.HANDOFF.value,
+                                       channel_id=ob.internal_channel_id or "", ts=ts))
+        for part in handoff_posts.pack(handoff_posts.internal_story(record)):
+            post("handoff notes", ob.internal_channel_id, part, f"Handoff notes: {ob.customer_name}", thread_ts=ts)
+
+    post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), f"Welcome aboard, {ob.customer_name}!")
+    ts = post("plan", ob.shared_channel_id, handoff_posts.plan_overview(record), f"Onboarding plan: {ob.customer_name}")
+    if ts:
+        posted_cards.append(PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value,
+                                       channel_id=ob.shared_channel_id or "", ts=ts))
+        try:
+            client.pins_add(channel=ob.shared_channel_id or "", timestamp=ts)
+        except SlackApiError as exc:
+            log.info("could not pin the plan for onboarding %s: %s", ob.id, exc.response.get("error"))
+
+    with session_scope(services.engine) as session:
+        session.add_all(posted_cards)
+    stage_card = post_card(services, record, CardKind.STAGE.value, ob.stage, now)
+    if stage_card is not None:
+        posted.append(("stage card", stage_card.channel_id, stage_card.ts))
+    with session_scope(services.engine) as session:
+        for kind, channel, ts in posted:
+            audit.record(session, onboarding_id=ob.id, entity="message", action="posted", actor=actor,
+                         actor_side=Side.VENDOR.value, field=kind, new=f"{channel}/{ts}", at=now)
+        for failure in failures:
+            audit.record(session, onboarding_id=ob.id, entity="message", action="post_failed", actor=actor,
+                         actor_side=Side.VENDOR.value, reason=failure, at=now)
+    return failures
