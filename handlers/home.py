@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core.domain import Side
+from bot.core.ids import Action
 from bot.onboarding.home import home_of
 from bot.runtime.services import Services
 from messages.home import home_view
@@ -24,3 +25,7 @@ def register(app: App, services: Services) -> None:
         home = home_of(services.engine, user, services.clock.now())
         client.views_publish(user_id=user, view=home_view(home, user, services.permalink))
 
+    @app.action(Action.OPEN_CARD)
+    def open_card(ack: Ack) -> None:
+        # A link button: Slack opens the card itself and still sends the click, which only needs its ack.
+        ack()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select as select_rows, update
 from sqlmodel import select
 
-from bot.core.ids import Field, View
+from bot.core.ids import Action, Field, View
 from bot.core.notices import Audience
 from bot.slack.delivery import deliver_due
 from store import outbox
 from store.db import session_scope
-from store.models import Milestone, Person
+from store.models import ALL_TABLES, Milestone, Person
 from tests.cards_helpers import card, shown, start_onboarding
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_AE, VENDOR_CSM, VENDOR_MANAGER
 from tests.handoff_flow import state, text
@@ -155,3 +156,26 @@ def test_refused_posts_are_capped_so_the_home_stays_within_its_blocks(harness):
     assert "…and 3 more." in json.dumps(home, ensure_ascii=False)
     assert len(home["blocks"]) <= 100
 
+
+def test_open_card_is_acknowledged_and_changes_nothing(harness):
+    start_onboarding(harness)
+    home = open_home(harness)
+    buttons = [blk["accessory"] for blk in home["blocks"] if blk.get("accessory", {}).get("type") == "button"]
+    assert buttons and {btn["action_id"] for btn in buttons} == {Action.OPEN_CARD}
+    button = buttons[0]
+    harness.settle()
+
+    def everything() -> list:
+        with session_scope(harness.engine) as s:
+            return [sorted(map(tuple, s.execute(select_rows(table)).all()), key=repr) for table in ALL_TABLES]
+
+    calls, stored = len(harness.fake.calls), everything()
+    started = time.monotonic()
+    reply = harness.slack.block_action(Action.OPEN_CARD, user_id=VENDOR_CSM, value=button["value"],
+                                       view=harness.fake.home_view(VENDOR_CSM))
+    took = time.monotonic() - started
+    harness.settle()
+
+    assert reply.status == 200 and took < 1.0
+    assert len(harness.fake.calls) == calls, "no call to Slack"
+    assert everything() == stored, "nothing stored"
