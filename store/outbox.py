@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
@@ -181,19 +181,29 @@ def dm_channel_of(session: Session, user_id: str) -> str | None:
     return session.exec(query).first()
 
 
-def failed_for_csm(session: Session, slack_user_id: str, *, limit: int = 50) -> list[Notification]:
-    """Failed rows a CSM should see: those of the onboardings they run, and direct messages meant for them."""
+def _failed_for_csm(slack_user_id: str):
     runs = select(Person.onboarding_id).where(
         Person.slack_user_id == slack_user_id,
         col(Person.role).in_([Role.IMPLEMENTATION_CSM.value, Role.ONGOING_CSM.value]),
     )
+    return (
+        Notification.status == FAILED,
+        or_(col(Notification.onboarding_id).in_(runs), Notification.recipient == slack_user_id),
+    )
+
+
+def failed_for_csm(session: Session, slack_user_id: str, *, limit: int = 50) -> list[Notification]:
+    """Failed rows a CSM should see: those of the onboardings they run, and direct messages meant for them."""
     query = (
         select(Notification)
-        .where(
-            Notification.status == FAILED,
-            or_(col(Notification.onboarding_id).in_(runs), Notification.recipient == slack_user_id),
-        )
+        .where(*_failed_for_csm(slack_user_id))
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(limit)
     )
     return list(session.exec(query).all())
+
+
+def count_failed_for_csm(session: Session, slack_user_id: str) -> int:
+    """How many rows `failed_for_csm` would list without a limit."""
+    query = select(func.count()).select_from(Notification).where(*_failed_for_csm(slack_user_id))
+    return session.exec(query).one()

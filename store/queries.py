@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Role, Side
-from store.models import Milestone, Onboarding, Person
+from store.models import Milestone, Onboarding, Person, PostedCard
 
 
 def onboarding_in_channel(session: Session, channel_id: str) -> Onboarding | None:
@@ -55,3 +55,19 @@ def milestones_of(session: Session, onboarding_ids: list[int]) -> dict[int, list
         for m in rows:
             out[m.onboarding_id].append(m)
     return out
+
+
+def customer_names(session: Session, onboarding_ids: list[int]) -> dict[int, str]:
+    if not onboarding_ids:
+        return {}
+    rows = session.exec(
+        select(Onboarding.id, Onboarding.customer_name).where(col(Onboarding.id).in_(onboarding_ids))
+    )
+    return {i: name for i, name in rows}
+
+
+def cards_of(session: Session, onboarding_ids: list[int]) -> list[PostedCard]:
+    """The cards the bot keeps current for these onboardings."""
+    if not onboarding_ids:
+        return []
+    return list(session.exec(select(PostedCard).where(col(PostedCard.onboarding_id).in_(onboarding_ids))))

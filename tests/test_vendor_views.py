@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select as select_rows, update
 from sqlmodel import select
 
-from bot.core.ids import Field, View
+from bot.core.ids import Action, Field, View
+from bot.core.notices import Audience
 from bot.core.payloads import OnboardingRef
+from bot.slack.delivery import deliver_due
+from store import outbox
 from store.db import session_scope
-from store.models import Milestone, Person
+from store.models import ALL_TABLES, Milestone, Person
 from tests.cards_helpers import card, shown, start_onboarding
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_AE, VENDOR_CSM, VENDOR_MANAGER
 from tests.handoff_flow import state, text
+from tests.test_outbox import MONDAY_9, ManualClock, make_onboarding, notice
 
 
 def test_status_in_the_shared_channel_and_by_name(harness):
@@ -102,3 +107,76 @@ def test_app_home_lists_my_onboardings_and_what_needs_me(harness):
     assert "My onboardings" in home and "Acme Corp" in home
     assert "Needs my attention" in home and "overdue" in home and "awaiting the customer's confirmation" in home
     assert "https://vendor.slack.com/archives/C0SHARED/p" in home, "buttons open the card"
+    assert "Posts Slack refused" not in home, "no refused posts, no section for them"
+
+
+def open_home(harness, user: str = VENDOR_CSM) -> dict:
+    before = len(harness.fake.calls_to("views.publish"))
+    harness.slack.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
+    published = harness.fake.wait_for("views.publish", lambda c: c.args["user_id"] == user, count=before + 1)
+    return published.args["view"]
+
+
+def section_texts(view: dict) -> list[str]:
+    return [blk["text"]["text"] for blk in view["blocks"] if blk["type"] == "section"]
+
+
+def test_app_home_lists_the_posts_slack_refused_for_good(harness):
+    ob = make_onboarding(harness.engine)
+    with session_scope(harness.engine) as s:
+        outbox.claim(s, [notice(ob, "a", audience=Audience.SHARED)])
+    harness.fake.fail_next("chat.postMessage", error="is_archived")
+    deliver_due(harness.services, MONDAY_9, clock=ManualClock())
+    with session_scope(harness.engine) as s:
+        outbox.claim(s, [notice(ob, "b", recipient=VENDOR_CSM)])
+        [dm] = outbox.due(s, MONDAY_9)
+        outbox.mark_failed(s, dm, error="http_502: gave up after 5 attempts")
+
+    home = open_home(harness)
+
+    texts = section_texts(home)
+    assert "Posts Slack refused" in json.dumps(home)
+    [shared] = [t for t in texts if f"<#{SHARED_CHANNEL}>" in t]
+    assert "*Acme*" in shared and "The channel is archived" in shared
+    assert f"<!date^{int(MONDAY_9.timestamp())}^" in shared, "when it was meant to go out"
+    [direct] = [t for t in texts if "a direct message to you" in t]
+    assert "Slack answered `http_502` (gave up after 5 attempts)" in direct
+
+
+def test_refused_posts_are_capped_so_the_home_stays_within_its_blocks(harness):
+    ob = make_onboarding(harness.engine)
+    with session_scope(harness.engine) as s:
+        outbox.claim(s, [notice(ob, f"m{i}", audience=Audience.SHARED) for i in range(13)])
+        for row in outbox.due(s, MONDAY_9):
+            outbox.mark_failed(s, row, error="not_in_channel")
+
+    home = open_home(harness)
+
+    refused = [t for t in section_texts(home) if "invite me back" in t]
+    assert len(refused) == 10
+    assert "…and 3 more." in json.dumps(home, ensure_ascii=False)
+    assert len(home["blocks"]) <= 100
+
+
+def test_open_card_is_acknowledged_and_changes_nothing(harness):
+    start_onboarding(harness)
+    home = open_home(harness)
+    buttons = [blk["accessory"] for blk in home["blocks"] if blk.get("accessory", {}).get("type") == "button"]
+    assert buttons and {btn["action_id"] for btn in buttons} == {Action.OPEN_CARD}
+    button = buttons[0]
+    harness.settle()
+
+    def everything() -> list:
+        with session_scope(harness.engine) as s:
+            return [sorted(map(tuple, s.execute(select_rows(table)).all()), key=repr) for table in ALL_TABLES]
+
+    calls, stored = len(harness.fake.calls), everything()
+    started = time.monotonic()
+    reply = harness.slack.block_action(Action.OPEN_CARD, user_id=VENDOR_CSM, value=button["value"],
+                                       view=harness.fake.home_view(VENDOR_CSM))
+    took = time.monotonic() - started
+    harness.settle()
+
+    assert reply.status == 200 and took < 1.0
+    assert len(harness.fake.calls) == calls, "no call to Slack"
+    assert everything() == stored, "nothing stored"
