@@ -1,4 +1,9 @@
-"""Slack listeners, organised by domain. `register` wires them all into one Bolt app."""
+"""Slack listeners, organised by domain. `register` wires them all into one Bolt app.
+
+Each listener is thin: through the trust boundary (handlers.boundary), one domain call, then an
+answer or bot.slack.publish. May import bot.core, the domain packages, bot.slack, bot.runtime's
+services and messages; never store, sqlalchemy or sqlmodel.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from bot.runtime.config import ConfigError, load_settings
 
 ALL_VARS = (
     "SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_APP_TOKEN SLACK_API_URL DATABASE_URL "
-    "ONBOARD_DEFAULT_TIMEZONE ONBOARD_PLAYBOOKS_DIR ONBOARD_TEMPLATES_DIR ONBOARD_LOG_LEVEL"
+    "ONBOARD_DEFAULT_TIMEZONE ONBOARD_PLAYBOOKS_DIR ONBOARD_LOG_LEVEL"
 ).split()
 
 
@@ -33,7 +33,6 @@ def test_defaults():
         ("DATABASE_URL", "not a url", "DATABASE_URL is invalid"),
         ("ONBOARD_DEFAULT_TIMEZONE", "Mars/Olympus", "ONBOARD_DEFAULT_TIMEZONE is invalid: unknown timezone"),
         ("ONBOARD_PLAYBOOKS_DIR", "/no/such/dir", "ONBOARD_PLAYBOOKS_DIR is invalid"),
-        ("ONBOARD_TEMPLATES_DIR", "/no/such/dir", "ONBOARD_TEMPLATES_DIR is invalid"),
         ("ONBOARD_LOG_LEVEL", "chatty", "ONBOARD_LOG_LEVEL is invalid"),
     ],
 )

@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     database_url: Annotated[str, _env("DATABASE_URL")] = DEFAULT_DATABASE_URL
     default_timezone: Annotated[str, _env("ONBOARD_DEFAULT_TIMEZONE")] = "UTC"
     playbooks_dir: Annotated[Path | None, _env("ONBOARD_PLAYBOOKS_DIR")] = None
-    templates_dir: Annotated[Path | None, _env("ONBOARD_TEMPLATES_DIR")] = None
     log_level: Annotated[str, _env("ONBOARD_LOG_LEVEL")] = "INFO"
 
     @field_validator("slack_bot_token")
@@ -84,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Berlin") from None
         return v
 
-    @field_validator("playbooks_dir", "templates_dir")
+    @field_validator("playbooks_dir")
     @classmethod
     def _directory(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_dir():
