@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from bot.core.domain import MilestoneStatus, OnboardingStatus
 from bot.automation.health import load_signals
 from bot.automation.rules.account import Account, OpenEscalation
-from bot.automation.rules.local_time import clock_for
+from bot.automation.rules.local_time import local_time_for
 from bot.planning.settings import DEFAULTS, RuleSettings
 from bot.automation.rules.snapshots import stored_on
 from store.models import Escalation, Milestone, Onboarding, Person, Snooze
@@ -88,7 +88,7 @@ def _onboardings(conn: Connection, now: datetime, settings_for: SettingsFor) -> 
         s = settings.get(row.playbook_key)
         if s is None:
             s = settings[row.playbook_key] = settings_for(row.playbook_key)
-        accounts[row.id] = Account(row, s, clock_for(now, row.timezone, s))
+        accounts[row.id] = Account(row, s, local_time_for(now, row.timezone, s))
     return accounts
 
 
@@ -109,19 +109,19 @@ def _horizon(accounts: dict[int, Account]) -> date:
     """The latest due date a due-soon nudge, or an overview said today, can mention."""
     latest = date.min
     for a in accounts.values():
-        clock, overview_day = a.clock, a.settings.weekly_overview_day
-        latest = max(latest, clock.due_soon_end)
-        if clock.today.weekday() == overview_day:
-            latest = max(latest, clock.today + timedelta(days=6 - clock.today.weekday()))
+        local, overview_day = a.local, a.settings.weekly_overview_day
+        latest = max(latest, local.due_soon_end)
+        if local.today.weekday() == overview_day:
+            latest = max(latest, local.today + timedelta(days=6 - local.today.weekday()))
     return latest
 
 
 def _done_since(accounts: dict[int, Account]) -> datetime | None:
     """Where completions for a weekly overview due today start: last week's Monday, with a day to spare."""
     mondays = [
-        a.clock.today - timedelta(days=a.clock.today.weekday() + 7)
+        a.local.today - timedelta(days=a.local.today.weekday() + 7)
         for a in accounts.values()
-        if a.clock.today.weekday() == a.settings.weekly_overview_day
+        if a.local.today.weekday() == a.settings.weekly_overview_day
     ]
     if not mondays:
         return None
@@ -229,8 +229,8 @@ def _snoozes(conn: Connection, now: datetime, accounts: dict[int, Account]) -> N
 
 def _health_snapshots(conn: Connection, accounts: dict[int, Account]) -> None:
     """Each account's snapshot of the comparison day, and today's if this day already has one."""
-    compared = {oid: a.clock.today - timedelta(days=a.settings.health_compare_days) for oid, a in accounts.items()}
-    found = stored_on(conn, {oid: (day, accounts[oid].clock.today) for oid, day in compared.items()})
+    compared = {oid: a.local.today - timedelta(days=a.settings.health_compare_days) for oid, a in accounts.items()}
+    found = stored_on(conn, {oid: (day, accounts[oid].local.today) for oid, day in compared.items()})
     for oid, a in accounts.items():
         a.previous_health = found.get((oid, compared[oid]))
-        a.health_today = found.get((oid, a.clock.today))
+        a.health_today = found.get((oid, a.local.today))

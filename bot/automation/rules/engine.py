@@ -63,7 +63,7 @@ def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[
     for account in sweep.accounts.values():
         health = score_today(account)
         if account.health_today != (health.score, health.parts):
-            written.append({"onboarding_id": account.id, "day": account.clock.today, "score": health.score,
+            written.append({"onboarding_id": account.id, "day": account.local.today, "score": health.score,
                               "parts": health.parts})
         notices.extend(health_drop(account, health))
         notices.extend(nudges(account))

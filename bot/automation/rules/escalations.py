@@ -61,7 +61,7 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
             if days is not None and days > a.settings.blocked_days:
                 to_open.append({
                     "onboarding_id": a.id, "rule": BLOCKED, "subject": m.key,
-                    "opened_on": a.clock.today, "level": 0, "raised_at": now, "level_raised_at": now,
+                    "opened_on": a.local.today, "level": 0, "raised_at": now, "level_raised_at": now,
                 })  # fmt: skip
     if to_resolve:
         conn.execute(update(_E).where(_E.c.id.in_(to_resolve)).values(resolved_at=now))
@@ -90,13 +90,13 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
 def _unanswered(a: Account, esc: OpenEscalation) -> bool:
     """Whether the time to acknowledge this level has run out (a business day ends no sooner than a day)."""
     days = a.settings.escalation_ack_business_days
-    if a.clock.now < esc.level_raised_at + timedelta(days=days):
+    if a.local.now < esc.level_raised_at + timedelta(days=days):
         return False
-    return a.clock.now >= a.clock.deadline(esc.level_raised_at, days)
+    return a.local.now >= a.local.deadline(esc.level_raised_at, days)
 
 
 def days_blocked(a: Account, m: Any) -> int | None:
-    return (a.clock.today - m.blocked_since).days if m.blocked_since is not None else None
+    return (a.local.today - m.blocked_since).days if m.blocked_since is not None else None
 
 
 def _waiting_on(a: Account, unblocker: str | None) -> str:
@@ -131,7 +131,7 @@ def _internal_facts(a: Account, esc: OpenEscalation, m: Any) -> dict[str, Any]:
         "blocked_since": m.blocked_since.isoformat() if m is not None and m.blocked_since else None,
         "waiting_on": _waiting_on(a, m.blocked_unblocker if m is not None else None),
         "target_go_live_on": target.isoformat(),
-        "days_to_target": (target - a.clock.today).days,
+        "days_to_target": (target - a.local.today).days,
         "csm": a.show_role(CSM),
         "csm_manager": a.show_role(MANAGER),
         "escalation_contact": a.show_role(CONTACT),
@@ -146,7 +146,7 @@ def _opening(a: Account, esc: OpenEscalation, m: Any) -> list[Notice]:
     sponsor = a.person(SPONSOR) or a.person(BUYER)
     shared = a.shared()
     if sponsor is not None and shared is not None:
-        call_by = (a.clock.opens + timedelta(hours=a.settings.unblock_call_hours)).astimezone(a.clock.zone)
+        call_by = (a.local.opens + timedelta(hours=a.settings.unblock_call_hours)).astimezone(a.local.zone)
         said = _blocked_facts(a, esc, m) | {
             "addressed": facts.display(sponsor),
             "executive_sponsor": facts.display(sponsor),
