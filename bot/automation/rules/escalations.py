@@ -17,20 +17,18 @@ and the notices come in the pass that makes the change.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import update
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import Role
 from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, OpenEscalation
-from store.bulk import update_by_id, upsert
 from bot.automation.rules.candidates import Sweep, attach_escalations
-from store.models import Escalation
+from store import escalations as stored
 
-_E = Escalation.__table__
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
 BLOCKED = Rule.BLOCKED.value
 RULES = frozenset(r.value for r in Rule)
 CSM, MANAGER, CONTACT = Role.IMPLEMENTATION_CSM.value, Role.CSM_MANAGER.value, Role.ESCALATION_CONTACT.value
@@ -63,10 +61,9 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
                     "onboarding_id": a.id, "rule": BLOCKED, "subject": m.key,
                     "opened_on": a.local.today, "level": 0, "raised_at": now, "level_raised_at": now,
                 })  # fmt: skip
-    if to_resolve:
-        conn.execute(update(_E).where(_E.c.id.in_(to_resolve)).values(resolved_at=now))
+    stored.resolve(conn, to_resolve, now)
     if to_open:
-        upsert(conn, _E, to_open, conflict=["onboarding_id", "rule", "subject", "opened_on"], replace=None)
+        stored.open_new(conn, to_open)
         attach_escalations(conn, sweep.accounts)
     opened = {(row["onboarding_id"], row["subject"]) for row in to_open}
 
@@ -83,7 +80,7 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
                 esc.level, esc.level_raised_at = esc.level + 1, now
                 climbs.append({"id": esc.id, "level": esc.level, "level_raised_at": now})
                 notices.extend(_climb(a, esc, m))
-    update_by_id(conn, _E, climbs)
+    stored.raise_levels(conn, climbs)
     return notices
 
 
