@@ -6,6 +6,8 @@ import pytest
 from freezegun import freeze_time
 
 from bot.core.calendar import (
+    OFFICE_HOURS,
+    BusinessHours,
     add_business_days,
     business_day_on_or_after,
     business_day_on_or_before,
@@ -14,6 +16,7 @@ from bot.core.calendar import (
     is_business_hours,
     next_business_moment,
     today_in,
+    zone_of,
 )
 
 THU = date(2025, 3, 6)
@@ -146,3 +149,47 @@ def test_next_business_moment_result_is_inside_business_hours():
 def test_next_business_moment_rejects_empty_hours():
     with pytest.raises(ValueError):
         next_business_moment(datetime(2025, 3, 7, tzinfo=UTC), "UTC", weekdays=())
+
+
+# -- one business calendar: its own hours, weekdays and holidays ------------------------------------
+SHORT_WEEK = BusinessHours(time(8), time(12), frozenset({0, 1, 2, 3}))  # Monday to Thursday, 08:00-12:00
+
+
+def test_the_module_functions_use_the_office_calendar():
+    assert OFFICE_HOURS == BusinessHours(time(9), time(17), frozenset(range(5)), frozenset())
+    for start in (THU, FRI, SAT, SUN, MON):
+        for n in (-3, 0, 1, 6):
+            assert add_business_days(start, n) == OFFICE_HOURS.add_days(start, n)
+            assert business_days_between(start, MON + timedelta(days=n)) == OFFICE_HOURS.days_between(
+                start, MON + timedelta(days=n))
+
+
+def test_a_calendar_counts_only_its_own_weekdays():
+    assert not SHORT_WEEK.is_business_day(FRI)
+    assert SHORT_WEEK.on_or_after(FRI) == MON and SHORT_WEEK.on_or_before(SUN) == THU
+    assert SHORT_WEEK.add_days(THU, 1) == MON
+    assert SHORT_WEEK.add_days(SAT, -1) == THU
+    assert SHORT_WEEK.days_between(THU, MON + timedelta(days=7)) == 5
+
+
+@pytest.mark.parametrize("n", range(-9, 10))
+def test_a_calendars_days_between_inverts_its_add(n):
+    calendar = BusinessHours(weekdays=frozenset({0, 2, 5}), holidays=frozenset({MON + timedelta(days=2)}))
+    for start in (THU, FRI, SAT, SUN, MON, TUE):
+        assert calendar.days_between(start, calendar.add_days(start, n)) == n
+
+
+def test_a_calendars_hours():
+    fri_10 = datetime(2025, 3, 7, 10, 0, tzinfo=UTC)
+    mon_13 = datetime(2025, 3, 10, 13, 0, tzinfo=UTC)
+    assert not SHORT_WEEK.is_open(fri_10, "UTC") and not SHORT_WEEK.is_open(mon_13, "UTC")
+    assert SHORT_WEEK.is_open(datetime(2025, 3, 10, 8, 0, tzinfo=UTC), "UTC")
+    assert SHORT_WEEK.next_opening(fri_10, "UTC") == datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    assert SHORT_WEEK.next_opening(mon_13, "UTC") == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
+    with_holiday = BusinessHours(SHORT_WEEK.start, SHORT_WEEK.end, SHORT_WEEK.weekdays, frozenset({MON}))
+    assert with_holiday.next_opening(fri_10, "UTC") == datetime(2025, 3, 11, 8, 0, tzinfo=UTC)
+
+
+def test_an_unknown_timezone_name_reads_as_utc():
+    assert zone_of("Mars/Olympus_Mons").key == "UTC"
+    assert zone_of("Europe/Berlin").key == "Europe/Berlin"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -24,7 +24,7 @@ from bot.automation.snooze import SPANS
 from messages.automated_posts import render
 from store import outbox
 from store.db import make_engine, session_scope
-from store.models import AuditEntry, Notification
+from store.models import AuditEntry, Notification, Onboarding
 from tests.conftest import CUSTOMER_CHAMPION, INTERNAL_CHANNEL, SHARED_CHANNEL, VENDOR_CSM, VENDOR_MANAGER
 from tests.test_outbox import MONDAY_9, ManualClock, make_onboarding, notice, row_of, rows
 
@@ -179,6 +179,55 @@ def test_a_late_nudge_outside_business_hours_waits_for_the_morning(harness, ob):
 
     assert report.postponed and not harness.fake.calls_to("chat.postMessage")
     assert rows(harness.engine)[0].next_attempt_at == MONDAY_9 + timedelta(days=1)
+
+
+SHORT_WEEK = "short_week"  # a playbook whose [rules] say business_hours 08:00-12:00, Monday to Thursday
+
+
+def short_week(harness, ob: int):
+    """harness.services with a short-week playbook added, and the onboarding `ob` moved onto it."""
+    standard = harness.services.playbooks["standard_30"]
+    rules = standard.rules.with_overrides(
+        {"business_hours_start": time(8), "business_hours_end": time(12), "business_days": (0, 1, 2, 3)})
+    playbook = dataclasses.replace(standard, key=SHORT_WEEK, rules=rules)
+    with session_scope(harness.engine) as s:
+        s.get(Onboarding, ob).playbook_key = SHORT_WEEK
+    return dataclasses.replace(harness.services, playbooks={**harness.services.playbooks, SHORT_WEEK: playbook})
+
+
+@pytest.mark.parametrize(("local", "held_until"), [
+    ("Fri 10:00", MONDAY_9 + timedelta(days=7, hours=-1)),  # Friday is no business day: next Monday 08:00
+    ("Mon 13:00", MONDAY_9 + timedelta(days=1, hours=-1)),  # after 12:00: Tuesday 08:00
+    ("Mon 07:00", MONDAY_9 - timedelta(hours=1)),  # before 08:00: the same morning
+    ("Mon 09:00", None),
+])  # fmt: skip
+def test_late_posts_wait_for_the_business_hours_of_the_onboardings_playbook(harness, ob, local, held_until):
+    day, hour = local.split()
+    at = MONDAY_9 + timedelta(days=4 if day == "Fri" else 0, hours=int(hour[:2]) - 9)
+    services = short_week(harness, ob)
+    claim(harness, notice(ob, not_before=at - timedelta(hours=2)))
+
+    report = deliver(harness, ManualClock(at), services)
+
+    if held_until is None:
+        assert len(report.posts) == 1 and not report.postponed
+        assert [r.status for r in rows(harness.engine)] == [outbox.SENT]
+    else:
+        assert report.postponed and not harness.fake.calls_to("chat.postMessage")
+        assert rows(harness.engine)[0].next_attempt_at == held_until
+
+
+def test_an_onboarding_on_an_unknown_playbook_gets_the_default_business_hours(harness, ob):
+    with session_scope(harness.engine) as s:
+        s.get(Onboarding, ob).playbook_key = "retired_playbook"
+    claim(harness, notice(ob))
+    evening = ManualClock(MONDAY_9 + timedelta(hours=10))  # 19:00 in New York
+
+    assert deliver(harness, evening).postponed
+    assert rows(harness.engine)[0].next_attempt_at == MONDAY_9 + timedelta(days=1)
+
+    morning = ManualClock(MONDAY_9 + timedelta(days=1))
+    assert len(deliver(harness, morning).posts) == 1
 
 
 def test_posts_to_one_channel_are_a_second_apart(harness, ob, clock):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.planning.playbook import load_playbooks, validate_command, validate_file
 from bot.automation.rules import RuleSettings
+from bot.automation.rules.local_time import local_time_for
+from bot.core.calendar import OFFICE_HOURS, BusinessHours
 
 BASE = Path(load_playbooks()["standard_30"].source).read_text(encoding="utf-8")
 
@@ -41,6 +43,28 @@ health_weight_sponsor = 0
         due_soon_business_days=3, blocked_days=5, business_hours_start=time(8, 30), business_hours_end=time(18),
         business_days=(0, 1, 2, 3, 6), weekly_overview_day=6, health_weight_sponsor=0,
     )
+    assert rules.business_hours == BusinessHours(time(8, 30), time(18), frozenset({0, 1, 2, 3, 6}))
+
+
+def test_the_default_business_calendar_is_the_office_one():
+    assert RuleSettings().business_hours == OFFICE_HOURS
+
+
+def test_the_customers_local_time_counts_on_the_playbooks_calendar():
+    rules = RuleSettings(business_hours_start=time(8), business_hours_end=time(12), business_days=(0, 1, 2, 3),
+                         due_soon_business_days=2, weekly_overview_day=0)
+    thursday_11 = datetime(2026, 5, 7, 9, 0, tzinfo=UTC)  # 11:00 in Berlin
+    local = local_time_for(thursday_11, "Europe/Berlin", rules)
+    assert local.hours is rules.business_hours
+    assert local.opens == thursday_11 and local.day_open
+    assert local.due_soon_end == date(2026, 5, 12)  # Thursday + 2 business days: Monday, Tuesday
+    assert local.business_days_after(date(2026, 5, 7), 1) == date(2026, 5, 11)
+    # one business day after Thursday 11:00 is Monday 11:00; after Thursday 13:00 (closed) it counts from
+    # the next opening, Monday 08:00, so it is Tuesday 08:00
+    assert local.deadline(thursday_11, 1) == datetime(2026, 5, 11, 9, 0, tzinfo=UTC)
+    assert local.deadline(thursday_11 + timedelta(hours=2), 1) == datetime(2026, 5, 12, 6, 0, tzinfo=UTC)
+    evening = local_time_for(thursday_11 + timedelta(hours=2), "Europe/Berlin", rules)
+    assert evening.opens == datetime(2026, 5, 11, 6, 0, tzinfo=UTC) and not evening.day_open
 
 
 @pytest.mark.parametrize("line,message", [

@@ -19,7 +19,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import time
+from functools import cached_property
 from typing import Any
+
+from bot.core.calendar import BusinessHours
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -56,6 +59,11 @@ class RuleSettings:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> RuleSettings:
         return replace(self, **dict(overrides))
+
+    @cached_property
+    def business_hours(self) -> BusinessHours:
+        """The business calendar these settings describe: their hours on their business days."""
+        return BusinessHours(self.business_hours_start, self.business_hours_end, frozenset(self.business_days))
 
 
 DEFAULTS = RuleSettings()

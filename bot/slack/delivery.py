@@ -1,7 +1,9 @@
 """Delivering the outbox: due rows become Slack posts, each exactly once.
 
 A run picks the due rows (store.outbox.due), checks each one's audience against its onboarding's
-channels, holds back non-urgent rows that come late outside business hours, and posts: urgent rows
+channels, holds back non-urgent rows that come late outside business hours (the business calendar
+of the onboarding's playbook, `[rules]` business_hours_start/end and business_days, the same the
+rules time their notices by; the defaults for an unknown playbook), and posts: urgent rows
 on their own, the rest bundled into one digest per destination. Each row is claimed (`sending`) in
 its own committed transaction before the post and marked `sent` with the post's ts after it.
 
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 import http.client
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time as clock_time, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -29,13 +31,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.core.clock import Clock, ShiftedClock, SystemClock
-from bot.core.calendar import WORKWEEK, is_business_hours, next_business_moment, today_in
+from bot.core.calendar import BusinessHours, today_in
 from bot.core.domain import Role, Side
 from bot.core.notices import Audience
+from bot.planning.settings import DEFAULTS
 from messages.automated_posts import Message, render as render_rows
 from store import audit, outbox
 from store.db import session_scope
 from store.models import Notification, Onboarding, Person
+
+if TYPE_CHECKING:
+    from bot.planning.playbook import Playbook
 
 log = logging.getLogger("onboard_bot.delivery")
 
@@ -53,16 +59,6 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
                               "request_timeout", "timeout"})
 
 
-@dataclass(frozen=True)
-class BusinessHours:
-    start: clock_time = clock_time(9)
-    end: clock_time = clock_time(17)
-    weekdays: frozenset[int] = frozenset(WORKWEEK)
-
-
-OFFICE_HOURS = BusinessHours()
-
-
 class Outlet(Protocol):
     """Where delivery happens: bot.runtime.services.Services fits."""
 
@@ -72,6 +68,8 @@ class Outlet(Protocol):
     def client(self) -> WebClient: ...
     @property
     def bot_user_id(self) -> str: ...
+    @property
+    def playbooks(self) -> Mapping[str, Playbook]: ...
 
 
 Render = Callable[[Sequence[Notification]], Message]
@@ -130,13 +128,12 @@ def deliver_due(
     *,
     clock: Clock | None = None,
     render: Render = render_rows,
-    hours: BusinessHours = OFFICE_HOURS,
     limit: int = 500,
 ) -> DeliveryReport:
     """Post what is due at `now` (default: the clock's now). Waits and pacing go through `clock`."""
     clock = clock or (ShiftedClock(now) if now else SystemClock())
     now = now or clock.now()
-    run = _Run(outlet, clock, render, hours, now)
+    run = _Run(outlet, clock, render, now)
     # The second round posts the alerts about posts that failed in the first.
     for _ in range(2):
         run.alerts_raised = 0
@@ -147,10 +144,10 @@ def deliver_due(
 
 
 class _Run:
-    def __init__(self, outlet: Outlet, clock: Clock, render: Render, hours: BusinessHours, now: datetime) -> None:
-        self.engine, self.bot_user_id = outlet.engine, outlet.bot_user_id
+    def __init__(self, outlet: Outlet, clock: Clock, render: Render, now: datetime) -> None:
+        self.engine, self.bot_user_id, self.playbooks = outlet.engine, outlet.bot_user_id, outlet.playbooks
         self.client = bare_client(outlet.client)
-        self.clock, self.render, self.hours, self.now = clock, render, hours, now
+        self.clock, self.render, self.now = clock, render, now
         self.report = DeliveryReport()
         self.last_post: dict[str, datetime] = {}
         self.alerts_raised = 0
@@ -230,13 +227,18 @@ class _Run:
         """A non-urgent row more than LATE past its moment and outside business hours waits for the next morning."""
         if row.urgent or ob is None or (row.not_before and self.now - row.not_before <= LATE):
             return None
-        h = self.hours
+        hours = self._hours_of(ob)
         try:
-            if is_business_hours(self.now, ob.timezone, h.start, h.end, h.weekdays):
+            if hours.is_open(self.now, ob.timezone):
                 return None
-            return next_business_moment(self.now, ob.timezone, h.start, h.end, h.weekdays)
+            return hours.next_opening(self.now, ob.timezone)
         except (ValueError, KeyError):  # an unknown timezone must not stop the post
             return None
+
+    def _hours_of(self, ob: Onboarding) -> BusinessHours:
+        """The business calendar of the onboarding's playbook; the default one for an unknown playbook."""
+        playbook = self.playbooks.get(ob.playbook_key)
+        return (playbook.rules if playbook is not None else DEFAULTS).business_hours
 
     # -- one post ---------------------------------------------------------------------------------
     def _deliver(self, batch: list[Notification]) -> None:

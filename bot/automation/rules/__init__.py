@@ -1,9 +1,9 @@
 """The rules that act on their own: who must hear what, where, and why, at a given "now".
 
 `decide(session, now)` reads every active onboarding with a fixed number of set-based queries
-(bot.automation.rules.candidates), decides in Python, writes escalation levels and today's health snapshots in
-bulk (in the session's transaction), and returns `Notice`s (bot.core.notices). The outbox claims them by
-dedupe key, so returning a notice already said is harmless. Escalation notices come only in the
+(the store's, assembled into accounts by bot.automation.rules.candidates), decides in Python, writes
+escalation levels and today's health snapshots in bulk (in the session's transaction), and returns
+`Notice`s (bot.core.notices). The outbox claims them by dedupe key, so returning a notice already said is harmless. Escalation notices come only in the
 pass that opens or raises the escalation, so claim them in the same transaction. Every number is a
 `RuleSettings` field (bot.planning.settings), overridable per playbook with a `[rules]` table.
 

@@ -1,4 +1,4 @@
-"""One active onboarding as the rules see it: its rows, its clock, who is who, and where to say things."""
+"""One active onboarding as the rules see it: its rows, its local time, who is who, and where to say things."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.automation.health import Signals
 from bot.core.notices import Audience, Notice, Rule, dedupe_key
-from bot.automation.rules.local_time import Clock
+from bot.automation.rules.local_time import LocalTime
 from bot.planning.settings import RuleSettings
 
 Route = tuple[Audience, str, str | None]  # audience, recipient, channel id
@@ -30,7 +30,7 @@ class OpenEscalation:
 class Account:
     onboarding: Any  # a row of onboardings columns
     settings: RuleSettings
-    clock: Clock
+    local: LocalTime  # the customer's view of now
     people: dict[int, Any] = field(default_factory=dict)
     shown: dict[int, str] = field(default_factory=dict)  # person id -> "<@U123>" or their name
     roles: dict[str, Any] = field(default_factory=dict)  # role -> the first person named for it
@@ -60,7 +60,7 @@ class Account:
 
     def snoozed(self, rule: Rule, subject: str, milestone: Any = None) -> bool:
         """A snooze on this reason, on the whole rule (subject ""), or on the milestone itself."""
-        now = self.clock.now
+        now = self.local.now
         if milestone is not None and milestone.snoozed:
             return True
         if self.snoozes:
@@ -107,7 +107,7 @@ class Account:
         # onboarding). tests/test_rules.py checks the result equals Notice(...) field for field.
         object.__setattr__(made, "__dict__", {
             "rule": rule, "onboarding_id": onboarding_id, "subject": subject, "period": period,
-            "audience": audience, "recipient": recipient, "channel_id": channel, "not_before": self.clock.opens,
+            "audience": audience, "recipient": recipient, "channel_id": channel, "not_before": self.local.opens,
             "urgent": urgent, "why": why, "facts": facts,
             "dedupe_key": dedupe_key(onboarding_id, rule, subject, recipient, period),
         })  # fmt: skip

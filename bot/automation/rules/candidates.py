@@ -4,57 +4,29 @@ However many onboardings there are, one sweep reads: the active onboardings; the
 candidate milestones (open ones due within the nudge horizon or already overdue, blocked or awaiting
 the customer, the kickoff recap, and those done since last week for the weekly overview); the
 recap's dependencies; three queries of health signals; open escalations; running snoozes;
-and the health snapshots of the comparison day and of today. The rules then decide in Python.
+and the health snapshots of the comparison day and of today. The queries are the store's
+(store.candidates, store.signals, store.escalations, store.snapshots); this module decides what to
+ask for and assembles each onboarding's rows into an `Account`. The rules then decide in Python.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, null, or_, select, type_coerce
-from sqlalchemy.engine import Connection
-
-from bot.core.domain import MilestoneStatus, OnboardingStatus
 from bot.automation.health import load_signals
 from bot.automation.rules.account import Account, OpenEscalation
-from bot.automation.rules.local_time import clock_for
+from bot.automation.rules.local_time import local_time_for
 from bot.planning.settings import DEFAULTS, RuleSettings
-from bot.automation.rules.snapshots import stored_on
-from store.models import Escalation, Milestone, Onboarding, Person, Snooze
+from store import candidates as rows_of, escalations as stored_escalations, snapshots
+from store.candidates import BLOCKED, DONE
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 SettingsFor = Callable[[str], RuleSettings]
-
-_O = Onboarding.__table__
-_M = Milestone.__table__
-_P = Person.__table__
-_E = Escalation.__table__
-_S = Snooze.__table__
-_ACTIVE = _O.c.status == OnboardingStatus.ACTIVE.value
-DONE = MilestoneStatus.DONE.value
-BLOCKED = MilestoneStatus.BLOCKED.value
-AWAITING = MilestoneStatus.AWAITING_CONFIRMATION.value
-
-
-# Rows become named tuples: reading a field of one is many times cheaper than of a SQLAlchemy Row,
-# and the rules read fields of about 100,000 rows per sweep.
-OnboardingRow = namedtuple(
-    "OnboardingRow",
-    "id customer_name playbook_key timezone contract_signed_on target_go_live_on shared_channel_id "
-    "internal_channel_id created_at",
-)
-PersonRow = namedtuple("PersonRow", "id onboarding_id side role name slack_user_id")
-MilestoneRow = namedtuple(
-    "MilestoneRow",
-    "id onboarding_id key title stage status due_on completed_at customer_owner_id vendor_owner_id "
-    "customer_owner_role vendor_owner_role blocked_since blocked_reason blocked_unblocker version "
-    "snoozed depends_on",  # snoozed: the milestone's own snooze runs past now
-)
-KickoffRow = namedtuple("KickoffRow", "onboarding_id key status completed_at")
-
 
 @dataclass
 class Sweep:
@@ -76,25 +48,19 @@ def load(conn: Connection, now: datetime, settings_for: SettingsFor) -> Sweep:
     return Sweep(now, accounts)
 
 
-def _active(table) -> Any:
-    return table.join(_O, _O.c.id == table.c.onboarding_id)
-
-
 def _onboardings(conn: Connection, now: datetime, settings_for: SettingsFor) -> dict[int, Account]:
-    query = select(*(_O.c[name] for name in OnboardingRow._fields)).where(_ACTIVE)
     settings: dict[str, RuleSettings] = {}
     accounts = {}
-    for row in map(OnboardingRow._make, conn.execute(query).fetchall()):
+    for row in rows_of.onboardings(conn):
         s = settings.get(row.playbook_key)
         if s is None:
             s = settings[row.playbook_key] = settings_for(row.playbook_key)
-        accounts[row.id] = Account(row, s, clock_for(now, row.timezone, s))
+        accounts[row.id] = Account(row, s, local_time_for(now, row.timezone, s))
     return accounts
 
 
 def _people(conn: Connection, accounts: dict[int, Account]) -> None:
-    query = select(*(_P.c[name] for name in PersonRow._fields)).select_from(_active(_P)).where(_ACTIVE)
-    for row in map(PersonRow._make, conn.execute(query).fetchall()):
+    for row in rows_of.people(conn):
         account = accounts.get(row.onboarding_id)
         if account is None:
             continue
@@ -109,19 +75,19 @@ def _horizon(accounts: dict[int, Account]) -> date:
     """The latest due date a due-soon nudge, or an overview said today, can mention."""
     latest = date.min
     for a in accounts.values():
-        clock, overview_day = a.clock, a.settings.weekly_overview_day
-        latest = max(latest, clock.due_soon_end)
-        if clock.today.weekday() == overview_day:
-            latest = max(latest, clock.today + timedelta(days=6 - clock.today.weekday()))
+        local, overview_day = a.local, a.settings.weekly_overview_day
+        latest = max(latest, local.due_soon_end)
+        if local.today.weekday() == overview_day:
+            latest = max(latest, local.today + timedelta(days=6 - local.today.weekday()))
     return latest
 
 
 def _done_since(accounts: dict[int, Account]) -> datetime | None:
     """Where completions for a weekly overview due today start: last week's Monday, with a day to spare."""
     mondays = [
-        a.clock.today - timedelta(days=a.clock.today.weekday() + 7)
+        a.local.today - timedelta(days=a.local.today.weekday() + 7)
         for a in accounts.values()
-        if a.clock.today.weekday() == a.settings.weekly_overview_day
+        if a.local.today.weekday() == a.settings.weekly_overview_day
     ]
     if not mondays:
         return None
@@ -129,32 +95,12 @@ def _done_since(accounts: dict[int, Account]) -> datetime | None:
 
 
 def _milestones(conn: Connection, now: datetime, accounts: dict[int, Account], recap_keys: list[str]) -> None:
-    is_open = _M.c.status != DONE
-    wanted = and_(
-        is_open,
-        or_(_M.c.due_on <= _horizon(accounts), _M.c.status.in_((BLOCKED, AWAITING)), _M.c.key.in_(recap_keys)),
-    )
-    done_since = _done_since(accounts)
-    if done_since is not None:
-        wanted = or_(wanted, and_(_M.c.status == DONE, _M.c.completed_at >= done_since))
-    for row in map(MilestoneRow._make, conn.execute(candidate_query(wanted, recap_keys, now)).fetchall()):
+    for row in rows_of.milestones(conn, now, _horizon(accounts), recap_keys, _done_since(accounts)):
         account = accounts.get(row.onboarding_id)
         if account is not None:
             account.milestones.append(row)
             if row.status == BLOCKED:
                 account.blocked[row.key] = row
-
-
-def candidate_query(wanted: Any, recap_keys: list[str], now: datetime) -> Any:
-    snoozed = case((_M.c.snoozed_until > now, True), else_=False)
-    depends_on = type_coerce(case((_M.c.key.in_(recap_keys), _M.c.depends_on), else_=null()), _M.c.depends_on.type)
-    columns = [_M.c[name] for name in MilestoneRow._fields[:-2]]
-    columns += [snoozed.label("snoozed"), depends_on.label("depends_on")]
-    return (
-        select(*columns)
-        .select_from(_active(_M))
-        .where(_ACTIVE, wanted)
-    )
 
 
 def _recap_dependencies(conn: Connection, accounts: dict[int, Account], recap_keys: list[str]) -> None:
@@ -168,19 +114,7 @@ def _recap_dependencies(conn: Connection, accounts: dict[int, Account], recap_ke
     }
     if not keys:
         return
-    kick, recap = _M.alias("kick"), _M.alias("recap")
-    # From the onboardings, so both milestones are found through the (onboarding, key) index.
-    query = (
-        select(kick.c.onboarding_id, kick.c.key, kick.c.status, kick.c.completed_at)
-        .select_from(
-            _O.join(
-                recap,
-                and_(recap.c.onboarding_id == _O.c.id, recap.c.key.in_(recap_keys), recap.c.status != DONE),
-            ).join(kick, and_(kick.c.onboarding_id == _O.c.id, kick.c.key.in_(sorted(keys))))
-        )
-        .where(_ACTIVE)
-    )
-    for row in map(KickoffRow._make, conn.execute(query).fetchall()):
+    for row in rows_of.recap_dependencies(conn, recap_keys, sorted(keys)):
         if (account := accounts.get(row.onboarding_id)) is not None:
             account.kickoff[row.key] = row
 
@@ -195,17 +129,9 @@ def _signals(conn: Connection, now: datetime, accounts: dict[int, Account]) -> N
 
 def attach_escalations(conn: Connection, accounts: dict[int, Account]) -> None:
     """The open escalations of every active onboarding, the latest per reason."""
-    query = (
-        select(
-            _E.c.id, _E.c.onboarding_id, _E.c.rule, _E.c.subject, _E.c.opened_on, _E.c.level,
-            _E.c.level_raised_at, _E.c.acknowledged_at,
-        )  # fmt: skip
-        .select_from(_active(_E))
-        .where(_ACTIVE, _E.c.resolved_at.is_(None))
-    )
     for account in accounts.values():
         account.escalations.clear()
-    for eid, oid, rule, subject, opened_on, level, raised_at, acknowledged_at in conn.execute(query).fetchall():
+    for eid, oid, rule, subject, opened_on, level, raised_at, acknowledged_at in stored_escalations.open_escalations(conn):
         account = accounts.get(oid)
         if account is None:
             continue
@@ -217,20 +143,15 @@ def attach_escalations(conn: Connection, accounts: dict[int, Account]) -> None:
 
 
 def _snoozes(conn: Connection, now: datetime, accounts: dict[int, Account]) -> None:
-    query = (
-        select(_S.c.onboarding_id, _S.c.rule, _S.c.subject, _S.c.until)
-        .select_from(_active(_S))
-        .where(_ACTIVE, _S.c.until > now)
-    )
-    for oid, rule, subject, until in conn.execute(query).fetchall():
+    for oid, rule, subject, until in rows_of.running_snoozes(conn, now):
         if (account := accounts.get(oid)) is not None:
             account.snoozes[(rule, subject)] = until
 
 
 def _health_snapshots(conn: Connection, accounts: dict[int, Account]) -> None:
     """Each account's snapshot of the comparison day, and today's if this day already has one."""
-    compared = {oid: a.clock.today - timedelta(days=a.settings.health_compare_days) for oid, a in accounts.items()}
-    found = stored_on(conn, {oid: (day, accounts[oid].clock.today) for oid, day in compared.items()})
+    compared = {oid: a.local.today - timedelta(days=a.settings.health_compare_days) for oid, a in accounts.items()}
+    found = snapshots.stored_on(conn, {oid: (day, accounts[oid].local.today) for oid, day in compared.items()})
     for oid, a in accounts.items():
         a.previous_health = found.get((oid, compared[oid]))
-        a.health_today = found.get((oid, a.clock.today))
+        a.health_today = found.get((oid, a.local.today))

@@ -25,8 +25,8 @@ CSM = Role.IMPLEMENTATION_CSM.value
 
 
 def nudges(account: Account) -> list[Notice]:
-    clock = account.clock
-    today, window_end, day_open = clock.today, clock.due_soon_end, clock.day_open
+    local = account.local
+    today, window_end, day_open = local.today, local.due_soon_end, local.day_open
     shared = account.shared()
     vendor_routes: dict[int | None, tuple[str, Route | None]] = {}
     out: list[Notice] = []
@@ -38,7 +38,7 @@ def nudges(account: Account) -> list[Notice]:
         if due < today:
             if not day_open:
                 continue
-            rule, period, days = OVERDUE, clock.today_iso, (today - due).days
+            rule, period, days = OVERDUE, local.today_iso, (today - due).days
             extra, count = "days_overdue", days
             why = f"{m.title!r} was due {due.isoformat()} ({days} days ago)"
         elif due <= window_end:
@@ -71,5 +71,5 @@ def _vendor_route(account: Account, owner_id: int | None) -> tuple[str, Route | 
 
 
 def _business_days_left(account: Account, due: Any) -> int:
-    today, weekdays = account.clock.today, account.settings.business_days
+    today, weekdays = account.local.today, account.settings.business_days
     return sum(1 for i in range(1, (due - today).days + 1) if (today + timedelta(days=i)).weekday() in weekdays)

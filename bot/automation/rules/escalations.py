@@ -17,20 +17,18 @@ and the notices come in the pass that makes the change.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import update
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from bot.core.domain import Role
 from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, OpenEscalation
-from store.bulk import update_by_id, upsert
 from bot.automation.rules.candidates import Sweep, attach_escalations
-from store.models import Escalation
+from store import escalations as stored
 
-_E = Escalation.__table__
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
 BLOCKED = Rule.BLOCKED.value
 RULES = frozenset(r.value for r in Rule)
 CSM, MANAGER, CONTACT = Role.IMPLEMENTATION_CSM.value, Role.CSM_MANAGER.value, Role.ESCALATION_CONTACT.value
@@ -61,12 +59,11 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
             if days is not None and days > a.settings.blocked_days:
                 to_open.append({
                     "onboarding_id": a.id, "rule": BLOCKED, "subject": m.key,
-                    "opened_on": a.clock.today, "level": 0, "raised_at": now, "level_raised_at": now,
+                    "opened_on": a.local.today, "level": 0, "raised_at": now, "level_raised_at": now,
                 })  # fmt: skip
-    if to_resolve:
-        conn.execute(update(_E).where(_E.c.id.in_(to_resolve)).values(resolved_at=now))
+    stored.resolve(conn, to_resolve, now)
     if to_open:
-        upsert(conn, _E, to_open, conflict=["onboarding_id", "rule", "subject", "opened_on"], replace=None)
+        stored.open_new(conn, to_open)
         attach_escalations(conn, sweep.accounts)
     opened = {(row["onboarding_id"], row["subject"]) for row in to_open}
 
@@ -83,20 +80,20 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
                 esc.level, esc.level_raised_at = esc.level + 1, now
                 climbs.append({"id": esc.id, "level": esc.level, "level_raised_at": now})
                 notices.extend(_climb(a, esc, m))
-    update_by_id(conn, _E, climbs)
+    stored.raise_levels(conn, climbs)
     return notices
 
 
 def _unanswered(a: Account, esc: OpenEscalation) -> bool:
     """Whether the time to acknowledge this level has run out (a business day ends no sooner than a day)."""
     days = a.settings.escalation_ack_business_days
-    if a.clock.now < esc.level_raised_at + timedelta(days=days):
+    if a.local.now < esc.level_raised_at + timedelta(days=days):
         return False
-    return a.clock.now >= a.clock.deadline(esc.level_raised_at, days)
+    return a.local.now >= a.local.deadline(esc.level_raised_at, days)
 
 
 def days_blocked(a: Account, m: Any) -> int | None:
-    return (a.clock.today - m.blocked_since).days if m.blocked_since is not None else None
+    return (a.local.today - m.blocked_since).days if m.blocked_since is not None else None
 
 
 def _waiting_on(a: Account, unblocker: str | None) -> str:
@@ -131,7 +128,7 @@ def _internal_facts(a: Account, esc: OpenEscalation, m: Any) -> dict[str, Any]:
         "blocked_since": m.blocked_since.isoformat() if m is not None and m.blocked_since else None,
         "waiting_on": _waiting_on(a, m.blocked_unblocker if m is not None else None),
         "target_go_live_on": target.isoformat(),
-        "days_to_target": (target - a.clock.today).days,
+        "days_to_target": (target - a.local.today).days,
         "csm": a.show_role(CSM),
         "csm_manager": a.show_role(MANAGER),
         "escalation_contact": a.show_role(CONTACT),
@@ -146,7 +143,7 @@ def _opening(a: Account, esc: OpenEscalation, m: Any) -> list[Notice]:
     sponsor = a.person(SPONSOR) or a.person(BUYER)
     shared = a.shared()
     if sponsor is not None and shared is not None:
-        call_by = (a.clock.opens + timedelta(hours=a.settings.unblock_call_hours)).astimezone(a.clock.zone)
+        call_by = (a.local.opens + timedelta(hours=a.settings.unblock_call_hours)).astimezone(a.local.zone)
         said = _blocked_facts(a, esc, m) | {
             "addressed": facts.display(sponsor),
             "executive_sponsor": facts.display(sponsor),

@@ -30,7 +30,7 @@ def health_drop(account: Account, health: Health) -> Iterator[Notice]:
     drop = previous - health.score
     if drop < account.settings.health_drop_points or account.snoozed(Rule.HEALTH_DROP, ""):
         return
-    compared = account.clock.today - timedelta(days=account.settings.health_compare_days)
+    compared = account.local.today - timedelta(days=account.settings.health_compare_days)
     said = facts.base(account) | {
         "score": health.score,
         "previous_score": previous,
@@ -48,4 +48,4 @@ def health_drop(account: Account, health: Health) -> Iterator[Notice]:
             continue
         seen.add(route[1])
         to_them = said | {"addressed": facts.display(person)}
-        yield account.notice(Rule.HEALTH_DROP, "", account.clock.week, route, to_them, why)
+        yield account.notice(Rule.HEALTH_DROP, "", account.local.week, route, to_them, why)

@@ -27,7 +27,7 @@ def recap_missing(account: Account) -> Iterator[Notice]:
     if any(k is None or k.status != DONE or k.completed_at is None for k in kickoff):
         return
     held = max(k.completed_at for k in kickoff)
-    since = account.clock.now - held
+    since = account.local.now - held
     if since < timedelta(hours=account.settings.kickoff_recap_hours) or account.snoozed(
         Rule.KICKOFF_RECAP_MISSING, recap.key, recap
     ):
@@ -42,6 +42,6 @@ def recap_missing(account: Account) -> Iterator[Notice]:
         "hours_since_kickoff": int(since.total_seconds() // 3600),
         "kickoff_keys": list(recap.depends_on),
     }
-    period = account.clock.local_date(held).isoformat()
+    period = account.local.local_date(held).isoformat()
     why = f"kickoff done {int(since.total_seconds() // 3600)} hours ago and no recap yet"
     yield account.notice(Rule.KICKOFF_RECAP_MISSING, recap.key, period, route, said, why)

@@ -24,7 +24,7 @@ DONE = MilestoneStatus.DONE.value
 
 def days_behind(account: Account) -> int:
     earliest = account.signals.earliest_open_due
-    return max(0, (account.clock.today - earliest).days) if earliest is not None else 0
+    return max(0, (account.local.today - earliest).days) if earliest is not None else 0
 
 
 def behind_schedule(account: Account) -> Iterator[Notice]:
@@ -49,4 +49,4 @@ def behind_schedule(account: Account) -> Iterator[Notice]:
         "csm_manager": facts.display(manager),
     }
     why = f"{days} days behind the agreed plan: the CSM's manager should call the economic buyer's manager"
-    yield account.notice(Rule.BEHIND_SCHEDULE, "", account.clock.week, route, said, why)
+    yield account.notice(Rule.BEHIND_SCHEDULE, "", account.local.week, route, said, why)

@@ -27,7 +27,7 @@ def silent_account(account: Account) -> Iterator[Notice]:
         return
     last = account.signals.last_customer_at
     since = last or account.onboarding.created_at
-    quiet = account.clock.now - since
+    quiet = account.local.now - since
     if quiet < timedelta(days=s.silent_days):
         return
     to_sponsor = quiet >= timedelta(days=s.silent_sponsor_days)
@@ -46,6 +46,6 @@ def silent_account(account: Account) -> Iterator[Notice]:
         "executive_sponsor": account.show_role(Role.EXECUTIVE_SPONSOR),
         "csm": facts.display(csm),
     }
-    period = f"{account.clock.local_date(since).isoformat()}+{threshold}d"
+    period = f"{account.local.local_date(since).isoformat()}+{threshold}d"
     why = f"no customer activity for {quiet.days} days with {account.signals.open} milestones open"
     yield account.notice(Rule.SILENT_ACCOUNT, "", period, route, said, why)

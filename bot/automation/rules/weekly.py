@@ -22,15 +22,15 @@ LISTS = ("done_last_week", "due_this_week", "blocked", "awaiting_customer")
 
 
 def overview(account: Account) -> Iterator[Notice]:
-    clock = account.clock
-    if clock.today.weekday() != account.settings.weekly_overview_day or account.snoozed(Rule.WEEKLY_OVERVIEW, ""):
+    local = account.local
+    if local.today.weekday() != account.settings.weekly_overview_day or account.snoozed(Rule.WEEKLY_OVERVIEW, ""):
         return
     route = account.shared()
     if route is None:
         return
-    monday = clock.today - timedelta(days=clock.today.weekday())
+    monday = local.today - timedelta(days=local.today.weekday())
     sunday = monday + timedelta(days=6)
-    starts, last_starts = clock.week_starts, clock.last_week_starts
+    starts, last_starts = local.week_starts, local.last_week_starts
     done, due, blocked, awaiting = [], [], [], []
     for m in account.milestones:
         status = m.status
@@ -45,11 +45,11 @@ def overview(account: Account) -> Iterator[Notice]:
             due.append(m)
     if not (done or due or blocked or awaiting):
         return
-    said = facts.base(account) | {"week": clock.week, "week_of": monday.isoformat()}
+    said = facts.base(account) | {"week": local.week, "week_of": monday.isoformat()}
     for name, found in zip(LISTS, (done, due, blocked, awaiting), strict=True):
         said[name] = [facts.item(account, m) for m in sorted(found, key=_in_plan_order)]
     why = "weekly overview: " + ", ".join(f"{len(said[name])} {name.replace('_', ' ')}" for name in LISTS)
-    yield account.notice(Rule.WEEKLY_OVERVIEW, "", clock.week, route, said, why)
+    yield account.notice(Rule.WEEKLY_OVERVIEW, "", local.week, route, said, why)
 
 
 def _in_plan_order(m) -> tuple:

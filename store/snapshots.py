@@ -1,4 +1,4 @@
-"""Health snapshots: today's score stored once per onboarding and customer-local day, and the ones to compare with."""
+"""Health snapshots: a score stored once per onboarding and customer-local day, and the stored ones read back."""
 
 from __future__ import annotations
 
