@@ -87,7 +87,9 @@ def _load(base: str, requests: int, concurrency: int, warmup: int) -> tuple[list
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+    )
 
 
 def main() -> int:

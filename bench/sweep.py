@@ -52,14 +52,21 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bot.automation import collector  # noqa: E402
-from bot.planning.playbook import load_playbooks  # noqa: E402
 from bot.automation.rules import decide  # noqa: E402
+from bot.planning.playbook import load_playbooks  # noqa: E402
 from bot.runtime.sweep import may_go_out  # noqa: E402
 from store import bulk, outbox  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import (  # noqa: E402
-    Activity, Escalation, HealthSnapshot, Milestone, Notification, Onboarding, Person, Snooze,
+    Activity,
+    Escalation,
+    HealthSnapshot,
+    Milestone,
+    Notification,
+    Onboarding,
+    Person,
+    Snooze,
 )  # fmt: skip
 
 MILESTONES = 30
@@ -165,16 +172,21 @@ def build(engine: Engine, n: int, now: datetime, timezones: tuple[str, ...] = TI
         if engine.dialect.name == "postgresql":
             for table in rows:
                 name = table.__tablename__
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                  f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
+                    )
+                )
     if engine.dialect.name == "postgresql":
         # what autovacuum would have done to a database in use: statistics, visibility map, hint bits
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
 
 
-def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, commit: bool = False,
-             keep: bool = False) -> dict:
+def one_pass(
+    engine: Engine, now: datetime, playbooks, *, trace: bool = False, commit: bool = False, keep: bool = False
+) -> dict:
     """One sweep's decide and claim in one transaction (rolled back unless `commit`), timed apart.
 
     With `keep`, the notices that may go out are returned too (kept alive, they would weigh on
@@ -210,9 +222,17 @@ def one_pass(engine: Engine, now: datetime, playbooks, *, trace: bool = False, c
         event.remove(engine, "before_cursor_execute", count)
     rules = Counter(n.rule.value for n in notices)
     return {
-        "decide": decided - started, "claim": claimed - decided, "seconds": claimed - started,
-        "commit": ended - claimed, "peak": peak, "statements": statements, "rules": rules,
-        "notices": len(notices), "new": new, "waiting": len(notices) - len(ready), "ready": ready if keep else None,
+        "decide": decided - started,
+        "claim": claimed - decided,
+        "seconds": claimed - started,
+        "commit": ended - claimed,
+        "peak": peak,
+        "statements": statements,
+        "rules": rules,
+        "notices": len(notices),
+        "new": new,
+        "waiting": len(notices) - len(ready),
+        "ready": ready if keep else None,
     }
 
 
@@ -272,12 +292,19 @@ def bare_write(engine: Engine, notices: list, now: datetime) -> tuple[float, int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--onboardings", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5,
-                        help="timed passes (and plain queries, and bare writes); the best counts")
-    parser.add_argument("--now", default="2026-05-04T10:00:00+00:00",
-                        help="the sweep's now (ISO, aware); a Monday by default, so the weekly overview is due")
-    parser.add_argument("--timezone", help="put every onboarding in this timezone (default: six, from Tokyo to "
-                        "Los Angeles); with --now at its 09:00 on a Monday, every notice is new and may go out")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed passes (and plain queries, and bare writes); the best counts"
+    )
+    parser.add_argument(
+        "--now",
+        default="2026-05-04T10:00:00+00:00",
+        help="the sweep's now (ISO, aware); a Monday by default, so the weekly overview is due",
+    )
+    parser.add_argument(
+        "--timezone",
+        help="put every onboarding in this timezone (default: six, from Tokyo to "
+        "Los Angeles); with --now at its 09:00 on a Monday, every notice is new and may go out",
+    )
     args = parser.parse_args()
     now = datetime.fromisoformat(args.now).astimezone(UTC)
 
@@ -312,26 +339,35 @@ def main() -> int:
         plains = [plain_query(engine, first["statements"]) for _ in range(args.repeat)]
         plain_seconds, candidates = min(plains)
 
-        print(f"{first['notices']:,} notices decided "
-              f"({', '.join(f'{k} {v}' for k, v in sorted(first['rules'].items()))})")
+        print(
+            f"{first['notices']:,} notices decided ({', '.join(f'{k} {v}' for k, v in sorted(first['rules'].items()))})"
+        )
         for name, best, tries in (("first sweep of the day", first, firsts), ("later sweep", later, laters)):
             runs = ", ".join(f"{p['seconds']:.2f}" for p in tries)
-            print(f"{name}: {best['seconds']:.3f} s = decide {best['decide']:.3f} s + claim {best['claim']:.3f} s "
-                  f"({best['new']:,} new outbox rows, {best['waiting']:,} waiting for business hours; "
-                  f"best of {args.repeat}: {runs}); "
-                  f"{len(best['statements'])} SQL statements")
+            print(
+                f"{name}: {best['seconds']:.3f} s = decide {best['decide']:.3f} s + claim {best['claim']:.3f} s "
+                f"({best['new']:,} new outbox rows, {best['waiting']:,} waiting for business hours; "
+                f"best of {args.repeat}: {runs}); "
+                f"{len(best['statements'])} SQL statements"
+            )
             for sql, _ in best["statements"]:
                 print(f"    {' '.join(sql.split())[:100]}")
         print(f"committing a first sweep: {committed['commit']:.3f} s")
         print(f"peak memory of a first sweep (tracemalloc): {traced['peak'] / 2**20:.1f} MiB")
-        print(f"plain candidate query: {plain_seconds:.3f} s for {candidates:,} milestone rows "
-              f"(best of {args.repeat}: {', '.join(f'{p[0]:.3f}' for p in plains)})")
+        print(
+            f"plain candidate query: {plain_seconds:.3f} s for {candidates:,} milestone rows "
+            f"(best of {args.repeat}: {', '.join(f'{p[0]:.3f}' for p in plains)})"
+        )
         bare_seconds, written = min(bares)
-        print(f"storing the first sweep's {written:,} outbox rows and nothing else (bare COPY or executemany): "
-              f"{bare_seconds:.3f} s = {bare_seconds / plain_seconds:.1f}x the plain query "
-              f"(best of {args.repeat}: {', '.join(f'{b[0]:.3f}' for b in bares)})")
-        print(f"ratio to the plain query: decide {first['decide'] / plain_seconds:.1f}x, "
-              f"first sweep {first['seconds'] / plain_seconds:.1f}x, later sweep {later['seconds'] / plain_seconds:.1f}x")
+        print(
+            f"storing the first sweep's {written:,} outbox rows and nothing else (bare COPY or executemany): "
+            f"{bare_seconds:.3f} s = {bare_seconds / plain_seconds:.1f}x the plain query "
+            f"(best of {args.repeat}: {', '.join(f'{b[0]:.3f}' for b in bares)})"
+        )
+        print(
+            f"ratio to the plain query: decide {first['decide'] / plain_seconds:.1f}x, "
+            f"first sweep {first['seconds'] / plain_seconds:.1f}x, later sweep {later['seconds'] / plain_seconds:.1f}x"
+        )
         return 0
     finally:
         engine.dispose()

@@ -10,7 +10,18 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime.services import Services
-from handlers import activity, commands, errors, gate, handoff, home, milestones, nudge_controls, onboarding_commands, stages
+from handlers import (
+    activity,
+    commands,
+    errors,
+    gate,
+    handoff,
+    home,
+    milestones,
+    nudge_controls,
+    onboarding_commands,
+    stages,
+)
 
 
 def register(app: App, services: Services) -> None:

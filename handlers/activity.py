@@ -11,8 +11,8 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.runtime.services import Services
 from bot.onboarding.activity import spoke, watched
+from bot.runtime.services import Services
 
 log = logging.getLogger("onboard_bot.activity")
 
@@ -58,5 +58,10 @@ def register(app: App, services: Services) -> None:
             except SlackApiError as exc:
                 log.warning("could not tell whose side %s is on: %s", event["user"], exc.response.get("error"))
                 return
-        spoke(services.engine, onboarding_ids, user_id=event["user"], side=services.side_of(team),
-              at=ts_instant(event["ts"]))
+        spoke(
+            services.engine,
+            onboarding_ids,
+            user_id=event["user"],
+            side=services.side_of(team),
+            at=ts_instant(event["ts"]),
+        )

@@ -78,7 +78,7 @@ class CommandRouter:
         sub.run(call)
 
     def _help(self, call: CommandCall, problem: str | None = None) -> None:
-        blocks = help_blocks(COMMAND, self.listing(), problem=problem)
+        blocks = help_blocks(COMMAND, [(s.usage, s.summary) for s in self.listing()], problem=problem)
         call.ack(response_type="ephemeral", text=problem or f"How to use {COMMAND}", blocks=blocks)
 
 

@@ -20,6 +20,6 @@ def register(app: App) -> None:
         if body.get("response_url"):
             try:
                 respond(response_type="ephemeral", text=SORRY, replace_original=False)
-            except Exception:  # noqa: BLE001 - the apology is best effort
+            except Exception:
                 log.warning("could not tell the user about the failure")
         return None

@@ -7,14 +7,12 @@ draft travels in `private_metadata` and nothing is stored until the last step is
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
+from slack_bolt import App
 
 from bot.core.calendar import today_in
 from bot.core.domain import ROLE_LABELS, Role
+from bot.core.ids import Field, View, person_field
 from bot.onboarding.handoff import (
     CUSTOMER_ROLES,
     VENDOR_FIELDS,
@@ -25,7 +23,6 @@ from bot.onboarding.handoff import (
     read_story,
     read_team,
 )
-from bot.core.ids import Field, View, person_field
 from bot.onboarding.start import StartResult, start_onboarding
 from bot.runtime.services import Services
 from bot.slack import publish
@@ -42,6 +39,7 @@ NOT_YOURS = "Only the vendor's team can set up an onboarding."
 
 def register(app: App, services: Services, router: CommandRouter) -> None:
     playbooks = services.playbooks
+
     def open_handoff(call: CommandCall) -> None:
         call.ack()
         channel = call.command.get("channel_id", "")
@@ -132,7 +130,9 @@ def _result_lines(result: StartResult) -> list[str]:
     if result.readiness.ready:
         lines.append(":white_check_mark: Ready for kickoff.")
     else:
-        lines.append(":no_entry: Not ready for kickoff yet:\n" + "\n".join(f"• {c.text}" for c in result.readiness.missing))
+        lines.append(
+            ":no_entry: Not ready for kickoff yet:\n" + "\n".join(f"• {c.text}" for c in result.readiness.missing)
+        )
     unowned = sorted(
         {
             ROLE_LABELS[Role(role)]

@@ -49,21 +49,31 @@ def register(app: App, services: Services) -> None:
             i.say(outcome.message)
         elif i.from_ephemeral and record is not None:
             today = today_in(record.onboarding.timezone, services.clock.now())
-            i.respond(replace_original=True, response_type="ephemeral", text="Your open milestones",
-                      blocks=card_blocks.my_tasks(record, i.actor.user_id, today))
+            i.respond(
+                replace_original=True,
+                response_type="ephemeral",
+                text="Your open milestones",
+                blocks=card_blocks.my_tasks(record, i.actor.user_id, today),
+            )
 
     def run(i: Interaction[Any], ref: MilestoneRef, what: Change) -> None:
         outcome = change(services.engine, ref, i.actor, what, now=services.clock.now(), playbooks=services.playbooks)
         answer(i, outcome, ref)
 
     for action_id, act in BUTTON_ACTS.items():
+
         def clicked(i: Interaction[MilestoneRef], act: Act = act) -> None:
             run(i, i.payload, Change(act))
 
         on_action(app, services, action_id, MilestoneRef)(clicked)
 
-    def open_form(i: Interaction[Any], ref: MilestoneRef, act: Act, build: Callable[..., dict[str, Any]],
-                  fallback: Callable[[MilestoneRef], list[dict[str, Any]]] | None = None) -> None:
+    def open_form(
+        i: Interaction[Any],
+        ref: MilestoneRef,
+        act: Act,
+        build: Callable[..., dict[str, Any]],
+        fallback: Callable[[MilestoneRef], list[dict[str, Any]]] | None = None,
+    ) -> None:
         refused, milestone, record = check(services.engine, ref, i.actor, act)
         if refused is not None:
             answer(i, refused, ref)
@@ -82,8 +92,13 @@ def register(app: App, services: Services) -> None:
 
     @on_action(app, services, Action.MILESTONE_BLOCK, MilestoneRef)
     def block(i: Interaction[MilestoneRef]) -> None:
-        open_form(i, i.payload, Act.BLOCK, lambda m, ref, rec: forms.block_view(m, ref, today_of(rec)),
-                  forms.quick_block_buttons)
+        open_form(
+            i,
+            i.payload,
+            Act.BLOCK,
+            lambda m, ref, rec: forms.block_view(m, ref, today_of(rec)),
+            forms.quick_block_buttons,
+        )
 
     @on_action(app, services, Action.MILESTONE_REJECT, MilestoneRef)
     def reject(i: Interaction[MilestoneRef]) -> None:
@@ -119,8 +134,9 @@ def register(app: App, services: Services) -> None:
             if errors or what is None:
                 s.ack(response_action="errors", errors=errors)
                 return
-            outcome = change(services.engine, s.payload, s.actor, what, now=services.clock.now(),
-                             playbooks=services.playbooks)
+            outcome = change(
+                services.engine, s.payload, s.actor, what, now=services.clock.now(), playbooks=services.playbooks
+            )
             if outcome.kind is not Kind.APPLIED:
                 s.refuse(outcome.message)
             else:
@@ -177,8 +193,12 @@ def register(app: App, services: Services) -> None:
         teams, names = user_identities(services.client, {vendor_user})
         if teams.get(vendor_user) != services.vendor_team_id:
             return None, {Field.VENDOR_OWNER: "Pick someone from your own team."}
-        return Change(Act.REASSIGN, customer_owner_id=int(chosen_customer) if chosen_customer else None,
-                      vendor_user_id=vendor_user, vendor_name=names.get(vendor_user, vendor_user)), {}
+        return Change(
+            Act.REASSIGN,
+            customer_owner_id=int(chosen_customer) if chosen_customer else None,
+            vendor_user_id=vendor_user,
+            vendor_name=names.get(vendor_user, vendor_user),
+        ), {}
 
     submitted(View.MILESTONE_BLOCK, blocked)
     submitted(View.MILESTONE_REJECT, rejected)

@@ -37,14 +37,20 @@ def register(app: App, services: Services) -> None:
     @on_action(app, services, Action.NUDGE_SNOOZE, SnoozeChoice, source=From.OPTION, unreadable=UNREADABLE)
     def snooze_for(i: Interaction[SnoozeChoice]) -> None:
         span = SPANS[i.payload.span]
-        i.say(snooze(services.engine, i.payload.notice, lambda _tz, now: now + span, i.actor,
-                     now=services.clock.now()))
+        i.say(snooze(services.engine, i.payload.notice, lambda _tz, now: now + span, i.actor, now=services.clock.now()))
 
     @on_action(app, services, Action.NUDGE_SNOOZE_UNTIL, NoticeRef, source=From.BLOCK, unreadable=UNREADABLE)
     def snooze_until(i: Interaction[NoticeRef]) -> None:
         chosen = i.action.get("selected_date")
-        i.say(snooze(services.engine, i.payload, lambda tz, now: until_date(chosen, tz, now), i.actor,
-                     now=services.clock.now()))
+        i.say(
+            snooze(
+                services.engine,
+                i.payload,
+                lambda tz, now: until_date(chosen, tz, now),
+                i.actor,
+                now=services.clock.now(),
+            )
+        )
 
     @on_action(app, services, Action.ESCALATION_ACK, NoticeRef, unreadable=UNREADABLE)
     def on_it(i: Interaction[NoticeRef]) -> None:

@@ -46,8 +46,10 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             call.ack(response_type="ephemeral", text="`--all` is for CSM managers.")
             return
         if not mine.onboardings:
-            call.ack(response_type="ephemeral",
-                     text="No active onboardings" + ("." if everyone else " with you on the team."))
+            call.ack(
+                response_type="ephemeral",
+                text="No active onboardings" + ("." if everyone else " with you on the team."),
+            )
             return
         text, blocks = status_blocks.listing(mine.onboardings, mine.milestones, services.clock.now(), everyone=everyone)
         call.ack(response_type="ephemeral", text=text, blocks=blocks)
@@ -62,17 +64,30 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             call.respond(response_type="ephemeral", text="You have no active onboardings to add a milestone to.")
             return
         today = today_in(services.settings.default_timezone, services.clock.now())
-        call.client.views_open(trigger_id=call.command["trigger_id"],
-                               view=forms.add_view(choices, preselected=here, today=today))
+        call.client.views_open(
+            trigger_id=call.command["trigger_id"], view=forms.add_view(choices, preselected=here, today=today)
+        )
 
-    router.add(Subcommand("status", "/onboard status [customer]",
-                          "Where an onboarding stands (this channel's, or by name).", status))
-    router.add(Subcommand("list", "/onboard list [--all]",
-                          "Your onboardings: stage, days to go-live, health, blocked.", listing))
+    router.add(
+        Subcommand(
+            "status", "/onboard status [customer]", "Where an onboarding stands (this channel's, or by name).", status
+        )
+    )
+    router.add(
+        Subcommand(
+            "list", "/onboard list [--all]", "Your onboardings: stage, days to go-live, health, blocked.", listing
+        )
+    )
     router.add(Subcommand("milestone", "/onboard milestone add", "Add a milestone to a live plan.", milestone))
 
-    @on_view(app, services, View.MILESTONE_ADD, _optional_onboarding, vendor_only=True,
-             refusal="Only the vendor's team can add milestones.")
+    @on_view(
+        app,
+        services,
+        View.MILESTONE_ADD,
+        _optional_onboarding,
+        vendor_only=True,
+        refusal="Only the vendor's team can add milestones.",
+    )
     def add(s: Submission[OnboardingRef | None]) -> None:
         form = s.form
         chosen: Any = s.payload
@@ -102,9 +117,14 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             s.ack(response_action="errors", errors=errors)
             return
         new = NewMilestone(
-            onboarding_id=chosen.onboarding_id, title=title, stage=form.option(Field.MILESTONE_STAGE),
-            track=form.option(Field.MILESTONE_TRACK), start_on=start, due_on=due,
-            customer_owner_role=form.option(Field.CUSTOMER_OWNER), vendor_owner_role=form.option(Field.VENDOR_OWNER),
+            onboarding_id=chosen.onboarding_id,
+            title=title,
+            stage=form.option(Field.MILESTONE_STAGE),
+            track=form.option(Field.MILESTONE_TRACK),
+            start_on=start,
+            due_on=due,
+            customer_owner_role=form.option(Field.CUSTOMER_OWNER),
+            vendor_owner_role=form.option(Field.VENDOR_OWNER),
             client_verified="yes" in form.options(Field.MILESTONE_CLIENT_VERIFIED),
         )
         outcome = add_milestone(services.engine, new, s.actor, now=services.clock.now())

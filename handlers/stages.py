@@ -37,8 +37,14 @@ def register(app: App, services: Services) -> None:
 
     def signing(signer: Signer):
         def listener(i: Interaction[OnboardingRef]) -> None:
-            outcome = sign_off(services.engine, i.payload.onboarding_id, i.actor, signer, now=services.clock.now(),
-                               playbooks=services.playbooks)
+            outcome = sign_off(
+                services.engine,
+                i.payload.onboarding_id,
+                i.actor,
+                signer,
+                now=services.clock.now(),
+                playbooks=services.playbooks,
+            )
             answer(i, outcome)
 
         return listener

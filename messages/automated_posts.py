@@ -50,10 +50,19 @@ DIGEST_LINES = 20
 FALLBACK_TEXT_MAX = 300
 
 MILESTONE_RULES = frozenset({Rule.DUE_SOON, Rule.OVERDUE, Rule.BLOCKED, Rule.KICKOFF_RECAP_MISSING})
-SNOOZABLE = frozenset({Rule.DUE_SOON, Rule.OVERDUE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING,
-                       Rule.BEHIND_SCHEDULE, Rule.HEALTH_DROP})
-INTERNAL_ONLY = frozenset({Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING,
-                           Rule.HEALTH_DROP, DELIVERY_FAILED})
+SNOOZABLE = frozenset(
+    {
+        Rule.DUE_SOON,
+        Rule.OVERDUE,
+        Rule.SILENT_ACCOUNT,
+        Rule.KICKOFF_RECAP_MISSING,
+        Rule.BEHIND_SCHEDULE,
+        Rule.HEALTH_DROP,
+    }
+)
+INTERNAL_ONLY = frozenset(
+    {Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING, Rule.HEALTH_DROP, DELIVERY_FAILED}
+)
 # Most pressing first within a digest.
 ORDER = [Rule.BLOCKED, Rule.OVERDUE, Rule.DUE_SOON]
 
@@ -159,8 +168,10 @@ def _blocked(row: Notification, f: dict[str, Any], shared: bool) -> str:
         who = f.get("executive_sponsor") or f.get("addressed")
         ask = f"{who}, could" if who else "Could"
         by = f" by {_day(f['unblock_call_by'])}" if f.get("unblock_call_by") else " in the next two days"
-        return (f":construction: *{_title(row, f)}* has been waiting{days}{reason}. {ask} we get the right "
-                f"people on a short call{by} to get it moving?")
+        return (
+            f":construction: *{_title(row, f)}* has been waiting{days}{reason}. {ask} we get the right "
+            f"people on a short call{by} to get it moving?"
+        )
     customer = f" for {_esc(f['customer_name'])}" if f.get("customer_name") else ""
     lines = [f":rotating_light: *{_title(row, f)}*{customer} has been blocked{days}{reason}."]
     waiting = {"customer": "the customer", "vendor": "our side"}.get(str(f.get("waiting_on")))
@@ -211,8 +222,10 @@ def _recap(row: Notification, f: dict[str, Any], shared: bool) -> str:
     when = ""
     if isinstance(hours, (int, float)) and hours > 0:
         when = f" {_plural(int(hours), 'hour')} ago" if hours < 48 else f" {_plural(int(hours // 24), 'day')} ago"
-    return (f":memo: The kickoff with {customer} ended{when} and its recap isn't in the shared channel yet. "
-            "A short recap keeps everyone on the same page.")
+    return (
+        f":memo: The kickoff with {customer} ended{when} and its recap isn't in the shared channel yet. "
+        "A short recap keeps everyone on the same page."
+    )
 
 
 def _part_score(value: Any) -> Any:
@@ -241,8 +254,12 @@ def _item(entry: Any) -> str:
     return f"• {_esc(entry.get('title') or '?')}{due}{owner}"
 
 
-WEEKLY_LISTS = (("done_last_week", "Done last week"), ("due_this_week", "Due this week"),
-                ("blocked", "Waiting to be unblocked"), ("awaiting_customer", "Waiting for your confirmation"))
+WEEKLY_LISTS = (
+    ("done_last_week", "Done last week"),
+    ("due_this_week", "Due this week"),
+    ("blocked", "Waiting to be unblocked"),
+    ("awaiting_customer", "Waiting for your confirmation"),
+)
 WEEKLY_ITEMS = 15
 
 
@@ -268,8 +285,10 @@ def _delivery_failed(row: Notification, f: dict[str, Any], shared: bool) -> str:
     reason = ERROR_WORDS.get(error, f"Slack answered `{_esc(error)}`" if error else "Slack refused it")
     csm = f"{f['csm']} " if f.get("csm") else ""
     count = f.get("count") or 1
-    return (f":warning: {csm}I couldn't post {_plural(count, 'message')} to {where}: {reason}. "
-            "I won't retry them; they're listed in the App Home.")
+    return (
+        f":warning: {csm}I couldn't post {_plural(count, 'message')} to {where}: {reason}. "
+        "I won't retry them; they're listed in the App Home."
+    )
 
 
 def _own_text(row: Notification, f: dict[str, Any], shared: bool) -> str:
@@ -315,8 +334,10 @@ def _milestone_buttons(row: Notification, f: dict[str, Any]) -> list[dict[str, A
 
 def _snooze_controls(ref: NoticeRef) -> list[dict[str, Any]]:
     select = b.static_select(
-        [b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan.ONE_DAY).encode()),
-         b.option("3 days", SnoozeChoice.of(ref, SnoozeSpan.THREE_DAYS).encode())],
+        [
+            b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan.ONE_DAY).encode()),
+            b.option("3 days", SnoozeChoice.of(ref, SnoozeSpan.THREE_DAYS).encode()),
+        ],
         placeholder="Snooze",
     )
     pick = b.datepicker()
@@ -358,7 +379,9 @@ def render_notice(row: Notification) -> Message:
     blocks = _with_controls(row)
     rule = _rule(row)
     if rule == Rule.OVERDUE and len(blocks) > 1:
-        blocks.insert(1, b.context("Done already? Mark it done. Something in the way? Mark it blocked and say what would help."))
+        blocks.insert(
+            1, b.context("Done already? Mark it done. Something in the way? Mark it blocked and say what would help.")
+        )
     return Message(text=_fallback(line(row)), blocks=blocks)
 
 
@@ -419,4 +442,4 @@ def picked_up(blocks: list[dict[str, Any]], user_id: str) -> list[dict[str, Any]
                 continue
             block = {**block, "elements": elements}
         kept.append(block)
-    return kept[: MESSAGE_BLOCKS_MAX - 1] + [b.context(f":raising_hand: {b.mention(user_id)} is on it")]
+    return [*kept[: MESSAGE_BLOCKS_MAX - 1], b.context(f":raising_hand: {b.mention(user_id)} is on it")]

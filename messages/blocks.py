@@ -99,7 +99,11 @@ def input_block(
 
 
 def text_input(
-    *, initial: str | None = None, placeholder: str | None = None, multiline: bool = False, max_length: int = 3000,
+    *,
+    initial: str | None = None,
+    placeholder: str | None = None,
+    multiline: bool = False,
+    max_length: int = 3000,
     min_length: int | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
@@ -119,8 +123,14 @@ def option(text: str, value: str, description: str | None = None) -> dict[str, A
     return opt
 
 
-def static_select(options: list[dict[str, Any]], *, initial: str | None = None, placeholder: str = "Choose") -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "static_select", "options": options[:100], "placeholder": plain(placeholder, 150)}
+def static_select(
+    options: list[dict[str, Any]], *, initial: str | None = None, placeholder: str = "Choose"
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "options": options[:100],
+        "placeholder": plain(placeholder, 150),
+    }
     chosen = next((o for o in options if o["value"] == initial), None)
     if chosen:
         element["initial_option"] = chosen

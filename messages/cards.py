@@ -11,9 +11,8 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.core.domain import MilestoneStatus, Stage
+from bot.core.domain import Act, MilestoneStatus, Stage
 from bot.core.ids import Action
-from bot.core.domain import Act
 from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef, StageRef
 from bot.milestones.stages import CriterionState
 from messages import blocks as b
@@ -127,14 +126,21 @@ def stage_card(
     if criteria:
         lines = [
             f"{':white_check_mark:' if c.met else ':white_large_square:'} {c.text}"
-            + (" _(waiting for the customer to confirm)_" if c.awaiting_customer
-               else " _(confirmed by the customer)_" if c.client_verified else "")
+            + (
+                " _(waiting for the customer to confirm)_"
+                if c.awaiting_customer
+                else " _(confirmed by the customer)_"
+                if c.client_verified
+                else ""
+            )
             for c in criteria
         ]
         tail.append(b.section("*To move on from this stage*\n" + "\n".join(lines)))
     controls = [b.button("My tasks", Action.MY_TASKS, OnboardingRef(ob.id).encode())]
     if current and next_stage is not None:
-        controls.insert(0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, StageRef(ob.id, stage).encode()))
+        controls.insert(
+            0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, StageRef(ob.id, stage).encode())
+        )
     tail.append(b.actions(*controls, block_id=f"stage.{ob.id}.{stage.value}"))
     return fit(head, [milestone_blocks(record, m, today) for m in open_items], open_items, tail)
 
@@ -195,18 +201,24 @@ def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str |
     ]
     sponsor = f"<@{sponsor_id}>" if sponsor_id else "the executive sponsor"
     if ob.sponsor_signed_at:
-        out.append(b.section(f":white_check_mark: Signed off by <@{ob.sponsor_signed_by}> on {ob.sponsor_signed_at:%d %b %Y}"))
+        out.append(
+            b.section(f":white_check_mark: Signed off by <@{ob.sponsor_signed_by}> on {ob.sponsor_signed_at:%d %b %Y}")
+        )
     else:
         out.append(b.section(f"{sponsor}, when you agree we're live, please sign off here."))
     if ob.csm_countersigned_at:
         out.append(
-            b.section(f":white_check_mark: Countersigned by <@{ob.csm_countersigned_by}> on {ob.csm_countersigned_at:%d %b %Y}")
+            b.section(
+                f":white_check_mark: Countersigned by <@{ob.csm_countersigned_by}> on {ob.csm_countersigned_at:%d %b %Y}"
+            )
         )
     if ob.review_30d_on:
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
     buttons = []
     if not ob.sponsor_signed_at:
-        buttons.append(b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary"))
+        buttons.append(
+            b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary")
+        )
     elif not ob.csm_countersigned_at:
         who_csm = f"<@{csm_id}>" if csm_id else "The CSM"
         out.append(b.context(f"{who_csm} countersigns next."))
@@ -225,5 +237,7 @@ def stage_summary(record: OnboardingRecord, finished: Stage, started: Stage) -> 
 
 
 def ask_to_confirm(person: Person, m: Milestone) -> str:
-    return (f"{who(person)}, could you confirm *{b.esc(m.title)}* is done? Use *Confirm* on the card, "
-            "or *Not yet…* if something is still missing.")
+    return (
+        f"{who(person)}, could you confirm *{b.esc(m.title)}* is done? Use *Confirm* on the card, "
+        "or *Not yet…* if something is still missing."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.domain import IT_DEPENDENCY_LABELS, TIER_LABELS, Tier
+from bot.core.ids import Field, View, person_field
 from bot.onboarding.handoff import (
     AUTHORITY,
     CAPACITY,
@@ -15,25 +16,75 @@ from bot.onboarding.handoff import (
     STORY_MAX,
     HandoffDraft,
 )
-from bot.core.ids import Field, View, person_field
 from bot.planning.playbook import Playbook
 from messages import blocks as b
 
 TITLE = "New onboarding"
 
 TIMEZONES = (
-    "America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago", "America/New_York",
-    "America/Toronto", "America/Vancouver", "America/Mexico_City", "America/Bogota", "America/Lima",
-    "America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires", "Pacific/Honolulu",
-    "America/Anchorage", "UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris",
-    "Europe/Berlin", "Europe/Madrid", "Europe/Rome", "Europe/Amsterdam", "Europe/Brussels", "Europe/Zurich",
-    "Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "Europe/Warsaw",
-    "Europe/Prague", "Europe/Vienna", "Europe/Athens", "Europe/Bucharest", "Europe/Istanbul", "Europe/Kyiv",
-    "Africa/Lagos", "Africa/Cairo", "Africa/Johannesburg", "Africa/Nairobi", "Asia/Jerusalem", "Asia/Dubai",
-    "Asia/Riyadh", "Asia/Karachi", "Asia/Kolkata", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta",
-    "Asia/Singapore", "Asia/Kuala_Lumpur", "Asia/Manila", "Asia/Hong_Kong", "Asia/Shanghai", "Asia/Taipei",
-    "Asia/Seoul", "Asia/Tokyo", "Australia/Perth", "Australia/Adelaide", "Australia/Brisbane",
-    "Australia/Sydney", "Australia/Melbourne", "Pacific/Auckland",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Chicago",
+    "America/New_York",
+    "America/Toronto",
+    "America/Vancouver",
+    "America/Mexico_City",
+    "America/Bogota",
+    "America/Lima",
+    "America/Santiago",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "UTC",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Lisbon",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Brussels",
+    "Europe/Zurich",
+    "Europe/Stockholm",
+    "Europe/Oslo",
+    "Europe/Copenhagen",
+    "Europe/Helsinki",
+    "Europe/Warsaw",
+    "Europe/Prague",
+    "Europe/Vienna",
+    "Europe/Athens",
+    "Europe/Bucharest",
+    "Europe/Istanbul",
+    "Europe/Kyiv",
+    "Africa/Lagos",
+    "Africa/Cairo",
+    "Africa/Johannesburg",
+    "Africa/Nairobi",
+    "Asia/Jerusalem",
+    "Asia/Dubai",
+    "Asia/Riyadh",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Jakarta",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Manila",
+    "Asia/Hong_Kong",
+    "Asia/Shanghai",
+    "Asia/Taipei",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Perth",
+    "Australia/Adelaide",
+    "Australia/Brisbane",
+    "Australia/Sydney",
+    "Australia/Melbourne",
+    "Pacific/Auckland",
 )
 
 
@@ -170,8 +221,9 @@ def customer_view(draft: HandoffDraft, *, shared_channel_name: str) -> dict[str,
             b.input_block(
                 person_field(role.value, "name"),
                 "Or name",
-                b.text_input(initial=contact.name if contact and not contact.slack_user_id else None,
-                             max_length=NAME_MAX),
+                b.text_input(
+                    initial=contact.name if contact and not contact.slack_user_id else None, max_length=NAME_MAX
+                ),
                 optional=True,
             )
         )
@@ -193,8 +245,14 @@ def customer_view(draft: HandoffDraft, *, shared_channel_name: str) -> dict[str,
                             b.option("Time set aside to drive this project", CAPACITY),
                             b.option("Authority to make decisions and unblock", AUTHORITY),
                         ],
-                        initial=[k for k, ok in ((CAPACITY, contact and contact.has_capacity),
-                                                 (AUTHORITY, contact and contact.has_authority)) if ok],
+                        initial=[
+                            k
+                            for k, ok in (
+                                (CAPACITY, contact and contact.has_capacity),
+                                (AUTHORITY, contact and contact.has_authority),
+                            )
+                            if ok
+                        ],
                     ),
                     optional=True,
                 )
@@ -222,8 +280,12 @@ def story_view(draft: HandoffDraft) -> dict[str, Any]:
         b.divider(),
         b.section(":lock: *Internal only.* These two never appear in the shared channel."),
         area(Field.CONCERNS, "Concerns raised during the sale (internal)", optional=True),
-        area(Field.POLITICAL_DYNAMICS, "Political dynamics (internal)", optional=True,
-             hint="Skeptics, who could block the renewal."),
+        area(
+            Field.POLITICAL_DYNAMICS,
+            "Political dynamics (internal)",
+            optional=True,
+            hint="Skeptics, who could block the renewal.",
+        ),
     ]
     return b.modal(View.HANDOFF_STORY, TITLE, blocks, submit="Create onboarding", private_metadata=draft.to_metadata())
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.core.domain import IT_DEPENDENCY_LABELS, ROLE_LABELS, ITDependency, Role, Side, Stage, Tier
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import OnboardingRef
 from bot.core.money import format_usd
+from bot.core.payloads import OnboardingRef
 from bot.onboarding.gate import REASON_MAX, REASON_MIN
 from bot.onboarding.readiness import Readiness
 from bot.planning.timeline import Feasibility
@@ -96,7 +96,9 @@ def gate_blocks(onboarding_id: int, readiness: Readiness, *, overridden_by: str 
     return [
         b.section(f":no_entry: *Not ready for kickoff yet.*\n{lines}"),
         b.actions(
-            b.button("Override the gate…", Action.GATE_OVERRIDE, value=OnboardingRef(onboarding_id).encode(), style="danger"),
+            b.button(
+                "Override the gate…", Action.GATE_OVERRIDE, value=OnboardingRef(onboarding_id).encode(), style="danger"
+            ),
             block_id=f"gate.{onboarding_id}",
         ),
     ]

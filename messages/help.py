@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from messages import blocks as b
 
-if TYPE_CHECKING:
-    from handlers.commands import Subcommand
 
-
-def help_blocks(command: str, subcommands: list[Subcommand], *, problem: str | None = None) -> list[dict[str, Any]]:
+def help_blocks(
+    command: str, subcommands: Sequence[tuple[str, str]], *, problem: str | None = None
+) -> list[dict[str, Any]]:
+    """The help text; `subcommands` are (usage, summary) pairs."""
     out: list[dict[str, Any]] = []
     if problem:
         out.append(b.section(f":warning: {problem} Here is what I can do:"))
     out.append(b.header(f"{command}: customer onboarding in Slack"))
-    lines = [f"`{sub.usage}`  {sub.summary}" for sub in subcommands]
+    lines = [f"`{usage}`  {summary}" for usage, summary in subcommands]
     out.append(b.section("\n".join(lines)))
     out.append(
         b.context(

@@ -32,16 +32,23 @@ def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
     def open_card(onboarding_id: int, card: CardLink | None) -> dict[str, Any] | None:
         if card is None:
             return None
-        return b.button("Open card", Action.OPEN_CARD, OnboardingRef(onboarding_id).encode(), url=permalink(card.channel_id, card.ts))
+        return b.button(
+            "Open card",
+            Action.OPEN_CARD,
+            OnboardingRef(onboarding_id).encode(),
+            url=permalink(card.channel_id, card.ts),
+        )
 
     blocks: list[dict[str, Any]] = [b.header("My onboardings")]
     if not home.onboardings:
         blocks.append(b.section("No onboardings with you on the team yet. Start one with `/onboard new`."))
     for ob in home.onboardings[:ONBOARDINGS_SHOWN]:
-        text = (f"*{_esc(ob.customer_name)}* · {ob.stage.label} · go-live {ob.go_live_on:%a %d %b} · {ob.health}")
+        text = f"*{_esc(ob.customer_name)}* · {ob.stage.label} · go-live {ob.go_live_on:%a %d %b} · {ob.health}"
         blocks.append(b.section(text, accessory=open_card(ob.onboarding_id, ob.card)))
     if len(home.onboardings) > ONBOARDINGS_SHOWN:
-        blocks.append(b.context(f"…and {len(home.onboardings) - ONBOARDINGS_SHOWN} more: `/onboard list` has them all."))
+        blocks.append(
+            b.context(f"…and {len(home.onboardings) - ONBOARDINGS_SHOWN} more: `/onboard list` has them all.")
+        )
 
     refused = _refused(home, viewer)
 
@@ -50,8 +57,7 @@ def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
         blocks.append(b.section("Nothing overdue, blocked or waiting. :sunny:"))
     room = max(0, HOME_BLOCKS_MAX - len(blocks) - len(refused) - 1)  # one for the "more" line
     for item in home.attention[:room]:
-        text = (f"*{_esc(item.title)}* ({_esc(item.customer_name)}) · {WHY_WORDS[item.why]} · "
-                f"due {item.due_on:%a %d %b}")
+        text = f"*{_esc(item.title)}* ({_esc(item.customer_name)}) · {WHY_WORDS[item.why]} · due {item.due_on:%a %d %b}"
         blocks.append(b.section(text, accessory=open_card(item.onboarding_id, item.card)))
     if len(home.attention) > room:
         blocks.append(b.context(f"…and {len(home.attention) - room} more."))

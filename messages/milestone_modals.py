@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.core.domain import ROLE_LABELS, Role, Stage, Track
+from bot.core.domain import ROLE_LABELS, Act, Role, Stage, Track
 from bot.core.ids import Action, Field, View
-from bot.core.domain import Act
 from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef
 from messages import blocks as b
 from store.models import Milestone, Person
@@ -26,7 +25,9 @@ def block_view(m: Milestone, ref: MilestoneRef, today: date) -> dict[str, Any]:
         "Mark blocked",
         [
             _title(m),
-            b.input_block(Field.BLOCKED_WHAT, "What is blocking it?", b.text_input(multiline=True, max_length=REASON_MAX)),
+            b.input_block(
+                Field.BLOCKED_WHAT, "What is blocking it?", b.text_input(multiline=True, max_length=REASON_MAX)
+            ),
             b.input_block(
                 Field.BLOCKED_WHO,
                 "Who can unblock it?",
@@ -70,7 +71,9 @@ def due_view(m: Milestone, ref: MilestoneRef) -> dict[str, Any]:
     )
 
 
-def reassign_view(m: Milestone, ref: MilestoneRef, customer_people: list[Person], vendor_user: str | None) -> dict[str, Any]:
+def reassign_view(
+    m: Milestone, ref: MilestoneRef, customer_people: list[Person], vendor_user: str | None
+) -> dict[str, Any]:
     options = [b.option(f"{p.name} ({ROLE_LABELS[Role(p.role)].lower()})", str(p.id)) for p in customer_people]
     blocks: list[dict[str, Any]] = [_title(m)]
     if options:
@@ -87,13 +90,17 @@ def reassign_view(m: Milestone, ref: MilestoneRef, customer_people: list[Person]
 
 def quick_block_buttons(ref: MilestoneRef) -> list[dict[str, Any]]:
     """The same as the Mark blocked form, without a form: for when a modal can't be opened."""
+
     def quick(text: str, reason: str) -> dict[str, Any]:
         return b.button(text, f"{Action.MILESTONE_QUICK}.{reason}", MilestoneChoice.of(Act.BLOCK, ref, reason).encode())
 
     return [
         b.section("I couldn't open the form here. What is it waiting on?"),
-        b.actions(quick("Waiting on the vendor", "vendor"), quick("Waiting on our team", "customer"),
-                  quick("Something else", "other")),
+        b.actions(
+            quick("Waiting on the vendor", "vendor"),
+            quick("Waiting on our team", "customer"),
+            quick("Something else", "other"),
+        ),
     ]
 
 
@@ -156,6 +163,9 @@ def add_view(onboardings: list[tuple[int, str]], *, preselected: int | None, tod
         ),
     ]
     return b.modal(
-        View.MILESTONE_ADD, "Add a milestone", blocks, submit="Add",
+        View.MILESTONE_ADD,
+        "Add a milestone",
+        blocks,
+        submit="Add",
         private_metadata=OnboardingRef(preselected).encode() if preselected is not None else "",
     )

@@ -19,12 +19,13 @@ LISTED_MAX = 40
 def status(record: OnboardingRecord, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     ob = record.onboarding
     word = health_word(ob, record.milestones, today_in(ob.timezone, now))
-    blocks = plan_overview(record)[:-1] + [b.context(f"Health: *{word}* · stage {Stage(ob.stage).label}")]
+    blocks = [*plan_overview(record)[:-1], b.context(f"Health: *{word}* · stage {Stage(ob.stage).label}")]
     return f"{ob.customer_name}: {word}", blocks
 
 
-def listing(onboardings: list[Onboarding], plans: dict[int, list[Milestone]], now: datetime, *,
-            everyone: bool) -> tuple[str, list[dict[str, Any]]]:
+def listing(
+    onboardings: list[Onboarding], plans: dict[int, list[Milestone]], now: datetime, *, everyone: bool
+) -> tuple[str, list[dict[str, Any]]]:
     lines = []
     for ob in onboardings[:LISTED_MAX]:
         today = today_in(ob.timezone, now)

@@ -15,8 +15,9 @@ CLICK = "click"
 WATCHED = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
 
 
-def record_activity(session: Session, *, onboarding_id: int, slack_user_id: str, side: str, kind: str,
-                    at: datetime) -> None:
+def record_activity(
+    session: Session, *, onboarding_id: int, slack_user_id: str, side: str, kind: str, at: datetime
+) -> None:
     session.add(Activity(onboarding_id=onboarding_id, slack_user_id=slack_user_id, side=side, kind=kind, at=at))
 
 
@@ -48,7 +49,5 @@ def record_message(session: Session, *, onboarding_id: int, slack_user_id: str, 
 
 def watched_in_channel(session: Session, channel_id: str) -> list[int]:
     """The onboardings still running whose shared channel this is (normally one, or none)."""
-    query = select(Onboarding.id).where(
-        Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(WATCHED)
-    )
+    query = select(Onboarding.id).where(Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(WATCHED))
     return list(session.exec(query))

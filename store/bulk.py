@@ -26,8 +26,9 @@ from sqlalchemy.engine import Connection, Row
 from store.types import json_dumps
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: list[str],
-           replace: list[str] | None) -> int:
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], conflict: list[str], replace: list[str] | None
+) -> int:
     """Insert `rows` (dicts with the same keys); where one clashes on `conflict`, set its `replace`
     columns from the new row, or leave the stored row alone when `replace` is None.
 
@@ -35,12 +36,12 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], confl
     """
     if not rows:
         return 0
-    return upsert_columns(conn, table, {name: list(map(itemgetter(name), rows)) for name in rows[0]}, conflict,
-                          replace)
+    return upsert_columns(conn, table, {name: list(map(itemgetter(name), rows)) for name in rows[0]}, conflict, replace)
 
 
-def upsert_columns(conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str],
-                   replace: list[str] | None) -> int:
+def upsert_columns(
+    conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str], replace: list[str] | None
+) -> int:
     """`upsert` of rows given column by column: each column's name and its values, one per row.
 
     The cheaper form when the values come from objects rather than dicts: nothing is built per row.
@@ -78,8 +79,11 @@ def insert_fresh(conn: Connection, table: Table, columns: dict[str, list[Any]], 
     savepoint = q(f"fresh_{table.name}")
     conn.exec_driver_sql(f"SAVEPOINT {savepoint}")
     try:
-        written = _copy_in(conn, f"COPY {q(table.name)} ({', '.join(q(n) for n in names)}) FROM STDIN",
-                           driver_rows(conn, table, columns))
+        written = _copy_in(
+            conn,
+            f"COPY {q(table.name)} ({', '.join(q(n) for n in names)}) FROM STDIN",
+            driver_rows(conn, table, columns),
+        )
     except psycopg.errors.UniqueViolation:
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
         return upsert_columns(conn, table, columns, conflict, replace=None)
@@ -87,8 +91,9 @@ def insert_fresh(conn: Connection, table: Table, columns: dict[str, list[Any]], 
     return written
 
 
-def _copy_upsert(conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str],
-                 replace: list[str] | None) -> int:
+def _copy_upsert(
+    conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str], replace: list[str] | None
+) -> int:
     """PostgreSQL: COPY into a temporary table of the same columns, then one INSERT ... SELECT ... ON CONFLICT.
 
     The temporary table is made once per connection and emptied after each use (and at every
@@ -98,9 +103,7 @@ def _copy_upsert(conn: Connection, table: Table, columns: dict[str, list[Any]], 
     names = ", ".join(q(n) for n in columns)
     staging = q(f"bulk_{table.name}_{zlib.crc32(names.encode()):08x}")
     action = (
-        "DO NOTHING"
-        if replace is None
-        else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
+        "DO NOTHING" if replace is None else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
     )
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
@@ -167,8 +170,9 @@ def matching(conn: Connection, table: Table, column: str, values: Iterable[Any],
     q = conn.dialect.identifier_preparer.quote
     picked = ", ".join(f"t.{q(c)}" for c in (column, *columns))
     sql = f"SELECT {picked} FROM {_values(conn)} JOIN {q(table.name)} AS t ON t.{q(column)} = v.value"
-    return list(conn.execute(text(sql).columns(*(table.c[c] for c in (column, *columns))),
-                             {"values": json_dumps(wanted)}))
+    return list(
+        conn.execute(text(sql).columns(*(table.c[c] for c in (column, *columns))), {"values": json_dumps(wanted)})
+    )
 
 
 def missing(conn: Connection, table: Table, column: str, values: Iterable[str]) -> set[str]:

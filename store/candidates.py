@@ -81,11 +81,7 @@ def candidate_query(wanted: Any, recap_keys: Sequence[str], now: datetime) -> An
     depends_on = type_coerce(case((_M.c.key.in_(recap_keys), _M.c.depends_on), else_=null()), _M.c.depends_on.type)
     columns = [_M.c[name] for name in MilestoneRow._fields[:-2]]
     columns += [snoozed.label("snoozed"), depends_on.label("depends_on")]
-    return (
-        select(*columns)
-        .select_from(active(_M))
-        .where(_ACTIVE, wanted)
-    )
+    return select(*columns).select_from(active(_M)).where(_ACTIVE, wanted)
 
 
 def recap_dependencies(conn: Connection, recap_keys: Sequence[str], keys: Sequence[str]) -> list[KickoffRow]:

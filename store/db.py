@@ -34,13 +34,21 @@ def make_engine(raw_url: str) -> Engine:
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
-            json_serializer=json_dumps, json_deserializer=json_loads,
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True, json_serializer=json_dumps,
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        hide_parameters=True,
+        json_serializer=json_dumps,
         json_deserializer=json_loads,
     )
 
@@ -76,5 +84,5 @@ def ping(engine: Engine) -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not answering"
+    except Exception:
         return False

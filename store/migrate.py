@@ -51,6 +51,4 @@ def check_schema(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current != head:
         state = "empty" if current is None else f"at revision {current}"
-        raise SchemaOutdated(
-            f"the database schema is {state} but this version needs {head}: run `onboard-bot migrate`"
-        )
+        raise SchemaOutdated(f"the database schema is {state} but this version needs {head}: run `onboard-bot migrate`")

@@ -216,8 +216,6 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _when()
 
 
-
-
 class Activity(SQLModel, table=True):
     """Someone did something in an onboarding (a message in the shared channel, a click)."""
 
@@ -251,9 +249,7 @@ class Escalation(SQLModel, table=True):
     """An escalation that climbs a level (CSM, manager, escalation contact) until acknowledged."""
 
     __tablename__ = "escalations"
-    __table_args__ = (
-        UniqueConstraint("onboarding_id", "rule", "subject", "opened_on", name="uq_escalations_reason"),
-    )
+    __table_args__ = (UniqueConstraint("onboarding_id", "rule", "subject", "opened_on", name="uq_escalations_reason"),)
 
     id: int | None = Field(default=None, primary_key=True)
     onboarding_id: int = _fk("onboardings.id")
@@ -292,6 +288,16 @@ class Lease(SQLModel, table=True):
 
 
 ALL_TABLES = (
-    Onboarding, Person, StageRecord, Milestone, AuditEntry, PostedCard, Notification,
-    Activity, Snooze, Escalation, HealthSnapshot, Lease,
+    Onboarding,
+    Person,
+    StageRecord,
+    Milestone,
+    AuditEntry,
+    PostedCard,
+    Notification,
+    Activity,
+    Snooze,
+    Escalation,
+    HealthSnapshot,
+    Lease,
 )

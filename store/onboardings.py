@@ -31,7 +31,9 @@ def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:
         return None
     people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(Person.id)))
     stages = list(
-        session.exec(select(StageRecord).where(StageRecord.onboarding_id == onboarding_id).order_by(StageRecord.position))
+        session.exec(
+            select(StageRecord).where(StageRecord.onboarding_id == onboarding_id).order_by(StageRecord.position)
+        )
     )
     milestones = list(
         session.exec(select(Milestone).where(Milestone.onboarding_id == onboarding_id).order_by(Milestone.position))

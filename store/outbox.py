@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
-from bot.core.notices import DELIVERY_FAILED, Notice
+from bot.core.notices import Notice
 from store import bulk
 from store.models import Notification, Person
 from store.types import utcnow
@@ -139,8 +139,12 @@ def _move(session: Session, row: Notification, from_statuses: Sequence[str], **v
 def take(session: Session, row: Notification, *, now: datetime, hold: timedelta) -> bool:
     """Claim a due row for one attempt: `sending` until now + hold. False when another deliverer won."""
     return _move(
-        session, row, [PENDING, RETRY, SENDING],
-        status=SENDING, attempts=row.attempts + 1, next_attempt_at=now + hold,
+        session,
+        row,
+        [PENDING, RETRY, SENDING],
+        status=SENDING,
+        attempts=row.attempts + 1,
+        next_attempt_at=now + hold,
     )
 
 

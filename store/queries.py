@@ -21,7 +21,9 @@ def onboardings_named(session: Session, text: str) -> list[Onboarding]:
     pattern = f"%{text.lower()}%"
     return list(
         session.exec(
-            select(Onboarding).where(func.lower(Onboarding.customer_name).like(pattern)).order_by(Onboarding.customer_name)
+            select(Onboarding)
+            .where(func.lower(Onboarding.customer_name).like(pattern))
+            .order_by(Onboarding.customer_name)
         )
     )
 
@@ -32,7 +34,9 @@ def onboardings_of(session: Session, slack_user_id: str | None) -> list[Onboardi
         col(Onboarding.status).in_([OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value])
     )
     if slack_user_id is not None:
-        mine = select(Person.onboarding_id).where(Person.side == Side.VENDOR.value, Person.slack_user_id == slack_user_id)
+        mine = select(Person.onboarding_id).where(
+            Person.side == Side.VENDOR.value, Person.slack_user_id == slack_user_id
+        )
         query = query.where(col(Onboarding.id).in_(mine))
     return list(session.exec(query.order_by(Onboarding.target_go_live_on)))
 
@@ -60,9 +64,7 @@ def milestones_of(session: Session, onboarding_ids: list[int]) -> dict[int, list
 def customer_names(session: Session, onboarding_ids: list[int]) -> dict[int, str]:
     if not onboarding_ids:
         return {}
-    rows = session.exec(
-        select(Onboarding.id, Onboarding.customer_name).where(col(Onboarding.id).in_(onboarding_ids))
-    )
+    rows = session.exec(select(Onboarding.id, Onboarding.customer_name).where(col(Onboarding.id).in_(onboarding_ids)))
     return {i: name for i, name in rows}
 
 

@@ -27,16 +27,23 @@ def _snooze_of(session: Session, ref: NoticeRef) -> Snooze | None:
     return session.exec(query).first()
 
 
-def snooze(session: Session, ref: NoticeRef, *, until: datetime, by: str, now: datetime
-           ) -> tuple[Snooze, datetime | None]:
+def snooze(
+    session: Session, ref: NoticeRef, *, until: datetime, by: str, now: datetime
+) -> tuple[Snooze, datetime | None]:
     """Keep this reason quiet until `until`; returns the row and when it was snoozed until before, if it was."""
     row = _snooze_of(session, ref)
     before = row.until if row else None
     # Two people snoozing one reason in the same instant: the loser's insert fails on the unique
     # key, the error handler apologises, and a second click updates the winner's row.
     if row is None:
-        row = Snooze(onboarding_id=ref.onboarding_id, rule=ref.rule, subject=ref.subject, until=until,
-                     snoozed_by=by, created_at=now)
+        row = Snooze(
+            onboarding_id=ref.onboarding_id,
+            rule=ref.rule,
+            subject=ref.subject,
+            until=until,
+            snoozed_by=by,
+            created_at=now,
+        )
     row.until, row.snoozed_by = until, by
     session.add(row)
     session.flush()

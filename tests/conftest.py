@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import freezegun
@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from bot.fake_slack import FakeSlack
 from bot.runtime.app import build_services, create_app
 from bot.runtime.config import Settings
-from bot.fake_slack import FakeSlack
 from bot.runtime.server import EVENTS_PATH, make_server, make_wsgi
 from bot.runtime.services import Services
 from store.db import make_engine
@@ -204,8 +204,9 @@ def harness(_server, fake_slack, clean_db, listeners) -> Iterator[Harness]:
         new_trigger_id=fake_slack.new_trigger_id,
         new_response_url=fake_slack.response_url,
     )
-    h = Harness(fake=fake_slack, slack=sender, services=services, base_url=base_url, listeners=listeners,
-                problems=problems)
+    h = Harness(
+        fake=fake_slack, slack=sender, services=services, base_url=base_url, listeners=listeners, problems=problems
+    )
     yield h
     listeners.wait_idle()
     fake_slack.remove_listener(check_call)

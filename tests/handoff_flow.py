@@ -142,8 +142,14 @@ class HandoffFlow:
     def step(self) -> str:
         return self.view.get("callback_id", "")
 
-    def complete(self, *, basics_: dict | None = None, team_: dict | None = None, customer_: dict | None = None,
-                 story_: dict | None = None) -> dict[str, Any]:
+    def complete(
+        self,
+        *,
+        basics_: dict | None = None,
+        team_: dict | None = None,
+        customer_: dict | None = None,
+        story_: dict | None = None,
+    ) -> dict[str, Any]:
         """Run all four steps; returns the result view once the bot has finished setting up."""
         self.open()
         for fields, expected_next in (

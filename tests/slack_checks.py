@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
@@ -208,11 +209,14 @@ def _parse_block(raw: dict) -> list[str]:
         unknown = set(raw) - block.attributes
         problems += [f"{raw['type']}: unknown field(s) {', '.join(sorted(unknown))}"] if unknown else []
         if raw["type"] != "rich_text":
-            problems += [f"{raw['type']}: unknown element type {e.get('type')!r}"
-                         for e in _elements(raw) if BlockElement.parse(e) is None]
+            problems += [
+                f"{raw['type']}: unknown element type {e.get('type')!r}"
+                for e in _elements(raw)
+                if BlockElement.parse(e) is None
+            ]
         block.to_dict()  # runs validate_json on the block and everything inside it
     except SlackObjectFormationError as exc:
-        return problems + [f"{raw.get('type')}: {exc}"]
+        return [*problems, f"{raw.get('type')}: {exc}"]
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         return [f"{raw.get('type')}: cannot be parsed ({exc})"]
     return problems
@@ -347,8 +351,11 @@ def check_ack_body(body: Any) -> list[str]:
             errors = body.get("errors")
             if not isinstance(errors, dict) or not errors:
                 return ["response_action errors needs a non-empty errors object keyed by block_id"]
-            return [f"errors[{k!r}] must be a non-empty string" for k, v in errors.items()
-                    if not isinstance(v, str) or not v]
+            return [
+                f"errors[{k!r}] must be a non-empty string"
+                for k, v in errors.items()
+                if not isinstance(v, str) or not v
+            ]
         if action in ("update", "push"):
             if body.get("view") is None:
                 return [f"response_action {action} needs a view"]

@@ -22,10 +22,18 @@ _ts = itertools.count(1)
 
 def _onboarding(engine, channel: str, status: str = OnboardingStatus.ACTIVE.value) -> int:
     with session_scope(engine) as s:
-        ob = Onboarding(customer_name="Acme Corp", tier=2, acv_cents=4_000_000, playbook_key="standard_60",
-                        timezone="America/New_York", contract_signed_on=date(2026, 5, 1),
-                        target_go_live_on=date(2026, 6, 19), shared_channel_id=channel, status=status,
-                        created_by=VENDOR_CSM)
+        ob = Onboarding(
+            customer_name="Acme Corp",
+            tier=2,
+            acv_cents=4_000_000,
+            playbook_key="standard_60",
+            timezone="America/New_York",
+            contract_signed_on=date(2026, 5, 1),
+            target_go_live_on=date(2026, 6, 19),
+            shared_channel_id=channel,
+            status=status,
+            created_by=VENDOR_CSM,
+        )
         s.add(ob)
         s.flush()
         return ob.id
@@ -40,8 +48,15 @@ def onboarding_id(harness) -> int:
 def message(user: str, *, team: str | None = CUSTOMER_TEAM, channel: str = SHARED_CHANNEL, **fields) -> dict:
     """A message event as Slack sends it from a Slack Connect channel."""
     ts = f"1777900000.{next(_ts):06d}"
-    event = {"type": "message", "channel": channel, "user": user, "text": "hello", "ts": ts, "event_ts": ts,
-             "channel_type": "channel"}
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": "hello",
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
     if team:
         event.update(team=team, user_team=team, source_team=team)
     event.update(fields)
@@ -79,8 +94,9 @@ def test_customer_message_is_recorded_once_even_when_slack_retries(harness, onbo
     event = message(CUSTOMER_CHAMPION)
     assert harness.slack.event(event, event_id="Ev0RETRIED1").status == 200
     assert _wait_for_rows(harness.engine, 1) == [(CUSTOMER_CHAMPION, "customer", "message", ts_instant(event["ts"]))]
-    retry = harness.slack.event(event, event_id="Ev0RETRIED1",
-                                headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    retry = harness.slack.event(
+        event, event_id="Ev0RETRIED1", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
     assert retry.status == 200
     _settle(harness)
     rows = _activity(harness.engine)

@@ -156,12 +156,13 @@ SHORT_WEEK = BusinessHours(time(8), time(12), frozenset({0, 1, 2, 3}))  # Monday
 
 
 def test_the_module_functions_use_the_office_calendar():
-    assert OFFICE_HOURS == BusinessHours(time(9), time(17), frozenset(range(5)), frozenset())
+    assert BusinessHours(time(9), time(17), frozenset(range(5)), frozenset()) == OFFICE_HOURS
     for start in (THU, FRI, SAT, SUN, MON):
         for n in (-3, 0, 1, 6):
             assert add_business_days(start, n) == OFFICE_HOURS.add_days(start, n)
             assert business_days_between(start, MON + timedelta(days=n)) == OFFICE_HOURS.days_between(
-                start, MON + timedelta(days=n))
+                start, MON + timedelta(days=n)
+            )
 
 
 def test_a_calendar_counts_only_its_own_weekdays():

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.core.ids import Action, Field, View
 from bot.core.domain import Act
+from bot.core.ids import Action, Field, View
 from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef
 from store.db import session_scope
 from store.models import AuditEntry, Milestone, Onboarding
@@ -65,7 +65,9 @@ def test_start_edits_the_card_in_place_and_records_history_in_its_thread(harness
     click(harness, Action.MILESTONE_START, r.encode(), VENDOR_CSM, c)
 
     _updated(harness, c, updates)
-    harness.fake.wait_for("chat.postMessage", lambda call: call.args.get("thread_ts") == c.ts and "started" in call.args["text"])
+    harness.fake.wait_for(
+        "chat.postMessage", lambda call: call.args.get("thread_ts") == c.ts and "started" in call.args["text"]
+    )
     assert _top_level_posts(harness) == posts, "a click never adds a message to the channel"
     m = milestone(harness, ob.id, "intake_received")
     assert m.status == "in_progress" and m.version == r.version + 1
@@ -103,11 +105,24 @@ def test_permission_matrix(harness, ob, user, what, expected):
     """intake_received: the champion owns it on the customer's side; the sponsor doesn't."""
     c = card(harness, ob.id, "stage", "pre_kickoff")
     r = ref(harness, ob.id, "intake_received")
-    answers, opened, updates = len(harness.fake.calls_to("response_url")), len(harness.fake.calls_to("views.open")), _updates(harness, c)
+    answers, opened, updates = (
+        len(harness.fake.calls_to("response_url")),
+        len(harness.fake.calls_to("views.open")),
+        _updates(harness, c),
+    )
 
     if what in ("due", "reassign"):
-        harness.slack.block_action(Action.MILESTONE_MENU, user_id=user, team_id=_team(user), channel_id=c.channel_id,
-                                   message_ts=c.ts, selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(MENU_ACTS[what], r).encode()}})
+        harness.slack.block_action(
+            Action.MILESTONE_MENU,
+            user_id=user,
+            team_id=_team(user),
+            channel_id=c.channel_id,
+            message_ts=c.ts,
+            selected={
+                "type": "overflow",
+                "selected_option": {"value": MilestoneChoice.of(MENU_ACTS[what], r).encode()},
+            },
+        )
     else:
         click(harness, what, r.encode(), user, c)
 
@@ -139,7 +154,8 @@ def test_client_verified_milestone_waits_for_the_customer(harness, ob):
     m = milestone(harness, ob.id, "project_owner_named")
     assert m.status == "awaiting_confirmation"
     harness.fake.wait_for(
-        "chat.postMessage", lambda call: call.args.get("thread_ts") == c.ts and "<@U0SPONSOR>, could you confirm" in call.args["text"]
+        "chat.postMessage",
+        lambda call: call.args.get("thread_ts") == c.ts and "<@U0SPONSOR>, could you confirm" in call.args["text"],
     )
 
     answers = len(harness.fake.calls_to("response_url"))
@@ -165,12 +181,17 @@ def test_customer_rejects_with_a_reason_and_it_goes_back_to_in_progress(harness,
     view = harness.fake.view(call.response["view"]["id"])
     assert view["callback_id"] == View.MILESTONE_REJECT
 
-    empty = harness.slack.view_submission(view, state({Field.REJECT_REASON: text("")}), user_id=CUSTOMER_SPONSOR,
-                                          team_id="T0CUSTOMER")
+    empty = harness.slack.view_submission(
+        view, state({Field.REJECT_REASON: text("")}), user_id=CUSTOMER_SPONSOR, team_id="T0CUSTOMER"
+    )
     assert "Say what still needs to happen" in empty.json["errors"][Field.REJECT_REASON]
     updates = _updates(harness, c)
-    ok = harness.slack.view_submission(view, state({Field.REJECT_REASON: text("Pat hasn't agreed yet")}),
-                                       user_id=CUSTOMER_SPONSOR, team_id="T0CUSTOMER")
+    ok = harness.slack.view_submission(
+        view,
+        state({Field.REJECT_REASON: text("Pat hasn't agreed yet")}),
+        user_id=CUSTOMER_SPONSOR,
+        team_id="T0CUSTOMER",
+    )
     assert ok.status == 200 and ok.text == ""
     _updated(harness, c, updates)
     assert milestone(harness, ob.id, "project_owner_named").status == "in_progress"
@@ -227,9 +248,9 @@ def test_two_people_clicking_at_once_never_corrupt_state(harness, ob):
     m = milestone(harness, ob.id, "intake_received")
     assert m.version == r.version + 1 and m.status in ("done", "in_progress")
     with session_scope(harness.engine) as s:
-        changes = s.exec(
-            select(AuditEntry).where(AuditEntry.entity_id == m.id, AuditEntry.field == "status")
-        ).scalars().all()
+        changes = (
+            s.exec(select(AuditEntry).where(AuditEntry.entity_id == m.id, AuditEntry.field == "status")).scalars().all()
+        )
     assert len(changes) == 1, "exactly one of the two clicks was applied"
 
 
@@ -266,8 +287,12 @@ def test_blocked_form_records_what_who_and_since(harness, ob):
     click(harness, Action.MILESTONE_BLOCK, ref(harness, ob.id, "intake_received").encode(), CUSTOMER_CHAMPION, c)
     call = harness.fake.wait_for("views.open", count=opened + 1)
     view = harness.fake.view(call.response["view"]["id"])
-    missing = harness.slack.view_submission(view, state({Field.BLOCKED_WHAT: text(""), Field.BLOCKED_WHO: text("")}),
-                                            user_id=CUSTOMER_CHAMPION, team_id="T0CUSTOMER")
+    missing = harness.slack.view_submission(
+        view,
+        state({Field.BLOCKED_WHAT: text(""), Field.BLOCKED_WHO: text("")}),
+        user_id=CUSTOMER_CHAMPION,
+        team_id="T0CUSTOMER",
+    )
     assert set(missing.json["errors"]) == {Field.BLOCKED_WHAT, Field.BLOCKED_WHO}
     updates = _updates(harness, c)
     values = {
@@ -296,7 +321,9 @@ def test_when_slack_wont_open_a_form_the_same_action_comes_as_buttons(harness, o
     answers = len(harness.fake.calls_to("response_url"))
     click(harness, Action.MILESTONE_BLOCK, ref(harness, ob.id, "intake_received").encode(), CUSTOMER_CHAMPION, c)
     answer = harness.fake.wait_for("response_url", count=answers + 1).args
-    quick = {e["action_id"]: e["value"] for blk in answer["blocks"] if blk["type"] == "actions" for e in blk["elements"]}
+    quick = {
+        e["action_id"]: e["value"] for blk in answer["blocks"] if blk["type"] == "actions" for e in blk["elements"]
+    }
     assert len(quick) == 3
     updates = _updates(harness, c)
     action_id = f"{Action.MILESTONE_QUICK}.customer"
@@ -310,43 +337,74 @@ def test_vendor_changes_a_due_date_with_a_reason(harness, ob):
     c = card(harness, ob.id, "stage", "pre_kickoff")
     r = ref(harness, ob.id, "intake_received")
     opened = len(harness.fake.calls_to("views.open"))
-    harness.slack.block_action(Action.MILESTONE_MENU, user_id=VENDOR_CSM, channel_id=c.channel_id, message_ts=c.ts,
-                               selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.CHANGE_DUE, r).encode()}})
+    harness.slack.block_action(
+        Action.MILESTONE_MENU,
+        user_id=VENDOR_CSM,
+        channel_id=c.channel_id,
+        message_ts=c.ts,
+        selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.CHANGE_DUE, r).encode()}},
+    )
     view = harness.fake.view(harness.fake.wait_for("views.open", count=opened + 1).response["view"]["id"])
     weekend = harness.slack.view_submission(
-        view, state({Field.NEW_DUE: {"type": "datepicker", "selected_date": "2026-05-09"}, Field.DUE_REASON: text("x")}),
-        user_id=VENDOR_CSM)
+        view,
+        state({Field.NEW_DUE: {"type": "datepicker", "selected_date": "2026-05-09"}, Field.DUE_REASON: text("x")}),
+        user_id=VENDOR_CSM,
+    )
     assert "weekend" in weekend.json["errors"][Field.NEW_DUE]
     updates = _updates(harness, c)
     harness.slack.view_submission(
         view,
-        state({Field.NEW_DUE: {"type": "datepicker", "selected_date": "2026-05-08"}, Field.DUE_REASON: text("Champion on leave")}),
+        state(
+            {
+                Field.NEW_DUE: {"type": "datepicker", "selected_date": "2026-05-08"},
+                Field.DUE_REASON: text("Champion on leave"),
+            }
+        ),
         user_id=VENDOR_CSM,
     )
     _updated(harness, c, updates)
     assert milestone(harness, ob.id, "intake_received").due_on == date(2026, 5, 8)
-    harness.fake.wait_for("chat.postMessage", lambda call: call.args.get("thread_ts") == c.ts and "Champion on leave" in call.args["text"])
+    harness.fake.wait_for(
+        "chat.postMessage", lambda call: call.args.get("thread_ts") == c.ts and "Champion on leave" in call.args["text"]
+    )
 
 
 def test_vendor_reassigns_both_owners(harness, ob):
     c = card(harness, ob.id, "stage", "pre_kickoff")
     r = ref(harness, ob.id, "intake_received")
     opened = len(harness.fake.calls_to("views.open"))
-    harness.slack.block_action(Action.MILESTONE_MENU, user_id=VENDOR_CSM, channel_id=c.channel_id, message_ts=c.ts,
-                               selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.REASSIGN, r).encode()}})
+    harness.slack.block_action(
+        Action.MILESTONE_MENU,
+        user_id=VENDOR_CSM,
+        channel_id=c.channel_id,
+        message_ts=c.ts,
+        selected={"type": "overflow", "selected_option": {"value": MilestoneChoice.of(Act.REASSIGN, r).encode()}},
+    )
     view = harness.fake.view(harness.fake.wait_for("views.open", count=opened + 1).response["view"]["id"])
     options = next(blk for blk in view["blocks"] if blk.get("block_id") == Field.CUSTOMER_OWNER)["element"]["options"]
     sponsor = next(o["value"] for o in options if "Sam Sponsor" in o["text"]["text"])
     wrong = harness.slack.view_submission(
-        view, state({Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": sponsor}},
-                     Field.VENDOR_OWNER: {"type": "users_select", "selected_user": CUSTOMER_CHAMPION}}),
-        user_id=VENDOR_CSM)
+        view,
+        state(
+            {
+                Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": sponsor}},
+                Field.VENDOR_OWNER: {"type": "users_select", "selected_user": CUSTOMER_CHAMPION},
+            }
+        ),
+        user_id=VENDOR_CSM,
+    )
     assert "your own team" in wrong.json["errors"][Field.VENDOR_OWNER]
     updates = _updates(harness, c)
     harness.slack.view_submission(
-        view, state({Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": sponsor}},
-                     Field.VENDOR_OWNER: {"type": "users_select", "selected_user": VENDOR_AE}}),
-        user_id=VENDOR_CSM)
+        view,
+        state(
+            {
+                Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": sponsor}},
+                Field.VENDOR_OWNER: {"type": "users_select", "selected_user": VENDOR_AE},
+            }
+        ),
+        user_id=VENDOR_CSM,
+    )
     _updated(harness, c, updates)
     m = milestone(harness, ob.id, "intake_received")
     assert str(m.customer_owner_id) == sponsor
@@ -368,8 +426,12 @@ def test_my_tasks_answers_only_the_person_who_asked(harness, ob):
     c = card(harness, ob.id, "stage", "pre_kickoff")
     answers, updates = len(harness.fake.calls_to("response_url")), _updates(harness, c)
     harness.slack.block_action(
-        Action.MILESTONE_START, user_id=CUSTOMER_CHAMPION, team_id="T0CUSTOMER",
-        value=ref(harness, ob.id, "intake_received").encode(), channel_id=SHARED_CHANNEL, message_ts=overview.ts,
+        Action.MILESTONE_START,
+        user_id=CUSTOMER_CHAMPION,
+        team_id="T0CUSTOMER",
+        value=ref(harness, ob.id, "intake_received").encode(),
+        channel_id=SHARED_CHANNEL,
+        message_ts=overview.ts,
     )
     _updated(harness, c, updates)
 
@@ -377,8 +439,18 @@ def test_my_tasks_answers_only_the_person_who_asked(harness, ob):
 def test_sixty_milestones_still_fit_slacks_limits(harness, ob):
     with session_scope(harness.engine) as s:
         for i in range(60):
-            s.add(Milestone(onboarding_id=ob.id, stage="pre_kickoff", key=f"bulk_{i}", title=f"Outcome number {i} " + "x" * 120,
-                            track="business", position=100 + i, start_on=date(2026, 5, 4), due_on=date(2026, 5, 29)))
+            s.add(
+                Milestone(
+                    onboarding_id=ob.id,
+                    stage="pre_kickoff",
+                    key=f"bulk_{i}",
+                    title=f"Outcome number {i} " + "x" * 120,
+                    track="business",
+                    position=100 + i,
+                    start_on=date(2026, 5, 4),
+                    due_on=date(2026, 5, 29),
+                )
+            )
     c = card(harness, ob.id, "stage", "pre_kickoff")
     updates = _updates(harness, c)
     click(harness, Action.MILESTONE_START, ref(harness, ob.id, "intake_received").encode(), VENDOR_CSM, c)

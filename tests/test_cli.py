@@ -25,9 +25,7 @@ def _env(**overrides: str) -> dict[str, str]:
 
 
 def _run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [ONBOARD_BOT, *args], cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([ONBOARD_BOT, *args], cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=60)
 
 
 def _one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -187,7 +185,8 @@ def test_broken_playbooks_dir_is_one_clear_line(tmp_path, fake_slack):
     (playbooks / "ours.toml").write_text('key = "ours"\nname = 3\n')
     line = _one_line_error(
         _run(
-            "serve", "--migrate",
+            "serve",
+            "--migrate",
             cwd=tmp_path,
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -2,10 +2,16 @@ import pytest
 
 from bot.runtime.config import ConfigError, load_settings
 
-ALL_VARS = (
-    "SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_APP_TOKEN SLACK_API_URL DATABASE_URL "
-    "ONBOARD_DEFAULT_TIMEZONE ONBOARD_PLAYBOOKS_DIR ONBOARD_LOG_LEVEL"
-).split()
+ALL_VARS = [
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "ONBOARD_DEFAULT_TIMEZONE",
+    "ONBOARD_PLAYBOOKS_DIR",
+    "ONBOARD_LOG_LEVEL",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -45,10 +51,10 @@ def test_malformed_setting_names_the_variable(monkeypatch, name, value, message)
 
 
 def test_http_mode_needs_token_and_signing_secret(monkeypatch):
-    with pytest.raises(ConfigError, match="^SLACK_BOT_TOKEN is not set"):
+    with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN is not set"):
         load_settings().require_slack()
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    with pytest.raises(ConfigError, match="^SLACK_SIGNING_SECRET is not set"):
+    with pytest.raises(ConfigError, match=r"^SLACK_SIGNING_SECRET is not set"):
         load_settings().require_slack()
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
     load_settings().require_slack()
@@ -63,7 +69,9 @@ def test_socket_mode_when_app_token_is_set(monkeypatch):
 
 
 def test_dotenv_file_is_read(tmp_path):
-    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://db.internal/onboard\nONBOARD_DEFAULT_TIMEZONE=Europe/Berlin\n")
+    (tmp_path / ".env").write_text(
+        "DATABASE_URL=postgresql://db.internal/onboard\nONBOARD_DEFAULT_TIMEZONE=Europe/Berlin\n"
+    )
     s = load_settings()
     assert s.database_url == "postgresql://db.internal/onboard"
     assert s.default_timezone == "Europe/Berlin"

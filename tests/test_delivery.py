@@ -7,6 +7,7 @@ sleeping, so what the deliverer waited is read off the clock.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import threading
 from datetime import time, timedelta
@@ -15,12 +16,12 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.slack import delivery
-from bot.slack.delivery import deliver_due
+from bot.automation.snooze import SPANS
 from bot.core.ids import Action
 from bot.core.notices import Audience, Rule
 from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice
-from bot.automation.snooze import SPANS
+from bot.slack import delivery
+from bot.slack.delivery import deliver_due
 from messages.automated_posts import render
 from store import outbox
 from store.db import make_engine, session_scope
@@ -80,8 +81,17 @@ class CrashBeforePost(WebClient):
 
 # -- bundling -------------------------------------------------------------------------------------
 def test_one_persons_day_is_one_digest(harness, ob, clock):
-    due_soon = notice(ob, "kickoff", rule=Rule.DUE_SOON, milestone_id=7, version=3, due_on="2026-05-06",
-                      business_days_left=2, customer_owner="<@U0CHAMPION>", vendor_owner="<@U0CSM>")
+    due_soon = notice(
+        ob,
+        "kickoff",
+        rule=Rule.DUE_SOON,
+        milestone_id=7,
+        version=3,
+        due_on="2026-05-06",
+        business_days_left=2,
+        customer_owner="<@U0CHAMPION>",
+        vendor_owner="<@U0CSM>",
+    )
     overdue = notice(ob, "sso", rule=Rule.OVERDUE, milestone_id=8, version=1, due_on="2026-05-01", days_overdue=3)
     silent = notice(ob, "", rule=Rule.SILENT_ACCOUNT, days_silent=8, open_milestones=4, project_owner="Pat")
     claim(harness, due_soon, overdue, silent)
@@ -91,9 +101,12 @@ def test_one_persons_day_is_one_digest(harness, ob, clock):
     [post] = harness.fake.calls_to("chat.postMessage")
     assert post.args["channel"] == VENDOR_CSM
     assert sorted(post.args["metadata"]["event_payload"]["dedupe_keys"]) == sorted(
-        n.dedupe_key for n in (due_soon, overdue, silent))
+        n.dedupe_key for n in (due_soon, overdue, silent)
+    )
     assert post.args["metadata"]["event_type"] == "onboard_notice"
-    assert len(report.posts) == 1 and sorted(report.sent) == sorted(post.args["metadata"]["event_payload"]["dedupe_keys"])
+    assert len(report.posts) == 1 and sorted(report.sent) == sorted(
+        post.args["metadata"]["event_payload"]["dedupe_keys"]
+    )
     sent = rows(harness.engine)
     assert {r.status for r in sent} == {outbox.SENT}
     assert {r.ts for r in sent} == {post.response["ts"]}
@@ -112,7 +125,10 @@ def test_one_persons_day_is_one_digest(harness, ob, clock):
     assert choice.onboarding_id == ob and SPANS[choice.span] == timedelta(days=3)
     date_blocks = [b for b in actions if any(e["action_id"] == Action.NUDGE_SNOOZE_UNTIL for e in b["elements"])]
     assert {NoticeRef.decode(b["block_id"]) for b in date_blocks} == {
-        NoticeRef(ob, "due_soon", "kickoff"), NoticeRef(ob, "overdue", "sso"), NoticeRef(ob, "silent_account", "")}
+        NoticeRef(ob, "due_soon", "kickoff"),
+        NoticeRef(ob, "overdue", "sso"),
+        NoticeRef(ob, "silent_account", ""),
+    }
 
 
 def test_a_csm_with_two_customers_gets_one_digest_naming_each(harness, ob, clock):
@@ -128,18 +144,33 @@ def test_a_csm_with_two_customers_gets_one_digest_naming_each(harness, ob, clock
 
 
 def test_urgent_goes_out_on_its_own(harness, ob, clock):
-    claim(harness,
-          notice(ob, "sso", rule=Rule.BLOCKED, audience=Audience.INTERNAL, urgent=True, days_blocked=9,
-                 addressed="<@U0MANAGER>", waiting_on="customer"),
-          notice(ob, "crm", rule=Rule.DUE_SOON, audience=Audience.INTERNAL),
-          notice(ob, "data", rule=Rule.DUE_SOON, audience=Audience.INTERNAL))
+    claim(
+        harness,
+        notice(
+            ob,
+            "sso",
+            rule=Rule.BLOCKED,
+            audience=Audience.INTERNAL,
+            urgent=True,
+            days_blocked=9,
+            addressed="<@U0MANAGER>",
+            waiting_on="customer",
+        ),
+        notice(ob, "crm", rule=Rule.DUE_SOON, audience=Audience.INTERNAL),
+        notice(ob, "data", rule=Rule.DUE_SOON, audience=Audience.INTERNAL),
+    )
 
     report = deliver(harness, clock)
 
     first, second = posts_to(harness, INTERNAL_CHANNEL)
     assert len(first.args["metadata"]["event_payload"]["dedupe_keys"]) == 1, "urgent first, alone"
-    ack = [e for b in first.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-           if e["action_id"] == Action.ESCALATION_ACK]
+    ack = [
+        e
+        for b in first.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == Action.ESCALATION_ACK
+    ]
     assert NoticeRef.decode(ack[0]["value"]) == NoticeRef(ob, "blocked", "sso")
     assert "<@U0MANAGER>: please propose an unblock call within 48 hours" in dumps(first.args["blocks"])
     assert len(second.args["metadata"]["event_payload"]["dedupe_keys"]) == 2
@@ -147,8 +178,10 @@ def test_urgent_goes_out_on_its_own(harness, ob, clock):
 
 
 def test_a_long_digest_stays_within_slacks_limits(harness, ob, clock):
-    claim(harness, *(notice(ob, f"m{i}", rule=Rule.DUE_SOON, milestone_id=i, version=1, title="x" * 180)
-                     for i in range(35)))
+    claim(
+        harness,
+        *(notice(ob, f"m{i}", rule=Rule.DUE_SOON, milestone_id=i, version=1, title="x" * 180) for i in range(35)),
+    )
 
     deliver(harness, clock)
 
@@ -188,7 +221,8 @@ def short_week(harness, ob: int):
     """harness.services with a short-week playbook added, and the onboarding `ob` moved onto it."""
     standard = harness.services.playbooks["standard_30"]
     rules = standard.rules.with_overrides(
-        {"business_hours_start": time(8), "business_hours_end": time(12), "business_days": (0, 1, 2, 3)})
+        {"business_hours_start": time(8), "business_hours_end": time(12), "business_days": (0, 1, 2, 3)}
+    )
     playbook = dataclasses.replace(standard, key=SHORT_WEEK, rules=rules)
     with session_scope(harness.engine) as s:
         s.get(Onboarding, ob).playbook_key = SHORT_WEEK
@@ -231,13 +265,15 @@ def test_an_onboarding_on_an_unknown_playbook_gets_the_default_business_hours(ha
 
 
 def test_posts_to_one_channel_are_a_second_apart(harness, ob, clock):
-    claim(harness, *(notice(ob, s, rule=Rule.BLOCKED, audience=Audience.INTERNAL, urgent=True) for s in ("a", "b", "c")))
+    claim(
+        harness, *(notice(ob, s, rule=Rule.BLOCKED, audience=Audience.INTERNAL, urgent=True) for s in ("a", "b", "c"))
+    )
 
     report = deliver(harness, clock)
 
     times = [p.at for p in report.posts]
     assert len(times) == 3
-    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in zip(times, times[1:]))
+    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in itertools.pairwise(times))
     assert clock.slept and all(0 < s <= 1 for s in clock.slept)
 
 
@@ -303,7 +339,8 @@ def test_a_post_that_landed_but_whose_answer_was_lost_is_not_posted_again(harnes
 def test_a_crash_after_the_post_is_recovered_from_history(harness, ob, clock):
     claim(harness, notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.SHARED))
     crashing = dataclasses.replace(
-        harness.services, client=CrashAfterPost(token=harness.services.client.token, base_url=harness.fake.url))
+        harness.services, client=CrashAfterPost(token=harness.services.client.token, base_url=harness.fake.url)
+    )
 
     with pytest.raises(SystemExit):
         deliver(harness, clock, crashing)
@@ -321,7 +358,8 @@ def test_a_crash_after_the_post_is_recovered_from_history(harness, ob, clock):
 def test_a_crash_before_the_post_posts_it_once(harness, ob, clock):
     claim(harness, notice(ob))
     crashing = dataclasses.replace(
-        harness.services, client=CrashBeforePost(token=harness.services.client.token, base_url=harness.fake.url))
+        harness.services, client=CrashBeforePost(token=harness.services.client.token, base_url=harness.fake.url)
+    )
     with pytest.raises(SystemExit):
         deliver(harness, clock, crashing)
 
@@ -400,16 +438,35 @@ def test_audience_is_checked_again_before_sending(harness, ob, clock):
 
 
 def test_internal_words_never_reach_the_shared_channel(harness, ob, clock):
-    claim(harness,
-          notice(ob, "sso", rule=Rule.BLOCKED, audience=Audience.SHARED, urgent=True, days_blocked=9,
-                 blocked_reason="waiting for IdP metadata", executive_sponsor="<@U0SPONSOR>",
-                 addressed="<@U0SPONSOR>", unblock_call_by="2026-05-06T09:00:00-04:00",
-                 csm_manager="<@U0MANAGER>", escalation_contact="<@U0MANAGER>", level=2),
-          notice(ob, "crm", rule=Rule.OVERDUE, audience=Audience.SHARED, days_overdue=2, addressed="<@U0CHAMPION>"),
-          notice(ob, "", rule=Rule.WEEKLY_OVERVIEW, audience=Audience.SHARED, period="2026-W19",
-                 done_last_week=[{"title": "Kickoff"}],
-                 due_this_week=[{"title": "SSO", "due_on": "2026-05-08", "owner": "<@U0CHAMPION>"}]),
-          notice(ob, "", rule=Rule.HEALTH_DROP, audience=Audience.SHARED, score=40, previous_score=70))
+    claim(
+        harness,
+        notice(
+            ob,
+            "sso",
+            rule=Rule.BLOCKED,
+            audience=Audience.SHARED,
+            urgent=True,
+            days_blocked=9,
+            blocked_reason="waiting for IdP metadata",
+            executive_sponsor="<@U0SPONSOR>",
+            addressed="<@U0SPONSOR>",
+            unblock_call_by="2026-05-06T09:00:00-04:00",
+            csm_manager="<@U0MANAGER>",
+            escalation_contact="<@U0MANAGER>",
+            level=2,
+        ),
+        notice(ob, "crm", rule=Rule.OVERDUE, audience=Audience.SHARED, days_overdue=2, addressed="<@U0CHAMPION>"),
+        notice(
+            ob,
+            "",
+            rule=Rule.WEEKLY_OVERVIEW,
+            audience=Audience.SHARED,
+            period="2026-W19",
+            done_last_week=[{"title": "Kickoff"}],
+            due_this_week=[{"title": "SSO", "due_on": "2026-05-08", "owner": "<@U0CHAMPION>"}],
+        ),
+        notice(ob, "", rule=Rule.HEALTH_DROP, audience=Audience.SHARED, score=40, previous_score=70),
+    )
 
     report = deliver(harness, clock)
 
@@ -438,17 +495,21 @@ class MeetingClock(ManualClock):
 
 
 def test_two_deliverers_at_once_post_each_row_once(harness, ob, database_url):
-    claim(harness, *(notice(ob, s, audience=Audience.INTERNAL, urgent=True) for s in "abcd"),
-          notice(ob, "e", audience=Audience.SHARED))
+    claim(
+        harness,
+        *(notice(ob, s, audience=Audience.INTERNAL, urgent=True) for s in "abcd"),
+        notice(ob, "e", audience=Audience.SHARED),
+    )
     barrier = threading.Barrier(2)
     reports, errors = [], []
 
     def one_deliverer() -> None:
         engine = make_engine(database_url)
         try:
-            reports.append(deliver_due(dataclasses.replace(harness.services, engine=engine), MONDAY_9,
-                                       clock=MeetingClock(barrier)))
-        except BaseException as exc:  # noqa: BLE001
+            reports.append(
+                deliver_due(dataclasses.replace(harness.services, engine=engine), MONDAY_9, clock=MeetingClock(barrier))
+            )
+        except BaseException as exc:
             errors.append(exc)
         finally:
             engine.dispose()
@@ -470,8 +531,12 @@ def test_every_rule_renders_for_its_audiences(ob):
     cases = [(rule, audience) for rule in Rule for audience in Audience]
     for rule, audience in cases:
         row = Notification(**outbox.row_values(notice(ob, rule=rule, audience=audience)), id=1)
-        if audience is Audience.SHARED and rule in (Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT,
-                                                    Rule.KICKOFF_RECAP_MISSING, Rule.HEALTH_DROP):
+        if audience is Audience.SHARED and rule in (
+            Rule.BEHIND_SCHEDULE,
+            Rule.SILENT_ACCOUNT,
+            Rule.KICKOFF_RECAP_MISSING,
+            Rule.HEALTH_DROP,
+        ):
             with pytest.raises(ValueError):
                 render([row])
             continue
@@ -484,5 +549,9 @@ def test_missing_facts_still_render(ob):
     row = Notification(**{**outbox.row_values(bare), "payload": {}})
     message = render([row])
     assert "sso" in message.text
-    assert not any(e.get("action_id") == Action.MILESTONE_DONE
-                   for b in message.blocks if b["type"] == "actions" for e in b["elements"])
+    assert not any(
+        e.get("action_id") == Action.MILESTONE_DONE
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )

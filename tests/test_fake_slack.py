@@ -22,8 +22,11 @@ VENDOR, CUSTOMER = "T0VENDOR", "T0CUSTOMER"
 CSM, CHAMPION, STRANGER, OUTSIDER = "U0CSM", "U0CHAMPION", "U0STRANGER", "U0OUTSIDER"
 SHARED, INTERNAL, ARCHIVED, ELSEWHERE = "C0SHARED", "C0INTERNAL", "C0ARCHIVED", "C0ELSEWHERE"
 TS = re.compile(r"^\d{10}\.\d{6}$")
-MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Kick off"}, "blocks": [
-    {"type": "section", "text": {"type": "mrkdwn", "text": "Let's start"}}]}
+MODAL = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "Kick off"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Let's start"}}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +98,12 @@ def test_form_bodies_query_strings_and_json_strings_are_all_understood(fake, cli
 
 
 def test_a_malformed_json_body_is_answered_not_dropped(fake, spec_problems):
-    request = urllib.request.Request(f"{fake.url}chat.postMessage", data=b"{not json", method="POST",
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+    request = urllib.request.Request(
+        f"{fake.url}chat.postMessage",
+        data=b"{not json",
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
     with urllib.request.urlopen(request) as answer:
         assert json.load(answer) == {"ok": False, "error": "invalid_json"}
     assert fake.calls[-1].method == "chat.postMessage" and fake.calls[-1].args == {}
@@ -286,9 +293,10 @@ def test_a_wrong_token_is_refused(fake):
     assert error_of(wrong.auth_test).response["error"] == "invalid_auth"
     app_level = WebClient(token="xapp-test-token", base_url=fake.url)
     assert app_level.apps_connections_open(app_token="xapp-test-token")["url"].startswith("ws://")
-    assert error_of(WebClient(token=TOKEN, base_url=fake.url).apps_connections_open, app_token=TOKEN).response[
-        "error"
-    ] == "not_allowed_token_type"
+    assert (
+        error_of(WebClient(token=TOKEN, base_url=fake.url).apps_connections_open, app_token=TOKEN).response["error"]
+        == "not_allowed_token_type"
+    )
 
 
 def test_unknown_methods_are_answered_and_recorded(fake, client, spec_problems):

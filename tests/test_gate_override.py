@@ -32,8 +32,12 @@ def not_ready(harness):
 
 def _click(harness, card, user_id, team_id=None):
     return harness.slack.block_action(
-        Action.GATE_OVERRIDE, user_id=user_id, team_id=team_id, value=OnboardingRef(card.onboarding_id).encode(),
-        channel_id=card.channel_id, message_ts=card.ts,
+        Action.GATE_OVERRIDE,
+        user_id=user_id,
+        team_id=team_id,
+        value=OnboardingRef(card.onboarding_id).encode(),
+        channel_id=card.channel_id,
+        message_ts=card.ts,
     )
 
 
@@ -73,7 +77,9 @@ def test_vendor_overrides_with_a_reason_and_it_is_audited(harness, not_ready):
     updated = harness.fake.wait_for("chat.update", lambda c: c.args["ts"] == card.ts)
     assert "overridden by <@U0MANAGER>" in json.dumps(updated.args["blocks"])
     assert Action.GATE_OVERRIDE not in json.dumps(updated.args["blocks"])
-    harness.fake.wait_for("chat.postMessage", lambda c: c.args.get("thread_ts") == card.ts and "overrode" in c.args["text"])
+    harness.fake.wait_for(
+        "chat.postMessage", lambda c: c.args.get("thread_ts") == card.ts and "overrode" in c.args["text"]
+    )
 
     with session_scope(harness.engine) as s:
         record = load(s, ob.id)

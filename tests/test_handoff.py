@@ -139,7 +139,11 @@ def test_tier_override_is_kept(flow, harness):
     with session_scope(harness.engine) as s:
         ob = s.exec(select(Onboarding)).scalars().one()
         assert ob.tier == 2 and ob.playbook_key == "standard_30"
-        created = s.exec(select(AuditEntry).where(AuditEntry.entity == "onboarding", AuditEntry.action == "created")).scalars().one()
+        created = (
+            s.exec(select(AuditEntry).where(AuditEntry.entity == "onboarding", AuditEntry.action == "created"))
+            .scalars()
+            .one()
+        )
         assert "chosen by hand" in created.reason
 
 
@@ -194,14 +198,26 @@ def _to_customer_step(flow):
     ("people", "block", "message"),
     [
         ({"champion": person("champion")}, person_field("champion", "user"), "Name the champion"),
-        ({"economic_buyer": person("economic_buyer", slack=VENDOR_CSM)}, person_field("economic_buyer", "user"),
-         "someone from your own team"),
-        ({"it_contact": person("it_contact", name="Ian", email="not-an-email")}, person_field("it_contact", "email"),
-         "doesn't look like an email"),
-        ({"it_contact": person("it_contact", email="ian@acme.example")}, person_field("it_contact", "name"),
-         "Add the person's name"),
-        ({"project_owner": person("project_owner", name="P" * 121)}, person_field("project_owner", "name"),
-         "under 120"),
+        (
+            {"economic_buyer": person("economic_buyer", slack=VENDOR_CSM)},
+            person_field("economic_buyer", "user"),
+            "someone from your own team",
+        ),
+        (
+            {"it_contact": person("it_contact", name="Ian", email="not-an-email")},
+            person_field("it_contact", "email"),
+            "doesn't look like an email",
+        ),
+        (
+            {"it_contact": person("it_contact", email="ian@acme.example")},
+            person_field("it_contact", "name"),
+            "Add the person's name",
+        ),
+        (
+            {"project_owner": person("project_owner", name="P" * 121)},
+            person_field("project_owner", "name"),
+            "under 120",
+        ),
     ],
 )
 def test_customer_step_answers_bad_input_inline(flow, harness, people, block, message):
@@ -241,7 +257,10 @@ def test_complete_handoff_creates_the_dated_plan(flow, harness):
 
     by_key = {m.key: m for m in record.milestones}
     # Contract signed on Friday 1 May: day 0 is that Friday, day 1 the Monday after the weekend.
-    assert (by_key["intake_received"].start_on, by_key["intake_received"].due_on) == (date(2026, 5, 1), date(2026, 5, 5))
+    assert (by_key["intake_received"].start_on, by_key["intake_received"].due_on) == (
+        date(2026, 5, 1),
+        date(2026, 5, 5),
+    )
     assert by_key["admin_access"].start_on == date(2026, 5, 4)
     assert by_key["go_live_signed"].due_on == date(2026, 6, 19)
     assert all(m.start_on.weekday() < 5 and m.due_on.weekday() < 5 for m in record.milestones)
@@ -302,13 +321,27 @@ def test_gate_wants_capacity_and_authority(flow, harness):
 def test_gate_checks_the_csm_account_ratio(flow, harness):
     with session_scope(harness.engine) as s:
         for i in range(15):
-            ob = Onboarding(customer_name=f"Existing {i}", tier=3, acv_cents=1, playbook_key="enterprise_90",
-                            timezone="UTC", contract_signed_on=date(2026, 1, 1),
-                            target_go_live_on=date(2026, 6, 1), created_by=VENDOR_CSM)
+            ob = Onboarding(
+                customer_name=f"Existing {i}",
+                tier=3,
+                acv_cents=1,
+                playbook_key="enterprise_90",
+                timezone="UTC",
+                contract_signed_on=date(2026, 1, 1),
+                target_go_live_on=date(2026, 6, 1),
+                created_by=VENDOR_CSM,
+            )
             s.add(ob)
             s.flush()
-            s.add(Person(onboarding_id=ob.id, side="vendor", role="implementation_csm", name="Casey",
-                         slack_user_id=VENDOR_CSM))
+            s.add(
+                Person(
+                    onboarding_id=ob.id,
+                    side="vendor",
+                    role="implementation_csm",
+                    name="Casey",
+                    slack_user_id=VENDOR_CSM,
+                )
+            )
     result = flow.complete(basics_=basics(acv=text("80k"), target_go_live=day("2026-09-30")))
     assert "carry 16 active onboardings; this level allows 15" in json.dumps(result)
 

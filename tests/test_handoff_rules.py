@@ -8,16 +8,24 @@ from decimal import Decimal
 import pytest
 
 from bot.core.domain import Tier, tier_for_acv
-from bot.onboarding.handoff import Contact, HandoffDraft, metadata_problem
 from bot.core.money import AmountError, format_usd, parse_acv
+from bot.onboarding.handoff import Contact, HandoffDraft, metadata_problem
 from bot.onboarding.readiness import evaluate, kickoff_allowed
 from store.models import Onboarding, Person
 
 
 @pytest.mark.parametrize(
     ("typed", "amount"),
-    [("50000", 50000), ("$50,000", 50000), ("50k", 50000), ("50K", 50000), ("1.2m", 1_200_000),
-     ("$ 12.5k", 12500), ("7,500.50", Decimal("7500.50")), ("  900 ", 900)],
+    [
+        ("50000", 50000),
+        ("$50,000", 50000),
+        ("50k", 50000),
+        ("50K", 50000),
+        ("1.2m", 1_200_000),
+        ("$ 12.5k", 12500),
+        ("7,500.50", Decimal("7500.50")),
+        ("  900 ", 900),
+    ],
 )
 def test_acv_as_people_type_it(typed, amount):
     assert parse_acv(typed) == Decimal(amount)
@@ -36,17 +44,31 @@ def test_usd_formatting():
 
 @pytest.mark.parametrize(
     ("acv", "tier"),
-    [(999, Tier.SELF_SERVE), (1000, Tier.LIGHT_TOUCH), (4999, Tier.LIGHT_TOUCH), (5000, Tier.STANDARD),
-     (49_999, Tier.STANDARD), (50_000, Tier.ENTERPRISE)],
+    [
+        (999, Tier.SELF_SERVE),
+        (1000, Tier.LIGHT_TOUCH),
+        (4999, Tier.LIGHT_TOUCH),
+        (5000, Tier.STANDARD),
+        (49_999, Tier.STANDARD),
+        (50_000, Tier.ENTERPRISE),
+    ],
 )
 def test_tier_bands(acv, tier):
     assert tier_for_acv(Decimal(acv)) is tier
 
 
 def _onboarding(**kw) -> Onboarding:
-    fields = dict(customer_name="Acme", tier=2, acv_cents=1, playbook_key="standard_30", timezone="UTC",
-                  contract_signed_on=date(2026, 5, 1), target_go_live_on=date(2026, 6, 19),
-                  earliest_go_live_on=date(2026, 6, 2), created_by="U1")
+    fields = dict(
+        customer_name="Acme",
+        tier=2,
+        acv_cents=1,
+        playbook_key="standard_30",
+        timezone="UTC",
+        contract_signed_on=date(2026, 5, 1),
+        target_go_live_on=date(2026, 6, 19),
+        earliest_go_live_on=date(2026, 6, 2),
+        created_by="U1",
+    )
     return Onboarding(**(fields | kw))
 
 
@@ -75,13 +97,19 @@ def test_kickoff_needs_the_gate_or_an_override():
 
 
 def test_draft_survives_the_trip_through_private_metadata():
-    draft = HandoffDraft(customer_name="Acme", acv="40000.00", contract_signed="2026-05-01",
-                         customer=[Contact(role="champion", name="Chris", slack_user_id="U1")])
+    draft = HandoffDraft(
+        customer_name="Acme",
+        acv="40000.00",
+        contract_signed="2026-05-01",
+        customer=[Contact(role="champion", name="Chris", slack_user_id="U1")],
+    )
     again = HandoffDraft.from_metadata(draft.to_metadata())
     assert again == draft
     assert metadata_problem(draft) is None
 
 
 def test_oversized_draft_is_caught_before_slack_would_cut_it():
-    draft = HandoffDraft(customer=[Contact(role="end_user", name="N" * 120, email="e" * 240 + "@x.io") for _ in range(12)])
+    draft = HandoffDraft(
+        customer=[Contact(role="end_user", name="N" * 120, email="e" * 240 + "@x.io") for _ in range(12)]
+    )
     assert "Too much text" in metadata_problem(draft)

@@ -8,20 +8,30 @@ from sqlalchemy import event, select
 from sqlmodel import Session
 
 from bot.automation.health import Signals, load_signals, score
-from bot.core.notices import Audience, Rule
 from bot.automation.rules import RuleSettings
+from bot.core.notices import Audience, Rule
 from store.db import session_scope
 from store.models import HealthSnapshot, Onboarding
 from tests.test_rules import (
-    CSM, MANAGER, MONDAY, SPONSOR, add_milestone, add_onboarding, at, customer_spoke, of, run,
+    CSM,
+    MANAGER,
+    MONDAY,
+    SPONSOR,
+    add_milestone,
+    add_onboarding,
+    at,
+    customer_spoke,
+    of,
+    run,
 )  # fmt: skip
 
 SETTINGS = RuleSettings()
 
 
 def test_parts_blend_by_weight_and_show_their_figures():
-    signals = Signals(milestones=10, open=5, done=5, due=6, done_of_due=3, on_time=4, customer_events=5,
-                      sponsor_events=1)
+    signals = Signals(
+        milestones=10, open=5, done=5, due=6, done_of_due=3, on_time=4, customer_events=5, sponsor_events=1
+    )
     health = score(signals, SETTINGS, sponsor_in_slack=True)
     usage, progress, sponsor = (health.parts[k] for k in ("usage", "progress", "sponsor"))
     assert usage == {"score": 50, "weight": 40, "customer_events": 5, "days": 7, "target": 10}
@@ -44,8 +54,12 @@ def test_weights_come_from_the_settings():
 
 def build_account(s: Session, tz: str = "Europe/Berlin"):
     ob = add_onboarding(s, tz=tz)
-    add_milestone(s, ob, "on_time", MONDAY - timedelta(days=5), status="done", completed_at=at(MONDAY - timedelta(days=6)))
-    add_milestone(s, ob, "late_done", MONDAY - timedelta(days=10), status="done", completed_at=at(MONDAY - timedelta(days=8)))
+    add_milestone(
+        s, ob, "on_time", MONDAY - timedelta(days=5), status="done", completed_at=at(MONDAY - timedelta(days=6))
+    )
+    add_milestone(
+        s, ob, "late_done", MONDAY - timedelta(days=10), status="done", completed_at=at(MONDAY - timedelta(days=8))
+    )
     add_milestone(s, ob, "overdue", MONDAY - timedelta(days=2))
     add_milestone(s, ob, "future", MONDAY + timedelta(days=10))
     customer_spoke(s, ob, at(MONDAY - timedelta(days=1)), n=4)
@@ -108,12 +122,18 @@ def test_todays_score_is_stored_once_per_local_day(clean_db):
 def test_a_drop_past_the_threshold_alerts_the_csm_and_manager_by_dm(clean_db):
     with session_scope(clean_db) as s:
         oid = build_account(s).id
-        s.add(HealthSnapshot(onboarding_id=oid, day=MONDAY - timedelta(days=7), score=95, parts={"usage": {"score": 100}}))
+        s.add(
+            HealthSnapshot(onboarding_id=oid, day=MONDAY - timedelta(days=7), score=95, parts={"usage": {"score": 100}})
+        )
     notices = of(run(clean_db, at(MONDAY, 10)), Rule.HEALTH_DROP)
     assert {(n.audience, n.recipient) for n in notices} == {(Audience.DM, CSM), (Audience.DM, MANAGER)}
     n = notices[0]
     assert n.period == "2026-W19" and n.facts["previous_score"] == 95 and n.facts["drop"] == 95 - n.facts["score"]
-    assert n.facts["previous_parts"] == {"usage": {"score": 100}} and set(n.facts["parts"]) == {"usage", "progress", "sponsor"}
+    assert n.facts["previous_parts"] == {"usage": {"score": 100}} and set(n.facts["parts"]) == {
+        "usage",
+        "progress",
+        "sponsor",
+    }
 
 
 def test_a_small_drop_or_no_history_says_nothing(clean_db):

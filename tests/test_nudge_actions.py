@@ -38,32 +38,63 @@ def clock():
 @pytest.fixture
 def onboarding_id(harness, clock) -> int:
     with session_scope(harness.engine) as s:
-        ob = Onboarding(customer_name="Acme Corp", tier=2, acv_cents=4_000_000, playbook_key="standard_60",
-                        timezone="America/New_York", contract_signed_on=date(2026, 5, 1),
-                        target_go_live_on=date(2026, 6, 19), shared_channel_id=SHARED_CHANNEL,
-                        internal_channel_id=INTERNAL_CHANNEL, created_by=VENDOR_CSM)
+        ob = Onboarding(
+            customer_name="Acme Corp",
+            tier=2,
+            acv_cents=4_000_000,
+            playbook_key="standard_60",
+            timezone="America/New_York",
+            contract_signed_on=date(2026, 5, 1),
+            target_go_live_on=date(2026, 6, 19),
+            shared_channel_id=SHARED_CHANNEL,
+            internal_channel_id=INTERNAL_CHANNEL,
+            created_by=VENDOR_CSM,
+        )
         s.add(ob)
         s.flush()
-        champion = Person(onboarding_id=ob.id, side="customer", role="champion", name="Chris",
-                          slack_user_id=CUSTOMER_CHAMPION)
+        champion = Person(
+            onboarding_id=ob.id, side="customer", role="champion", name="Chris", slack_user_id=CUSTOMER_CHAMPION
+        )
         s.add(champion)
         s.flush()
-        s.add(Milestone(onboarding_id=ob.id, stage="setup", key=MILESTONE, title="SSO configured", track="it",
-                        customer_owner_id=champion.id, start_on=date(2026, 5, 4), due_on=date(2026, 5, 8)))
+        s.add(
+            Milestone(
+                onboarding_id=ob.id,
+                stage="setup",
+                key=MILESTONE,
+                title="SSO configured",
+                track="it",
+                customer_owner_id=champion.id,
+                start_on=date(2026, 5, 4),
+                due_on=date(2026, 5, 8),
+            )
+        )
         return ob.id
 
 
 def _pick(harness, ref: NoticeRef, span: str, user_id: str, team_id: str | None = None):
     return harness.slack.block_action(
-        Action.NUDGE_SNOOZE, user_id=user_id, team_id=team_id, channel_id=SHARED_CHANNEL, message_ts="1777900000.000100",
-        selected={"type": "static_select", "selected_option": {"value": SnoozeChoice.of(ref, SnoozeSpan(span)).encode()}},
+        Action.NUDGE_SNOOZE,
+        user_id=user_id,
+        team_id=team_id,
+        channel_id=SHARED_CHANNEL,
+        message_ts="1777900000.000100",
+        selected={
+            "type": "static_select",
+            "selected_option": {"value": SnoozeChoice.of(ref, SnoozeSpan(span)).encode()},
+        },
     )
 
 
 def _pick_date(harness, ref: NoticeRef, day: str, user_id: str = VENDOR_CSM, team_id: str | None = None):
     return harness.slack.block_action(
-        Action.NUDGE_SNOOZE_UNTIL, user_id=user_id, team_id=team_id, channel_id=SHARED_CHANNEL,
-        message_ts="1777900000.000100", block_id=ref.encode(), selected={"type": "datepicker", "selected_date": day},
+        Action.NUDGE_SNOOZE_UNTIL,
+        user_id=user_id,
+        team_id=team_id,
+        channel_id=SHARED_CHANNEL,
+        message_ts="1777900000.000100",
+        block_id=ref.encode(),
+        selected={"type": "datepicker", "selected_date": day},
     )
 
 
@@ -106,11 +137,14 @@ def test_one_day_snooze(harness, onboarding_id):
     assert _answer(harness).startswith("Snoozed until Tue 5 May")
 
 
-@pytest.mark.parametrize(("day", "says"), [
-    ("2026-05-01", "not in the future"),
-    ("2026-05-04", "not in the future"),
-    ("2026-08-03", "at most 90 days"),
-])
+@pytest.mark.parametrize(
+    ("day", "says"),
+    [
+        ("2026-05-01", "not in the future"),
+        ("2026-05-04", "not in the future"),
+        ("2026-08-03", "at most 90 days"),
+    ],
+)
 def test_a_date_in_the_past_or_too_far_out_is_refused(harness, onboarding_id, day, says):
     _pick_date(harness, NoticeRef(onboarding_id, "overdue", MILESTONE), day)
     assert says in _answer(harness)
@@ -134,11 +168,18 @@ def test_customer_owner_may_snooze_their_milestone(harness, onboarding_id):
 
 def test_other_customers_may_not_snooze(harness, onboarding_id):
     _pick(harness, NoticeRef(onboarding_id, "due_soon", MILESTONE), "1d", CUSTOMER_SPONSOR, CUSTOMER_TEAM)
-    assert _answer(harness) == f"This is <@{CUSTOMER_CHAMPION}>'s milestone: only they or the vendor's team can snooze it."
+    assert (
+        _answer(harness) == f"This is <@{CUSTOMER_CHAMPION}>'s milestone: only they or the vendor's team can snooze it."
+    )
     _pick(harness, NoticeRef(onboarding_id, "silent_account", ""), "3d", CUSTOMER_CHAMPION, CUSTOMER_TEAM)
     assert _answer(harness, 2) == "Only the vendor's team can snooze this."
-    _pick_date(harness, NoticeRef(onboarding_id, "overdue", "no_such_milestone"), "2026-05-12",
-               CUSTOMER_CHAMPION, CUSTOMER_TEAM)
+    _pick_date(
+        harness,
+        NoticeRef(onboarding_id, "overdue", "no_such_milestone"),
+        "2026-05-12",
+        CUSTOMER_CHAMPION,
+        CUSTOMER_TEAM,
+    )
     assert _answer(harness, 3) == "Only the vendor's team can snooze this."
     assert not _rows(harness, Snooze) and not _rows(harness, AuditEntry) and not _rows(harness, Activity)
 
@@ -152,6 +193,7 @@ def test_vendor_may_snooze_anything(harness, onboarding_id):
 
 # -- "I'm on it" -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def escalation(harness, onboarding_id):
     ref = NoticeRef(onboarding_id, "blocked", MILESTONE)
@@ -159,11 +201,19 @@ def escalation(harness, onboarding_id):
         row = Escalation(onboarding_id=onboarding_id, rule="blocked", subject=MILESTONE, opened_on=date(2026, 5, 4))
         s.add(row)
     message = harness.fake.add_message(
-        INTERNAL_CHANNEL, user=harness.fake.bot_user_id, bot_id=harness.fake.bot_id, text="Escalation: SSO blocked",
+        INTERNAL_CHANNEL,
+        user=harness.fake.bot_user_id,
+        bot_id=harness.fake.bot_id,
+        text="Escalation: SSO blocked",
         blocks=[
             b.section(":rotating_light: *SSO configured* has been blocked for 8 days."),
-            b.actions(b.button("I'm on it", Action.ESCALATION_ACK, ref.encode(), style="primary"),
-                      {**b.static_select([b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan("1d")).encode())]), "action_id": Action.NUDGE_SNOOZE}),
+            b.actions(
+                b.button("I'm on it", Action.ESCALATION_ACK, ref.encode(), style="primary"),
+                {
+                    **b.static_select([b.option("1 day", SnoozeChoice.of(ref, SnoozeSpan("1d")).encode())]),
+                    "action_id": Action.NUDGE_SNOOZE,
+                },
+            ),
         ],
     )
     return ref, message
@@ -172,8 +222,13 @@ def escalation(harness, onboarding_id):
 def _ack(harness, escalation, user_id, team_id=None, value=None):
     ref, message = escalation
     return harness.slack.block_action(
-        Action.ESCALATION_ACK, user_id=user_id, team_id=team_id, value=value or ref.encode(),
-        channel_id=INTERNAL_CHANNEL, message_ts=message["ts"], message=message,
+        Action.ESCALATION_ACK,
+        user_id=user_id,
+        team_id=team_id,
+        value=value or ref.encode(),
+        channel_id=INTERNAL_CHANNEL,
+        message_ts=message["ts"],
+        message=message,
     )
 
 
@@ -222,6 +277,7 @@ def test_resolved_escalation_has_nothing_to_pick_up(harness, escalation):
 
 # -- what cannot be acted on ---------------------------------------------------------------------------
 
+
 def test_clicks_for_a_deleted_onboarding_get_a_clear_answer(harness, escalation):
     ref, _ = escalation
     with session_scope(harness.engine) as s:
@@ -236,14 +292,29 @@ def test_clicks_for_a_deleted_onboarding_get_a_clear_answer(harness, escalation)
 
 
 def test_unreadable_payloads_get_a_clear_answer(harness, escalation):
-    harness.slack.block_action(Action.NUDGE_SNOOZE, user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL, message_ts="1.2",
-                               selected={"type": "static_select", "selected_option": {"value": "n:x:overdue:a|1d"}})
-    harness.slack.block_action(Action.NUDGE_SNOOZE_UNTIL, user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL,
-                               message_ts="1.2", block_id="something-else", selected={"type": "datepicker",
-                                                                                       "selected_date": "2026-05-12"})
-    harness.slack.block_action(Action.NUDGE_SNOOZE_UNTIL, user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL,
-                               message_ts="1.2", block_id=escalation[0].encode(),
-                               selected={"type": "datepicker", "selected_date": None})
+    harness.slack.block_action(
+        Action.NUDGE_SNOOZE,
+        user_id=VENDOR_CSM,
+        channel_id=SHARED_CHANNEL,
+        message_ts="1.2",
+        selected={"type": "static_select", "selected_option": {"value": "n:x:overdue:a|1d"}},
+    )
+    harness.slack.block_action(
+        Action.NUDGE_SNOOZE_UNTIL,
+        user_id=VENDOR_CSM,
+        channel_id=SHARED_CHANNEL,
+        message_ts="1.2",
+        block_id="something-else",
+        selected={"type": "datepicker", "selected_date": "2026-05-12"},
+    )
+    harness.slack.block_action(
+        Action.NUDGE_SNOOZE_UNTIL,
+        user_id=VENDOR_CSM,
+        channel_id=SHARED_CHANNEL,
+        message_ts="1.2",
+        block_id=escalation[0].encode(),
+        selected={"type": "datepicker", "selected_date": None},
+    )
     _ack(harness, escalation, VENDOR_CSM, value="42")
     harness.fake.wait_for("response_url", count=4)
     texts = [c.args["text"] for c in harness.fake.calls_to("response_url")]

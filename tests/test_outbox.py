@@ -30,23 +30,52 @@ class ManualClock(clock.ManualClock):
         super().__init__(start)
 
 
-def make_onboarding(engine, *, customer: str = "Acme", shared: str | None = SHARED_CHANNEL,
-                    internal: str | None = INTERNAL_CHANNEL) -> int:
+def make_onboarding(
+    engine, *, customer: str = "Acme", shared: str | None = SHARED_CHANNEL, internal: str | None = INTERNAL_CHANNEL
+) -> int:
     """An onboarding in New York with a CSM and a customer champion in Slack; returns its id."""
     with session_scope(engine) as s:
         ob = Onboarding(
-            customer_name=customer, tier=2, acv_cents=4_000_000, playbook_key="standard_30",
-            timezone="America/New_York", contract_signed_on=date(2026, 5, 1), target_go_live_on=date(2026, 6, 15),
-            shared_channel_id=shared, internal_channel_id=internal, created_by=VENDOR_CSM,
+            customer_name=customer,
+            tier=2,
+            acv_cents=4_000_000,
+            playbook_key="standard_30",
+            timezone="America/New_York",
+            contract_signed_on=date(2026, 5, 1),
+            target_go_live_on=date(2026, 6, 15),
+            shared_channel_id=shared,
+            internal_channel_id=internal,
+            created_by=VENDOR_CSM,
         )
         s.add(ob)
         s.flush()
-        s.add(Person(onboarding_id=ob.id, side=Side.VENDOR, role=Role.IMPLEMENTATION_CSM, name="Casey",
-                     slack_user_id=VENDOR_CSM))
-        s.add(Person(onboarding_id=ob.id, side=Side.VENDOR, role=Role.CSM_MANAGER, name="Morgan",
-                     slack_user_id=VENDOR_MANAGER))
-        s.add(Person(onboarding_id=ob.id, side=Side.CUSTOMER, role=Role.CHAMPION, name="Chris",
-                     slack_user_id=CUSTOMER_CHAMPION))
+        s.add(
+            Person(
+                onboarding_id=ob.id,
+                side=Side.VENDOR,
+                role=Role.IMPLEMENTATION_CSM,
+                name="Casey",
+                slack_user_id=VENDOR_CSM,
+            )
+        )
+        s.add(
+            Person(
+                onboarding_id=ob.id,
+                side=Side.VENDOR,
+                role=Role.CSM_MANAGER,
+                name="Morgan",
+                slack_user_id=VENDOR_MANAGER,
+            )
+        )
+        s.add(
+            Person(
+                onboarding_id=ob.id,
+                side=Side.CUSTOMER,
+                role=Role.CHAMPION,
+                name="Chris",
+                slack_user_id=CUSTOMER_CHAMPION,
+            )
+        )
         return ob.id
 
 
@@ -70,9 +99,17 @@ def notice(
         recipient = channel_id = channel_id or INTERNAL_CHANNEL
     facts = {"title": f"Milestone {subject}", "customer_name": "Acme", **facts}
     return Notice(
-        rule=rule, onboarding_id=onboarding_id, subject=subject, period=period, audience=audience,
-        recipient=recipient, channel_id=channel_id, not_before=not_before, urgent=urgent,
-        why=why or f"{rule} {subject} for test", facts=facts,
+        rule=rule,
+        onboarding_id=onboarding_id,
+        subject=subject,
+        period=period,
+        audience=audience,
+        recipient=recipient,
+        channel_id=channel_id,
+        not_before=not_before,
+        urgent=urgent,
+        why=why or f"{rule} {subject} for test",
+        facts=facts,
     )
 
 
@@ -121,7 +158,9 @@ def test_a_batch_with_the_same_key_twice_claims_it_once(clean_db):
 
 def test_claiming_takes_a_fixed_number_of_statements_however_many_notices(clean_db):
     ob = make_onboarding(clean_db)
-    many = [notice(ob, f"m{i}") for i in range(4_000)]  # one bound parameter per key would pass SQLite's old limit of 999
+    many = [
+        notice(ob, f"m{i}") for i in range(4_000)
+    ]  # one bound parameter per key would pass SQLite's old limit of 999
     # which keys are taken; then one INSERT (PostgreSQL: a COPY inside a savepoint, and its release)
     insert = 3 if clean_db.dialect.name == "postgresql" else 1
     with counted_statements(clean_db) as statements, session_scope(clean_db) as s:
@@ -160,12 +199,19 @@ def test_bulk_claimed_rows_are_stored_as_the_orm_stores_them(clean_db):
     with session_scope(clean_db) as s:
         assert [r.subject for r in outbox.due(s, exact)] == ["a", "c"]
         assert [r.subject for r in outbox.due(s, fine)] == ["a", "c", "b"]
-        stored = s.connection().exec_driver_sql(
-            "SELECT not_before FROM notifications WHERE subject IN ('a', 'c') ORDER BY subject"
-        ).all()
+        stored = (
+            s.connection()
+            .exec_driver_sql("SELECT not_before FROM notifications WHERE subject IN ('a', 'c') ORDER BY subject")
+            .all()
+        )
         assert stored[0] == stored[1]  # the very same text on SQLite, where times compare as text
     a, c = row_of(clean_db, notice(ob, "a").dedupe_key), row_of(clean_db, notice(ob, "c").dedupe_key)
-    assert (a.not_before, a.payload["period"], a.status, a.attempts) == (c.not_before, c.payload["period"], "pending", 0)
+    assert (a.not_before, a.payload["period"], a.status, a.attempts) == (
+        c.not_before,
+        c.payload["period"],
+        "pending",
+        0,
+    )
 
 
 def test_claimed_row_keeps_what_delivery_needs(clean_db):
@@ -178,8 +224,14 @@ def test_claimed_row_keeps_what_delivery_needs(clean_db):
     assert row.channel_id == row.recipient == SHARED_CHANNEL
     assert row.not_before == row.next_attempt_at == MONDAY_9
     assert row.payload == {
-        "why": n.why, "period": "2026-05-04",
-        "facts": {"title": "Milestone sso", "customer_name": "Acme", "due_on": "2026-05-01", "kickoff_keys": ["kickoff"]},
+        "why": n.why,
+        "period": "2026-05-04",
+        "facts": {
+            "title": "Milestone sso",
+            "customer_name": "Acme",
+            "due_on": "2026-05-01",
+            "kickoff_keys": ["kickoff"],
+        },
     }
 
 
@@ -241,10 +293,18 @@ def test_an_abandoned_claim_becomes_due_again_and_the_old_claimant_cannot_finish
 def test_failed_for_csm_lists_their_onboardings_and_their_direct_messages(clean_db):
     ours, other = make_onboarding(clean_db), make_onboarding(clean_db, customer="Globex")
     with session_scope(clean_db) as s:
-        s.exec(select(Person).where(Person.onboarding_id == other, Person.role == Role.IMPLEMENTATION_CSM)).one() \
-            .slack_user_id = "U0OTHERCSM"
-        outbox.claim(s, [notice(ours, "a", audience=Audience.SHARED), notice(other, "b", audience=Audience.SHARED),
-                         notice(other, "c", recipient=VENDOR_CSM), notice(ours, "d", audience=Audience.INTERNAL)])
+        s.exec(
+            select(Person).where(Person.onboarding_id == other, Person.role == Role.IMPLEMENTATION_CSM)
+        ).one().slack_user_id = "U0OTHERCSM"
+        outbox.claim(
+            s,
+            [
+                notice(ours, "a", audience=Audience.SHARED),
+                notice(other, "b", audience=Audience.SHARED),
+                notice(other, "c", recipient=VENDOR_CSM),
+                notice(ours, "d", audience=Audience.INTERNAL),
+            ],
+        )
     with session_scope(clean_db) as s:
         for row in outbox.due(s, MONDAY_9):
             if row.subject != "d":

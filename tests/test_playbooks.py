@@ -268,7 +268,9 @@ def test_unknown_stage_in_stage_list(tmp_path):
 
 
 def test_stage_out_of_order(tmp_path):
-    text = TINY.replace('stage = "kickoff"\n\n', 'stage = "@@"\n\n').replace('stage = "setup"\n\n', 'stage = "kickoff"\n\n')
+    text = TINY.replace('stage = "kickoff"\n\n', 'stage = "@@"\n\n').replace(
+        'stage = "setup"\n\n', 'stage = "kickoff"\n\n'
+    )
     text = text.replace('stage = "@@"', 'stage = "setup"')
     file, problems = check(tmp_path, text)
     assert [(p.file, p.line) for p in problems] == [(file, line_of(text, 'stage = "kickoff"'))]
@@ -315,7 +317,7 @@ def test_dependency_on_unknown_key(tmp_path):
     text = TINY.replace('    "a",\n]', '    "a",\n    "zzz",\n]', 1)
     file, problems = check(tmp_path, text)
     assert [(p.file, p.line) for p in problems] == [(file, line_of(text, '"zzz"'))]
-    assert "milestone 'b': depends on unknown milestone 'zzz'" == problems[0].message
+    assert problems[0].message == "milestone 'b': depends on unknown milestone 'zzz'"
 
 
 def test_dependency_cycle(tmp_path):
@@ -368,7 +370,7 @@ def test_exit_criterion_referencing_unknown_milestone(tmp_path):
     text = TINY.replace('milestones = [\n    "b",\n]', 'milestones = [\n    "b",\n    "ghost",\n]', 1)
     file, problems = check(tmp_path, text)
     assert [(p.file, p.line) for p in problems] == [(file, line_of(text, '"ghost"'))]
-    assert "stage 'setup', criterion #1: refers to unknown milestone 'ghost'" == problems[0].message
+    assert problems[0].message == "stage 'setup', criterion #1: refers to unknown milestone 'ghost'"
 
 
 def test_client_verified_criterion_needs_client_verified_milestones(tmp_path):
@@ -436,7 +438,9 @@ def test_validate_command_on_missing_dir(tmp_path, capsys):
 
 def test_override_dir_replaces_same_key_and_adds_new(tmp_path):
     shipped = (shipped_dir() / "standard_30.toml").read_text(encoding="utf-8")
-    (tmp_path / "ours.toml").write_text(shipped.replace('name = "Standard high-touch, 30 days"', 'name = "Our 30 days"'))
+    (tmp_path / "ours.toml").write_text(
+        shipped.replace('name = "Standard high-touch, 30 days"', 'name = "Our 30 days"')
+    )
     (tmp_path / "tiny.toml").write_text(TINY)
     playbooks = load_playbooks(tmp_path)
     assert set(playbooks) == SHIPPED | {"tiny"}

@@ -10,21 +10,22 @@ import dataclasses
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
 from sqlmodel import Session
 
-from bot.core.domain import ITDependency
-from bot.onboarding.handoff import Contact, HandoffDraft
-from bot.core.notices import Audience, Notice, Rule
-from bot.planning.playbook import load_playbooks
 from bot.automation.rules import RuleSettings, decide
+from bot.core.domain import ITDependency
+from bot.core.notices import Audience, Notice, Rule
+from bot.onboarding.handoff import Contact, HandoffDraft
+from bot.onboarding.start import create_onboarding
+from bot.planning.playbook import load_playbooks
 from bot.planning.timeline import plan_onboarding
 from store.db import session_scope
 from store.models import ALL_TABLES, Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze
-from bot.onboarding.start import create_onboarding
 
 PLAYBOOKS = load_playbooks()
 TZ = "Europe/Berlin"
@@ -54,14 +55,33 @@ CUSTOMER_PEOPLE = (
 )
 
 
-def add_onboarding(s: Session, name: str = "Acme", *, status: str = "active", tz: str = TZ,
-                   playbook: str = "standard_30", shared: str | None = SHARED, internal: str | None = INTERNAL,
-                   target: date = date(2026, 6, 30), created_at: datetime | None = None,
-                   people: tuple = VENDOR_PEOPLE + CUSTOMER_PEOPLE) -> Onboarding:
-    ob = Onboarding(customer_name=name, status=status, tier=2, acv_cents=2_000_000, playbook_key=playbook,
-                    timezone=tz, contract_signed_on=date(2026, 4, 1), target_go_live_on=target,
-                    shared_channel_id=shared, internal_channel_id=internal, created_by=CSM,
-                    created_at=created_at or at(date(2026, 4, 1)))
+def add_onboarding(
+    s: Session,
+    name: str = "Acme",
+    *,
+    status: str = "active",
+    tz: str = TZ,
+    playbook: str = "standard_30",
+    shared: str | None = SHARED,
+    internal: str | None = INTERNAL,
+    target: date = date(2026, 6, 30),
+    created_at: datetime | None = None,
+    people: tuple = VENDOR_PEOPLE + CUSTOMER_PEOPLE,
+) -> Onboarding:
+    ob = Onboarding(
+        customer_name=name,
+        status=status,
+        tier=2,
+        acv_cents=2_000_000,
+        playbook_key=playbook,
+        timezone=tz,
+        contract_signed_on=date(2026, 4, 1),
+        target_go_live_on=target,
+        shared_channel_id=shared,
+        internal_channel_id=internal,
+        created_by=CSM,
+        created_at=created_at or at(date(2026, 4, 1)),
+    )
     s.add(ob)
     s.flush()
     for role, person_name, slack_id in people:
@@ -75,13 +95,33 @@ def person_id(s: Session, ob: Onboarding, role: str) -> int | None:
     return s.exec(select(Person.id).where(Person.onboarding_id == ob.id, Person.role == role)).scalar()
 
 
-def add_milestone(s: Session, ob: Onboarding, key: str, due_on: date, *, status: str = "in_progress",
-                  customer_owner: str = "project_owner", vendor_owner: str = "implementation_csm",
-                  stage: str = "setup", **extra: Any) -> Milestone:
-    m = Milestone(onboarding_id=ob.id, stage=stage, key=key, title=f"{key.replace('_', ' ').title()} done",
-                  track="business", customer_owner_role=customer_owner, vendor_owner_role=vendor_owner,
-                  customer_owner_id=person_id(s, ob, customer_owner), vendor_owner_id=person_id(s, ob, vendor_owner),
-                  start_on=due_on - timedelta(days=3), due_on=due_on, status=status, **extra)
+def add_milestone(
+    s: Session,
+    ob: Onboarding,
+    key: str,
+    due_on: date,
+    *,
+    status: str = "in_progress",
+    customer_owner: str = "project_owner",
+    vendor_owner: str = "implementation_csm",
+    stage: str = "setup",
+    **extra: Any,
+) -> Milestone:
+    m = Milestone(
+        onboarding_id=ob.id,
+        stage=stage,
+        key=key,
+        title=f"{key.replace('_', ' ').title()} done",
+        track="business",
+        customer_owner_role=customer_owner,
+        vendor_owner_role=vendor_owner,
+        customer_owner_id=person_id(s, ob, customer_owner),
+        vendor_owner_id=person_id(s, ob, vendor_owner),
+        start_on=due_on - timedelta(days=3),
+        due_on=due_on,
+        status=status,
+        **extra,
+    )
     s.add(m)
     s.flush()
     return m
@@ -89,8 +129,11 @@ def add_milestone(s: Session, ob: Onboarding, key: str, due_on: date, *, status:
 
 def customer_spoke(s: Session, ob: Onboarding, when: datetime, user: str = CHAMPION, n: int = 1) -> None:
     for i in range(n):
-        s.add(Activity(onboarding_id=ob.id, slack_user_id=user, side="customer", kind="message",
-                       at=when - timedelta(minutes=i)))
+        s.add(
+            Activity(
+                onboarding_id=ob.id, slack_user_id=user, side="customer", kind="message", at=when - timedelta(minutes=i)
+            )
+        )
     s.flush()
 
 
@@ -111,6 +154,7 @@ def single(engine, build, now: datetime, rule: Rule, **kw) -> list[Notice]:
 
 # --- due soon -------------------------------------------------------------------------------------
 
+
 def test_due_soon_nudges_the_customer_owner_in_the_shared_channel_and_the_vendor_owner_by_dm(clean_db):
     def build(s):
         ob = add_onboarding(s)
@@ -118,12 +162,23 @@ def test_due_soon_nudges_the_customer_owner_in_the_shared_channel_and_the_vendor
 
     found = single(clean_db, build, at(MONDAY, 10), Rule.DUE_SOON)
     assert {(n.audience, n.recipient, n.channel_id) for n in found} == {
-        (Audience.SHARED, SHARED, SHARED), (Audience.DM, CSM, None)}
+        (Audience.SHARED, SHARED, SHARED),
+        (Audience.DM, CSM, None),
+    }
     shared = next(n for n in found if n.audience is Audience.SHARED)
     assert shared.subject == "sso_live" and shared.period == "2026-05-06"
     assert shared.facts["addressed"] == f"<@{PROJECT_OWNER}>"
-    for key in ("milestone_id", "version", "key", "title", "due_on", "stage", "customer_owner", "vendor_owner",
-                "customer_name"):
+    for key in (
+        "milestone_id",
+        "version",
+        "key",
+        "title",
+        "due_on",
+        "stage",
+        "customer_owner",
+        "vendor_owner",
+        "customer_name",
+    ):
         assert key in shared.facts
     assert shared.facts["customer_owner"] == f"<@{PROJECT_OWNER}>" and shared.facts["vendor_owner"] == f"<@{CSM}>"
     assert shared.facts["due_on"] == "2026-05-06" and shared.facts["business_days_left"] == 2
@@ -159,10 +214,13 @@ def test_customer_owner_not_in_slack_is_named_and_missing_owner_is_blank(clean_d
 
     found = {n.subject: n for n in single(clean_db, build, at(MONDAY), Rule.DUE_SOON) if n.audience is Audience.SHARED}
     assert found["daily"].facts["customer_owner"] == "Dana Daily"
-    assert found["nobody"].facts["customer_owner"] == "" and found["nobody"].facts["customer_owner_role"] == "it_contact"
+    assert (
+        found["nobody"].facts["customer_owner"] == "" and found["nobody"].facts["customer_owner_role"] == "it_contact"
+    )
 
 
 # --- business hours, weekends, timezones -------------------------------------------------------------
+
 
 def test_outside_business_hours_waits_for_the_next_morning_in_the_customers_timezone(clean_db):
     def build(s):
@@ -227,6 +285,7 @@ def test_local_date_decides_the_period_across_midnight_utc(clean_db):
 
 # --- snoozes, inactive onboardings, blocked ------------------------------------------------------------
 
+
 def test_snooze_row_keeps_a_reason_quiet_until_it_ends(clean_db):
     def build(s):
         ob = add_onboarding(s)
@@ -259,7 +318,9 @@ def test_nothing_for_onboardings_that_are_not_active(clean_db, status):
         ob = add_onboarding(s, status=status)
         add_milestone(s, ob, "late", MONDAY - timedelta(days=20))
         add_milestone(s, ob, "soon", MONDAY + timedelta(days=1))
-        add_milestone(s, ob, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=20))
+        add_milestone(
+            s, ob, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=20)
+        )
     assert run(clean_db, at(MONDAY)) == []
     with session_scope(clean_db) as s:
         assert s.exec(select(Escalation)).all() == [] and s.exec(select(HealthSnapshot)).all() == []
@@ -268,7 +329,9 @@ def test_nothing_for_onboardings_that_are_not_active(clean_db, status):
 def test_an_unknown_timezone_is_read_as_utc_instead_of_stopping_the_sweep(clean_db):
     def build(s):
         ob = add_onboarding(s, tz="Mars/Olympus_Mons")
-        add_milestone(s, ob, "late", MONDAY - timedelta(days=3), status="done", completed_at=at(MONDAY - timedelta(days=4)))
+        add_milestone(
+            s, ob, "late", MONDAY - timedelta(days=3), status="done", completed_at=at(MONDAY - timedelta(days=4))
+        )
         add_milestone(s, ob, "soon", MONDAY + timedelta(days=1))
         add_onboarding(s, "Beta")
 
@@ -279,7 +342,9 @@ def test_an_unknown_timezone_is_read_as_utc_instead_of_stopping_the_sweep(clean_
 def test_blocked_milestones_are_left_to_the_escalation_not_nudged(clean_db):
     def build(s):
         ob = add_onboarding(s)
-        add_milestone(s, ob, "stuck", MONDAY - timedelta(days=2), status="blocked", blocked_since=MONDAY - timedelta(days=2))
+        add_milestone(
+            s, ob, "stuck", MONDAY - timedelta(days=2), status="blocked", blocked_since=MONDAY - timedelta(days=2)
+        )
 
     notices = single(clean_db, build, at(MONDAY), Rule.OVERDUE)
     assert notices == []
@@ -287,12 +352,22 @@ def test_blocked_milestones_are_left_to_the_escalation_not_nudged(clean_db):
 
 # --- blocked escalation and climbing -------------------------------------------------------------------
 
+
 def blocked_build(days: int):
     def build(s):
         ob = add_onboarding(s)
-        add_milestone(s, ob, "crm_connected", MONDAY + timedelta(days=10), status="blocked",
-                      blocked_since=MONDAY - timedelta(days=days), blocked_reason="Waiting for API credentials",
-                      blocked_unblocker="Pat Owner", customer_owner="project_owner")
+        add_milestone(
+            s,
+            ob,
+            "crm_connected",
+            MONDAY + timedelta(days=10),
+            status="blocked",
+            blocked_since=MONDAY - timedelta(days=days),
+            blocked_reason="Waiting for API credentials",
+            blocked_unblocker="Pat Owner",
+            customer_owner="project_owner",
+        )
+
     return build
 
 
@@ -338,7 +413,8 @@ def test_unacknowledged_escalation_climbs_a_level_per_business_day(clean_db):
     [row] = escalations(clean_db)
     assert (row.level, row.level_raised_at) == (1, tuesday)
     assert [(n.recipient, n.period, n.urgent, n.facts["level"]) for n in climbed] == [
-        (MANAGER, f"escalation-{row.id}-level-1", True, 1)]
+        (MANAGER, f"escalation-{row.id}-level-1", True, 1)
+    ]
     assert climbed[0].facts["addressed"] == f"<@{MANAGER}>" and climbed[0].facts["level_role"] == "csm_manager"
     wednesday = at(MONDAY + timedelta(days=2), 10)
     top = of(run(clean_db, wednesday), Rule.BLOCKED, Audience.DM)
@@ -379,7 +455,9 @@ def test_snoozed_blocked_milestone_neither_opens_nor_climbs(clean_db):
     def build(s):
         blocked_build(8)(s)
         ob = s.exec(select(Onboarding)).scalar_one()
-        s.add(Snooze(onboarding_id=ob.id, rule="blocked", subject="crm_connected", until=at(MONDAY, 12), snoozed_by=CSM))
+        s.add(
+            Snooze(onboarding_id=ob.id, rule="blocked", subject="crm_connected", until=at(MONDAY, 12), snoozed_by=CSM)
+        )
 
     assert single(clean_db, build, at(MONDAY, 10), Rule.BLOCKED) == []
     assert escalations(clean_db) == []
@@ -400,13 +478,20 @@ def test_without_an_escalation_contact_the_internal_post_still_goes(clean_db):
 
 # --- behind schedule -------------------------------------------------------------------------------------
 
+
 def test_more_than_two_weeks_behind_tells_the_csm_manager(clean_db):
     def build(s):
         ob = add_onboarding(s)
         add_milestone(s, ob, "oldest", MONDAY - timedelta(days=15))
         add_milestone(s, ob, "newer", MONDAY - timedelta(days=3))
-        add_milestone(s, ob, "done_long_ago", MONDAY - timedelta(days=40), status="done",
-                      completed_at=at(MONDAY - timedelta(days=41)))
+        add_milestone(
+            s,
+            ob,
+            "done_long_ago",
+            MONDAY - timedelta(days=40),
+            status="done",
+            completed_at=at(MONDAY - timedelta(days=41)),
+        )
 
     [n] = single(clean_db, build, at(MONDAY), Rule.BEHIND_SCHEDULE)
     assert (n.audience, n.recipient, n.channel_id, n.subject, n.period) == (Audience.DM, MANAGER, None, "", "2026-W19")
@@ -423,6 +508,7 @@ def test_two_weeks_behind_exactly_is_not_yet_behind(clean_db):
 
 
 # --- silent account ----------------------------------------------------------------------------------------
+
 
 def test_silent_for_seven_days_alerts_the_csm_internally_then_goes_to_the_sponsor(clean_db):
     last = at(MONDAY - timedelta(days=7), 9)
@@ -448,7 +534,14 @@ def test_not_silent_with_recent_customer_activity_or_nothing_open(clean_db):
         add_milestone(s, ob, "open_one", MONDAY + timedelta(days=20))
         customer_spoke(s, ob, at(MONDAY - timedelta(days=6), 11))
         quiet = add_onboarding(s, "Done Co")
-        add_milestone(s, quiet, "all_done", MONDAY - timedelta(days=20), status="done", completed_at=at(MONDAY - timedelta(days=20)))
+        add_milestone(
+            s,
+            quiet,
+            "all_done",
+            MONDAY - timedelta(days=20),
+            status="done",
+            completed_at=at(MONDAY - timedelta(days=20)),
+        )
 
     assert single(clean_db, build, at(MONDAY, 10), Rule.SILENT_ACCOUNT) == []
 
@@ -464,13 +557,30 @@ def test_never_heard_from_counts_from_the_onboarding_start(clean_db):
 
 # --- kickoff recap ----------------------------------------------------------------------------------------
 
+
 def recap_build(kickoff_done: datetime | None, recap_status: str = "not_started"):
     def build(s):
         ob = add_onboarding(s)
-        add_milestone(s, ob, "kickoff_held", MONDAY, stage="kickoff", status="done" if kickoff_done else "in_progress",
-                      completed_at=kickoff_done)
-        add_milestone(s, ob, "kickoff_recap", MONDAY + timedelta(days=5), stage="kickoff", status=recap_status,
-                      depends_on=["kickoff_held"], completed_at=at(MONDAY, 12) if recap_status == "done" else None)
+        add_milestone(
+            s,
+            ob,
+            "kickoff_held",
+            MONDAY,
+            stage="kickoff",
+            status="done" if kickoff_done else "in_progress",
+            completed_at=kickoff_done,
+        )
+        add_milestone(
+            s,
+            ob,
+            "kickoff_recap",
+            MONDAY + timedelta(days=5),
+            stage="kickoff",
+            status=recap_status,
+            depends_on=["kickoff_held"],
+            completed_at=at(MONDAY, 12) if recap_status == "done" else None,
+        )
+
     return build
 
 
@@ -481,7 +591,10 @@ def test_recap_missing_24_hours_after_the_kickoff_reminds_the_csm(clean_db):
 
 
 def test_recap_not_missing_within_24_hours_of_the_kickoff(clean_db):
-    assert single(clean_db, recap_build(at(MONDAY, 11)), at(MONDAY + timedelta(days=1), 10), Rule.KICKOFF_RECAP_MISSING) == []
+    assert (
+        single(clean_db, recap_build(at(MONDAY, 11)), at(MONDAY + timedelta(days=1), 10), Rule.KICKOFF_RECAP_MISSING)
+        == []
+    )
 
 
 @pytest.mark.parametrize("build", [recap_build(at(MONDAY, 11), "done"), recap_build(None)])
@@ -491,13 +604,20 @@ def test_recap_quiet_when_done_or_kickoff_not_held(clean_db, build):
 
 # --- weekly overview ---------------------------------------------------------------------------------------
 
+
 def overview_build(s):
     ob = add_onboarding(s)
-    add_milestone(s, ob, "done_last_week", MONDAY - timedelta(days=3), status="done", completed_at=at(MONDAY - timedelta(days=3)))
-    add_milestone(s, ob, "done_long_ago", MONDAY - timedelta(days=20), status="done", completed_at=at(MONDAY - timedelta(days=20)))
+    add_milestone(
+        s, ob, "done_last_week", MONDAY - timedelta(days=3), status="done", completed_at=at(MONDAY - timedelta(days=3))
+    )
+    add_milestone(
+        s, ob, "done_long_ago", MONDAY - timedelta(days=20), status="done", completed_at=at(MONDAY - timedelta(days=20))
+    )
     add_milestone(s, ob, "due_friday", MONDAY + timedelta(days=4))
     add_milestone(s, ob, "due_next_week", MONDAY + timedelta(days=8))
-    add_milestone(s, ob, "stuck", MONDAY + timedelta(days=2), status="blocked", blocked_since=MONDAY - timedelta(days=1))
+    add_milestone(
+        s, ob, "stuck", MONDAY + timedelta(days=2), status="blocked", blocked_since=MONDAY - timedelta(days=1)
+    )
     add_milestone(s, ob, "to_confirm", MONDAY + timedelta(days=1), status="awaiting_confirmation")
 
 
@@ -505,11 +625,22 @@ def test_weekly_overview_on_monday_in_the_shared_channel(clean_db):
     [n] = single(clean_db, overview_build, at(MONDAY, 7), Rule.WEEKLY_OVERVIEW)
     assert (n.audience, n.recipient, n.period, n.subject) == (Audience.SHARED, SHARED, "2026-W19", "")
     assert n.not_before == at(MONDAY, 9)
-    keys = {name: [i["key"] for i in n.facts[name]] for name in ("done_last_week", "due_this_week", "blocked", "awaiting_customer")}
-    assert keys == {"done_last_week": ["done_last_week"], "due_this_week": ["due_friday"], "blocked": ["stuck"],
-                    "awaiting_customer": ["to_confirm"]}
-    assert n.facts["due_this_week"][0] == {"key": "due_friday", "title": "Due Friday done", "due_on": "2026-05-08",
-                                           "owner": f"<@{PROJECT_OWNER}>"}
+    keys = {
+        name: [i["key"] for i in n.facts[name]]
+        for name in ("done_last_week", "due_this_week", "blocked", "awaiting_customer")
+    }
+    assert keys == {
+        "done_last_week": ["done_last_week"],
+        "due_this_week": ["due_friday"],
+        "blocked": ["stuck"],
+        "awaiting_customer": ["to_confirm"],
+    }
+    assert n.facts["due_this_week"][0] == {
+        "key": "due_friday",
+        "title": "Due Friday done",
+        "due_on": "2026-05-08",
+        "owner": f"<@{PROJECT_OWNER}>",
+    }
 
 
 def test_weekly_overview_only_on_mondays(clean_db):
@@ -518,8 +649,20 @@ def test_weekly_overview_only_on_mondays(clean_db):
 
 # --- audience ------------------------------------------------------------------------------------------------
 
-INTERNAL_WORDS = ("fault", "risk", "health", "behind", "silent", "silence", "escalat", "level", "manager",
-                  "concern", "politic", "ghost")
+INTERNAL_WORDS = (
+    "fault",
+    "risk",
+    "health",
+    "behind",
+    "silent",
+    "silence",
+    "escalat",
+    "level",
+    "manager",
+    "concern",
+    "politic",
+    "ghost",
+)
 
 
 def test_shared_notices_carry_only_customer_fit_words(clean_db):
@@ -528,10 +671,25 @@ def test_shared_notices_carry_only_customer_fit_words(clean_db):
         ob.concerns, ob.political_dynamics = "MARKER-CONCERN", "MARKER-POLITICS"
         add_milestone(s, ob, "late", MONDAY - timedelta(days=20))
         add_milestone(s, ob, "soon", MONDAY + timedelta(days=1))
-        add_milestone(s, ob, "stuck", MONDAY + timedelta(days=3), status="blocked", blocked_since=MONDAY - timedelta(days=9),
-                      blocked_reason="Waiting on credentials", blocked_unblocker="Pat Owner")
-        add_milestone(s, ob, "kickoff_held", MONDAY - timedelta(days=25), stage="kickoff", status="done",
-                      completed_at=at(MONDAY - timedelta(days=25)))
+        add_milestone(
+            s,
+            ob,
+            "stuck",
+            MONDAY + timedelta(days=3),
+            status="blocked",
+            blocked_since=MONDAY - timedelta(days=9),
+            blocked_reason="Waiting on credentials",
+            blocked_unblocker="Pat Owner",
+        )
+        add_milestone(
+            s,
+            ob,
+            "kickoff_held",
+            MONDAY - timedelta(days=25),
+            stage="kickoff",
+            status="done",
+            completed_at=at(MONDAY - timedelta(days=25)),
+        )
         add_milestone(s, ob, "kickoff_recap", MONDAY + timedelta(days=2), stage="kickoff", depends_on=["kickoff_held"])
         s.add(HealthSnapshot(onboarding_id=ob.id, day=MONDAY - timedelta(days=7), score=100, parts={}))
 
@@ -581,6 +739,7 @@ def test_no_shared_channel_means_no_customer_posts(clean_db):
 
 # --- dedupe keys ---------------------------------------------------------------------------------------------
 
+
 def test_due_soon_is_said_once_per_due_date_and_again_when_the_date_moves(clean_db):
     def build(s):
         ob = add_onboarding(s)
@@ -611,11 +770,14 @@ def test_weekly_and_behind_periods_are_iso_weeks(clean_db):
 
 # --- settings per playbook -----------------------------------------------------------------------------------
 
+
 def test_playbook_rules_table_overrides_the_defaults(clean_db, tmp_path):
     shipped = PLAYBOOKS["standard_30"].source
-    text = open(shipped, encoding="utf-8").read()
-    text += ('\n[rules]\ndue_soon_business_days = 5\nblocked_days = 3\nbusiness_hours_start = "08:00"\n'
-             'business_days = ["mon", "tue", "wed", "thu"]\n')
+    text = Path(shipped).read_text(encoding="utf-8")
+    text += (
+        '\n[rules]\ndue_soon_business_days = 5\nblocked_days = 3\nbusiness_hours_start = "08:00"\n'
+        'business_days = ["mon", "tue", "wed", "thu"]\n'
+    )
     (tmp_path / "standard_30.toml").write_text(text)
     playbooks = load_playbooks(tmp_path)
     assert playbooks["standard_30"].rules.due_soon_business_days == 5
@@ -624,10 +786,14 @@ def test_playbook_rules_table_overrides_the_defaults(clean_db, tmp_path):
     def build(s):
         ob = add_onboarding(s, playbook="standard_30")
         add_milestone(s, ob, "in_five", MONDAY + timedelta(days=7))
-        add_milestone(s, ob, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=4))
+        add_milestone(
+            s, ob, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=4)
+        )
         other = add_onboarding(s, "Beta", playbook="standard_60")
         add_milestone(s, other, "in_five", MONDAY + timedelta(days=7))
-        add_milestone(s, other, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=4))
+        add_milestone(
+            s, other, "stuck", MONDAY + timedelta(days=10), status="blocked", blocked_since=MONDAY - timedelta(days=4)
+        )
 
     with session_scope(clean_db) as s:
         build(s)
@@ -638,7 +804,9 @@ def test_playbook_rules_table_overrides_the_defaults(clean_db, tmp_path):
     assert Rule.DUE_SOON not in beta and Rule.BLOCKED not in beta
     assert {n.not_before for n in notices if n.facts.get("customer_name") == "Acme"} == {at(MONDAY, 8)}
     friday = MONDAY + timedelta(days=4)  # not a business day for Acme's playbook any more
-    acme_friday = [n for n in run(clean_db, at(friday, 10), playbooks=playbooks) if n.facts.get("customer_name") == "Acme"]
+    acme_friday = [
+        n for n in run(clean_db, at(friday, 10), playbooks=playbooks) if n.facts.get("customer_name") == "Acme"
+    ]
     assert acme_friday and {n.not_before for n in acme_friday} == {at(friday + timedelta(days=3), 8)}
 
 
@@ -653,18 +821,28 @@ def test_one_settings_object_for_everyone(clean_db):
 
 # --- a realistic plan ---------------------------------------------------------------------------------------
 
+
 def test_a_dated_plan_from_a_handoff_nudges_what_the_plan_says_is_due(clean_db):
     playbook = PLAYBOOKS["standard_30"]
     signed = date(2026, 4, 20)
     plan = plan_onboarding(playbook, signed, date(2026, 6, 30), [ITDependency.SSO])
     draft = HandoffDraft(
-        customer_name="Acme", acv="20000", tier=2, playbook_key="standard_30", contract_signed=signed.isoformat(),
-        target_go_live="2026-06-30", timezone=TZ, shared_channel_id=SHARED, internal_channel_id=INTERNAL,
+        customer_name="Acme",
+        acv="20000",
+        tier=2,
+        playbook_key="standard_30",
+        contract_signed=signed.isoformat(),
+        target_go_live="2026-06-30",
+        timezone=TZ,
+        shared_channel_id=SHARED,
+        internal_channel_id=INTERNAL,
         vendor={"implementation_csm": CSM, "csm_manager": MANAGER, "account_executive": AE},
         names={CSM: "Casey", MANAGER: "Morgan", AE: "Alex"},
-        customer=[Contact(role="economic_buyer", name="Bea Buyer"),
-                  Contact(role="champion", name="Chris", slack_user_id=CHAMPION),
-                  Contact(role="project_owner", name="Pat", slack_user_id=PROJECT_OWNER)],
+        customer=[
+            Contact(role="economic_buyer", name="Bea Buyer"),
+            Contact(role="champion", name="Chris", slack_user_id=CHAMPION),
+            Contact(role="project_owner", name="Pat", slack_user_id=PROJECT_OWNER),
+        ],
         story={},
     )
     with session_scope(clean_db) as s:
@@ -678,7 +856,9 @@ def test_a_dated_plan_from_a_handoff_nudges_what_the_plan_says_is_due(clean_db):
     assert {n.subject for n in of(notices, Rule.DUE_SOON)} == expected_soon
     assert {n.subject for n in of(notices, Rule.OVERDUE)} == expected_late
     # a vendor-side role nobody holds (here the technical lead) falls back to the CSM
-    vendor_owner = {m.key: getattr(record.person_by_id(m.vendor_owner_id), "slack_user_id", CSM) for m in record.milestones}
+    vendor_owner = {
+        m.key: getattr(record.person_by_id(m.vendor_owner_id), "slack_user_id", CSM) for m in record.milestones
+    }
     for n in of(notices, Rule.DUE_SOON, Audience.DM) + of(notices, Rule.OVERDUE, Audience.DM):
         assert n.recipient == vendor_owner[n.subject]
 
@@ -695,6 +875,7 @@ def test_notices_made_by_the_engine_equal_notices_made_the_ordinary_way(clean_db
 
 # --- cost ------------------------------------------------------------------------------------------------------
 
+
 def populate(s: Session, count: int) -> None:
     """`count` onboardings that between them make every rule fire and every kind of write happen."""
     for i in range(count):
@@ -702,20 +883,44 @@ def populate(s: Session, count: int) -> None:
         add_milestone(s, ob, "late", MONDAY - timedelta(days=20))
         add_milestone(s, ob, "soon", MONDAY + timedelta(days=1))
         add_milestone(s, ob, "later", MONDAY + timedelta(days=30))
-        add_milestone(s, ob, "stuck", MONDAY + timedelta(days=3), status="blocked", blocked_since=MONDAY - timedelta(days=9))
-        add_milestone(s, ob, "newly_stuck", MONDAY + timedelta(days=3), status="blocked",
-                      blocked_since=MONDAY - timedelta(days=8))
-        add_milestone(s, ob, "kickoff_held", MONDAY - timedelta(days=25), stage="kickoff", status="done",
-                      completed_at=at(MONDAY - timedelta(days=25)))
+        add_milestone(
+            s, ob, "stuck", MONDAY + timedelta(days=3), status="blocked", blocked_since=MONDAY - timedelta(days=9)
+        )
+        add_milestone(
+            s, ob, "newly_stuck", MONDAY + timedelta(days=3), status="blocked", blocked_since=MONDAY - timedelta(days=8)
+        )
+        add_milestone(
+            s,
+            ob,
+            "kickoff_held",
+            MONDAY - timedelta(days=25),
+            stage="kickoff",
+            status="done",
+            completed_at=at(MONDAY - timedelta(days=25)),
+        )
         add_milestone(s, ob, "kickoff_recap", MONDAY + timedelta(days=2), stage="kickoff", depends_on=["kickoff_held"])
-        add_milestone(s, ob, "done_last_week", MONDAY - timedelta(days=3), status="done",
-                      completed_at=at(MONDAY - timedelta(days=3)))
+        add_milestone(
+            s,
+            ob,
+            "done_last_week",
+            MONDAY - timedelta(days=3),
+            status="done",
+            completed_at=at(MONDAY - timedelta(days=3)),
+        )
         if i % 2:  # the others have been silent since they started
             customer_spoke(s, ob, at(MONDAY - timedelta(days=2)), user=SPONSOR)
         s.add(HealthSnapshot(onboarding_id=ob.id, day=MONDAY - timedelta(days=7), score=100, parts={}))
         for subject in ("stuck", "late"):  # one to climb, one whose milestone is no longer blocked
-            s.add(Escalation(onboarding_id=ob.id, rule="blocked", subject=subject, opened_on=MONDAY - timedelta(days=3),
-                             raised_at=at(MONDAY - timedelta(days=3)), level_raised_at=at(MONDAY - timedelta(days=3))))
+            s.add(
+                Escalation(
+                    onboarding_id=ob.id,
+                    rule="blocked",
+                    subject=subject,
+                    opened_on=MONDAY - timedelta(days=3),
+                    raised_at=at(MONDAY - timedelta(days=3)),
+                    level_raised_at=at(MONDAY - timedelta(days=3)),
+                )
+            )
         s.add(Snooze(onboarding_id=ob.id, rule="due_soon", subject="later", until=at(MONDAY, 12), snoozed_by=CSM))
 
 
@@ -747,8 +952,12 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
         assert len({x.onboarding_id for x in notices}) == n
         counts.append(len(issued))
     writes = [m.groups() for sql in issued if (m := re.match(r'(INSERT INTO|UPDATE) "?(\w+)', sql))]
-    assert writes == [("UPDATE", "escalations"), ("INSERT INTO", "escalations"), ("UPDATE", "escalations"),
-                      ("INSERT INTO", "health_snapshots")]
+    assert writes == [
+        ("UPDATE", "escalations"),
+        ("INSERT INTO", "escalations"),
+        ("UPDATE", "escalations"),
+        ("INSERT INTO", "health_snapshots"),
+    ]
     # PostgreSQL inserts through a temporary table: create it, COPY into it, insert from it, drop it
     staged = 3 if clean_db.dialect.name == "postgresql" else 0
     assert counts[0] == counts[1] == 15 + 2 * staged, counts

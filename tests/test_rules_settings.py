@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.planning.playbook import load_playbooks, validate_command, validate_file
 from bot.automation.rules import RuleSettings
 from bot.automation.rules.local_time import local_time_for
 from bot.core.calendar import OFFICE_HOURS, BusinessHours
+from bot.planning.playbook import load_playbooks, validate_command, validate_file
 
 BASE = Path(load_playbooks()["standard_30"].source).read_text(encoding="utf-8")
 
@@ -28,7 +28,9 @@ def test_without_a_rules_table_the_defaults_apply():
 
 
 def test_rules_table_overrides_only_what_it_names(tmp_path):
-    _, _, path = with_rules(tmp_path, """[rules]
+    _, _, path = with_rules(
+        tmp_path,
+        """[rules]
 due_soon_business_days = 3
 blocked_days = 5
 business_hours_start = "08:30"
@@ -36,12 +38,18 @@ business_hours_end = 18:00:00
 business_days = ["sun", "mon", "tue", "wed", "thu"]
 weekly_overview_day = "Sunday"
 health_weight_sponsor = 0
-""")
+""",
+    )
     assert validate_file(path) == []
     rules = load_playbooks(tmp_path)["standard_30"].rules
     assert rules == RuleSettings(
-        due_soon_business_days=3, blocked_days=5, business_hours_start=time(8, 30), business_hours_end=time(18),
-        business_days=(0, 1, 2, 3, 6), weekly_overview_day=6, health_weight_sponsor=0,
+        due_soon_business_days=3,
+        blocked_days=5,
+        business_hours_start=time(8, 30),
+        business_hours_end=time(18),
+        business_days=(0, 1, 2, 3, 6),
+        weekly_overview_day=6,
+        health_weight_sponsor=0,
     )
     assert rules.business_hours == BusinessHours(time(8, 30), time(18), frozenset({0, 1, 2, 3, 6}))
 
@@ -51,8 +59,13 @@ def test_the_default_business_calendar_is_the_office_one():
 
 
 def test_the_customers_local_time_counts_on_the_playbooks_calendar():
-    rules = RuleSettings(business_hours_start=time(8), business_hours_end=time(12), business_days=(0, 1, 2, 3),
-                         due_soon_business_days=2, weekly_overview_day=0)
+    rules = RuleSettings(
+        business_hours_start=time(8),
+        business_hours_end=time(12),
+        business_days=(0, 1, 2, 3),
+        due_soon_business_days=2,
+        weekly_overview_day=0,
+    )
     thursday_11 = datetime(2026, 5, 7, 9, 0, tzinfo=UTC)  # 11:00 in Berlin
     local = local_time_for(thursday_11, "Europe/Berlin", rules)
     assert local.hours is rules.business_hours

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot.runtime import cli
-from bot.slack.delivery import CLAIM_HOLD
-from bot.runtime.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
 from bot.core.notices import Audience, Rule
+from bot.runtime import cli
+from bot.runtime.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
 from bot.runtime.scheduler import StopSignal, make_scheduler, run_until_stopped
 from bot.runtime.sweep import DryRunWrite, describe_plan, run_sweep
+from bot.slack.delivery import CLAIM_HOLD
 from store import outbox
 from store.db import make_engine, session_scope
 from store.models import AuditEntry, Lease, Notification
@@ -73,8 +73,7 @@ def test_rerunning_a_sweep_sends_nothing_twice(harness, ob):
 
 def test_a_crash_between_deciding_and_sending_loses_nothing_and_sends_nothing_twice(harness, ob):
     decide = deciding(notice(ob, "a", audience=Audience.INTERNAL), notice(ob, "b", audience=Audience.INTERNAL))
-    crashing = dataclasses.replace(
-        harness.services, client=CrashAfterPost(token=BOT_TOKEN, base_url=harness.fake.url))
+    crashing = dataclasses.replace(harness.services, client=CrashAfterPost(token=BOT_TOKEN, base_url=harness.fake.url))
     clock = ManualClock()
 
     with pytest.raises(SystemExit):
@@ -158,7 +157,7 @@ def test_two_schedulers_at_once_deliver_each_post_once(harness, ob, database_url
         try:
             services = dataclasses.replace(harness.services, engine=engine)
             reports.append(run_sweep(services, MONDAY_9, decide=decide, clock=ManualClock(), holder=f"sweeper-{i}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             gave_up[i].set()
@@ -227,9 +226,8 @@ def test_lease_is_taken_when_free_or_expired_renewed_and_released(clean_db):
 
 
 def test_sweep_lock_lets_one_holder_in_at_a_time(clean_db):
-    with sweep_lock(clean_db, "a") as first:
-        with sweep_lock(clean_db, "b") as second:
-            assert first and not second
+    with sweep_lock(clean_db, "a") as first, sweep_lock(clean_db, "b") as second:
+        assert first and not second
     with sweep_lock(clean_db, "b") as again:
         assert again, "released on the way out"
     assert count(clean_db, Lease) == 0
@@ -256,9 +254,8 @@ def test_overlapping_jobs_of_one_process_exclude_each_other(clean_db):
 
 
 def test_sweep_lock_is_released_when_the_sweep_raises(clean_db):
-    with pytest.raises(RuntimeError):
-        with sweep_lock(clean_db, "a"):
-            raise RuntimeError("sweep failed")
+    with pytest.raises(RuntimeError), sweep_lock(clean_db, "a"):
+        raise RuntimeError("sweep failed")
     with sweep_lock(clean_db, "b") as acquired:
         assert acquired
 
@@ -279,7 +276,8 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly(harness, ob):
     stop = StopSignal()
     started = threading.Event()
     runner = threading.Thread(
-        target=run_until_stopped, args=(harness.services,),
+        target=run_until_stopped,
+        args=(harness.services,),
         kwargs={"decide": decide, "stop": stop, "on_started": started.set},
     )
     runner.start()
@@ -314,7 +312,10 @@ def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path, fake_slack):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ONBOARD_", "DATABASE_URL"))}
     proc = subprocess.Popen(
         [sys.executable, "-c", SCHEDULER_SCRIPT, BOT_TOKEN, fake_slack.url, f"sqlite:///{tmp_path / 's.db'}"],
-        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     seen = []
     try:
@@ -358,9 +359,10 @@ def command(monkeypatch, tmp_path, database_url, fake_slack):
 
 
 def test_sweep_dry_run_says_what_would_be_posted_to_whom_and_why(harness, ob, command, capsys):
-    command.notices = [notice(ob, "sso", why="SSO users: 3 days overdue, owner Chris"),
-                       notice(ob, "", rule=Rule.WEEKLY_OVERVIEW, audience=Audience.SHARED, period="2026-W19",
-                              why="Monday overview")]
+    command.notices = [
+        notice(ob, "sso", why="SSO users: 3 days overdue, owner Chris"),
+        notice(ob, "", rule=Rule.WEEKLY_OVERVIEW, audience=Audience.SHARED, period="2026-W19", why="Monday overview"),
+    ]
 
     assert command("sweep", "--now", "2026-05-04T09:00-04:00", "--dry-run") == 0
 
@@ -379,7 +381,8 @@ def test_sweep_command_posts_at_the_given_time(harness, ob, command, capsys):
     assert command("sweep", "--now", "2026-05-04T13:00") == 0
 
     assert "sweep at 2026-05-04 13:00 UTC: 1 decided, 1 new, 0 wait for business hours; 1 post(s)" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     assert len(harness.fake.calls_to("chat.postMessage")) == 1
     assert command("sweep", "--now", "2026-05-04T13:05") == 0
     assert len(harness.fake.calls_to("chat.postMessage")) == 1

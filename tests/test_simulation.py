@@ -21,15 +21,15 @@ from freezegun import freeze_time
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.automation.rules import decide
 from bot.core.calendar import add_business_days
 from bot.onboarding.handoff import Contact, HandoffDraft
-from bot.automation.rules import decide
-from bot.runtime.sweep import run_sweep
+from bot.onboarding.start import create_onboarding
 from bot.planning.timeline import plan_onboarding
+from bot.runtime.sweep import run_sweep
 from store.activity import record_activity
 from store.db import session_scope
 from store.models import Escalation, Milestone, Notification
-from bot.onboarding.start import create_onboarding
 from tests.conftest import (
     CUSTOMER_CHAMPION,
     CUSTOMER_SPONSOR,
@@ -51,23 +51,43 @@ SILENT_WEEK = (START + timedelta(days=21), START + timedelta(days=28))
 
 def _draft(name: str, tier: int, shared: str, internal: str) -> HandoffDraft:
     return HandoffDraft(
-        customer_name=name, acv="40000" if tier == 2 else "90000", tier=tier, contract_signed=START.isoformat(),
-        target_go_live=(START + timedelta(days=45 if tier == 2 else 95)).isoformat(), timezone="America/New_York",
-        it_dependencies=["sso"], shared_channel_id=shared, internal_channel_id=internal,
-        vendor={"implementation_csm": VENDOR_CSM, "account_executive": VENDOR_AE, "csm_manager": VENDOR_MANAGER,
-                "technical_lead": VENDOR_AE, "escalation_contact": VENDOR_MANAGER},
+        customer_name=name,
+        acv="40000" if tier == 2 else "90000",
+        tier=tier,
+        contract_signed=START.isoformat(),
+        target_go_live=(START + timedelta(days=45 if tier == 2 else 95)).isoformat(),
+        timezone="America/New_York",
+        it_dependencies=["sso"],
+        shared_channel_id=shared,
+        internal_channel_id=internal,
+        vendor={
+            "implementation_csm": VENDOR_CSM,
+            "account_executive": VENDOR_AE,
+            "csm_manager": VENDOR_MANAGER,
+            "technical_lead": VENDOR_AE,
+            "escalation_contact": VENDOR_MANAGER,
+        },
         names={VENDOR_CSM: "Casey", VENDOR_AE: "Alex", VENDOR_MANAGER: "Morgan"},
         customer=[
             Contact(role="economic_buyer", name="Sam Sponsor", slack_user_id=CUSTOMER_SPONSOR),
             Contact(role="executive_sponsor", name="Sam Sponsor", slack_user_id=CUSTOMER_SPONSOR),
             Contact(role="champion", name="Chris Customer", slack_user_id=CUSTOMER_CHAMPION),
-            Contact(role="project_owner", name="Chris Customer", slack_user_id=CUSTOMER_CHAMPION,
-                    has_capacity=True, has_authority=True),
+            Contact(
+                role="project_owner",
+                name="Chris Customer",
+                slack_user_id=CUSTOMER_CHAMPION,
+                has_capacity=True,
+                has_authority=True,
+            ),
             Contact(role="day_to_day_owner", name="Chris Customer", slack_user_id=CUSTOMER_CHAMPION),
             Contact(role="it_contact", name="Chris Customer", slack_user_id=CUSTOMER_CHAMPION),
         ],
-        story={"sold": "Growth plan", "success_criteria": "Weekly plans built in the product",
-               "first_value_definition": "First team live", "full_value_definition": "Everyone live"},
+        story={
+            "sold": "Growth plan",
+            "success_criteria": "Weekly plans built in the product",
+            "first_value_definition": "First team live",
+            "full_value_definition": "Everyone live",
+        },
     )
 
 
@@ -77,8 +97,12 @@ def _local(d: date, hour: int) -> datetime:
 
 @pytest.fixture
 def world(harness):
-    harness.fake.add_channel("C0SHARED3", name="globex-onboarding", is_ext_shared=True,
-                             members=(VENDOR_CSM, CUSTOMER_CHAMPION, CUSTOMER_SPONSOR))
+    harness.fake.add_channel(
+        "C0SHARED3",
+        name="globex-onboarding",
+        is_ext_shared=True,
+        members=(VENDOR_CSM, CUSTOMER_CHAMPION, CUSTOMER_SPONSOR),
+    )
     harness.fake.add_channel("C0INTERNAL3", name="globex-internal", members=(VENDOR_CSM, VENDOR_MANAGER))
     playbooks = harness.services.playbooks
     made = {}
@@ -104,26 +128,51 @@ def _script(engine, made, blocked_milestone, now: datetime) -> None:
             for tier, record in made.items():
                 silent = tier == 2 and SILENT_WEEK[0] <= today < SILENT_WEEK[1]
                 if not silent:
-                    record_activity(s, onboarding_id=record.onboarding.id, slack_user_id=CUSTOMER_CHAMPION,
-                                    side="customer", kind="message", at=now - timedelta(minutes=5))
+                    record_activity(
+                        s,
+                        onboarding_id=record.onboarding.id,
+                        slack_user_id=CUSTOMER_CHAMPION,
+                        side="customer",
+                        kind="message",
+                        at=now - timedelta(minutes=5),
+                    )
         if hour == 11:
             blocked_from = blocked_milestone.start_on
             if today == blocked_from:
-                s.execute(update(Milestone).where(Milestone.id == blocked_milestone.id).values(
-                    status="blocked", blocked_since=today, blocked_reason="Identity provider change freeze",
-                    blocked_unblocker="Globex IT", version=Milestone.version + 1))
+                s.execute(
+                    update(Milestone)
+                    .where(Milestone.id == blocked_milestone.id)
+                    .values(
+                        status="blocked",
+                        blocked_since=today,
+                        blocked_reason="Identity provider change freeze",
+                        blocked_unblocker="Globex IT",
+                        version=Milestone.version + 1,
+                    )
+                )
             if today == blocked_from + timedelta(days=9):
-                s.execute(update(Milestone).where(Milestone.id == blocked_milestone.id).values(
-                    status="done", blocked_since=None, blocked_reason=None, completed_at=now,
-                    version=Milestone.version + 1))
+                s.execute(
+                    update(Milestone)
+                    .where(Milestone.id == blocked_milestone.id)
+                    .values(
+                        status="done",
+                        blocked_since=None,
+                        blocked_reason=None,
+                        completed_at=now,
+                        version=Milestone.version + 1,
+                    )
+                )
             for record in made.values():
                 for m in record.milestones:
                     if m.id == blocked_milestone.id:
                         continue
                     finish_on = add_business_days(m.due_on, 3) if m.key == LATE_KEY and record is made[2] else m.due_on
                     if today == finish_on:
-                        s.execute(update(Milestone).where(Milestone.id == m.id, Milestone.status != "done").values(
-                            status="done", completed_at=now, version=Milestone.version + 1))
+                        s.execute(
+                            update(Milestone)
+                            .where(Milestone.id == m.id, Milestone.status != "done")
+                            .values(status="done", completed_at=now, version=Milestone.version + 1)
+                        )
 
 
 def test_sixty_days_of_two_onboardings(harness, world):

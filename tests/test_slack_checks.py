@@ -33,18 +33,36 @@ GOOD_BLOCKS = [
     {"type": "header", "text": plain("Acme onboarding")},
     section("*Stage:* Kick-off", block_id="stage", accessory=button("Open", "open_card", value="onb:1")),
     {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*"} for k in ("Owner", "Due")]},
-    {"type": "actions", "elements": [
-        button("Done", "milestone_done", style="primary"),
-        {"type": "static_select", "action_id": "pick", "placeholder": plain("Pick"),
-         "options": [{"text": plain("One"), "value": "1"}]},
-    ]},
+    {
+        "type": "actions",
+        "elements": [
+            button("Done", "milestone_done", style="primary"),
+            {
+                "type": "static_select",
+                "action_id": "pick",
+                "placeholder": plain("Pick"),
+                "options": [{"text": plain("One"), "value": "1"}],
+            },
+        ],
+    },
     {"type": "context", "elements": [{"type": "mrkdwn", "text": "Updated today"}]},
     {"type": "divider"},
 ]
-INPUT = {"type": "input", "block_id": "name", "label": plain("Name"),
-         "element": {"type": "plain_text_input", "action_id": "value"}}
-MODAL = {"type": "modal", "callback_id": "new_onboarding", "title": plain("New onboarding"),
-         "submit": plain("Create"), "close": plain("Cancel"), "blocks": [INPUT], "private_metadata": "{}"}
+INPUT = {
+    "type": "input",
+    "block_id": "name",
+    "label": plain("Name"),
+    "element": {"type": "plain_text_input", "action_id": "value"},
+}
+MODAL = {
+    "type": "modal",
+    "callback_id": "new_onboarding",
+    "title": plain("New onboarding"),
+    "submit": plain("Create"),
+    "close": plain("Cancel"),
+    "blocks": [INPUT],
+    "private_metadata": "{}",
+}
 
 
 # -- calls ---------------------------------------------------------------------------------------
@@ -77,8 +95,10 @@ def test_methods_newer_than_the_spec_are_known():
 
 
 def test_recorded_calls_are_checked_for_blocks_views_and_metadata():
-    post = Call("chat.postMessage", {"channel": "C1", "text": "x", "blocks": [section("x" * 3001)],
-                                     "metadata": {"event_type": "card"}})
+    post = Call(
+        "chat.postMessage",
+        {"channel": "C1", "text": "x", "blocks": [section("x" * 3001)], "metadata": {"event_type": "card"}},
+    )
     assert check_recorded_call(post) == [
         "blocks[0]: section: text attribute cannot exceed 3000 characters",
         "blocks[0].text: 3001 characters; a section allows at most 3000",
@@ -105,30 +125,72 @@ def test_good_blocks_pass():
         ([{"type": "divider"}] * 51, "51 blocks; a message allows at most 50"),
         ([section("x" * 3001)], "blocks[0].text: 3001 characters; a section allows at most 3000"),
         ([{"type": "header", "text": plain("x" * 151)}], "blocks[0].text: 151 characters; a header allows at most 150"),
-        ([{"type": "actions", "elements": [button("x" * 76)]}],
-         "blocks[0].elements[0].text: 76 characters; a button allows at most 75"),
-        ([{"type": "actions", "elements": [button("ok", value="v" * 2001)]}],
-         "blocks[0].elements[0].value: 2001 characters; a button allows at most 2000"),
-        ([{"type": "actions", "elements": [button("ok", action_id="a" * 256)]}],
-         "blocks[0].elements[0].action_id: 256 characters; at most 255"),
+        (
+            [{"type": "actions", "elements": [button("x" * 76)]}],
+            "blocks[0].elements[0].text: 76 characters; a button allows at most 75",
+        ),
+        (
+            [{"type": "actions", "elements": [button("ok", value="v" * 2001)]}],
+            "blocks[0].elements[0].value: 2001 characters; a button allows at most 2000",
+        ),
+        (
+            [{"type": "actions", "elements": [button("ok", action_id="a" * 256)]}],
+            "blocks[0].elements[0].action_id: 256 characters; at most 255",
+        ),
         ([section("x", block_id="b" * 256)], "blocks[0].block_id: 256 characters; at most 255"),
-        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
-         "blocks[0].fields: 11 items; a section allows at most 10"),
-        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],
-         "blocks[0].fields[0]: 2001 characters; at most 2000"),
-        ([{"type": "actions", "elements": [button("b", f"a{i}") for i in range(26)]}],
-         "blocks[0].elements: 26 items; a actions allows at most 25"),
-        ([{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}],
-         "blocks[0].elements: 11 items; a context allows at most 10"),
-        ([{"type": "actions", "elements": [{"type": "static_select", "action_id": "s", "placeholder": plain("p"),
-                                           "options": [{"text": plain("o" * 76), "value": "v" * 151}]}]}],
-         "blocks[0].elements[0].options[0].text: 76 characters; an option allows at most 75"),
-        ([{"type": "actions", "elements": [{"type": "static_select", "action_id": "s", "placeholder": plain("p"),
-                                           "options": [{"text": plain("o"), "value": str(i)} for i in range(101)]}]}],
-         "blocks[0].elements[0].options: 101 items; a static_select allows at most 100"),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+            "blocks[0].fields: 11 items; a section allows at most 10",
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],
+            "blocks[0].fields[0]: 2001 characters; at most 2000",
+        ),
+        (
+            [{"type": "actions", "elements": [button("b", f"a{i}") for i in range(26)]}],
+            "blocks[0].elements: 26 items; a actions allows at most 25",
+        ),
+        (
+            [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}],
+            "blocks[0].elements: 11 items; a context allows at most 10",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "static_select",
+                            "action_id": "s",
+                            "placeholder": plain("p"),
+                            "options": [{"text": plain("o" * 76), "value": "v" * 151}],
+                        }
+                    ],
+                }
+            ],
+            "blocks[0].elements[0].options[0].text: 76 characters; an option allows at most 75",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "static_select",
+                            "action_id": "s",
+                            "placeholder": plain("p"),
+                            "options": [{"text": plain("o"), "value": str(i)} for i in range(101)],
+                        }
+                    ],
+                }
+            ],
+            "blocks[0].elements[0].options: 101 items; a static_select allows at most 100",
+        ),
         ([{"type": "carousel_of_doom"}], "blocks[0]: unknown block type 'carousel_of_doom'"),
-        ([{"type": "actions", "elements": [{"type": "slider", "action_id": "s"}]}],
-         "blocks[0]: actions: unknown element type 'slider'"),
+        (
+            [{"type": "actions", "elements": [{"type": "slider", "action_id": "s"}]}],
+            "blocks[0]: actions: unknown element type 'slider'",
+        ),
         ([section("x", txt="typo")], "blocks[0]: section: unknown field(s) txt"),
         ([section("a", block_id="same"), section("b", block_id="same")], "blocks[1]: duplicate block_id 'same'"),
         ([{"type": "header", "text": {"type": "mrkdwn", "text": "*bold*"}}], "blocks[0].text: must be plain_text"),
@@ -139,8 +201,12 @@ def test_each_block_limit_is_enforced(blocks, expected):
 
 
 def test_option_values_over_150_fail():
-    select = {"type": "static_select", "action_id": "s", "placeholder": plain("p"),
-              "options": [{"text": plain("o"), "value": "v" * 151}]}
+    select = {
+        "type": "static_select",
+        "action_id": "s",
+        "placeholder": plain("p"),
+        "options": [{"text": plain("o"), "value": "v" * 151}],
+    }
     assert check_blocks([{"type": "actions", "elements": [select]}]) == [
         "blocks[0].elements[0].options[0].value: 151 characters; an option allows at most 150"
     ]
@@ -199,13 +265,19 @@ def test_good_ack_bodies_pass(body):
     ("body", "expected"),
     [
         ({"response_action": "close"}, "unknown response_action 'close'"),
-        ({"response_action": "errors", "errors": {}},
-         "response_action errors needs a non-empty errors object keyed by block_id"),
+        (
+            {"response_action": "errors", "errors": {}},
+            "response_action errors needs a non-empty errors object keyed by block_id",
+        ),
         ({"response_action": "update"}, "response_action update needs a view"),
-        ({"response_action": "push", "view": {**MODAL, "title": plain("t" * 25)}},
-         "title must be 1-24 characters, not 25"),
-        ({"response_type": "in_channel", "blocks": [{"type": "divider"}] * 51},
-         "51 blocks; a message allows at most 50"),
+        (
+            {"response_action": "push", "view": {**MODAL, "title": plain("t" * 25)}},
+            "title must be 1-24 characters, not 25",
+        ),
+        (
+            {"response_type": "in_channel", "blocks": [{"type": "divider"}] * 51},
+            "51 blocks; a message allows at most 50",
+        ),
         ({"response_type": "everyone", "text": "hi"}, "unknown response_type 'everyone'"),
     ],
 )
@@ -231,8 +303,9 @@ def test_a_minimal_manifest_passes(tmp_path, metadata):
 
 def test_an_invalid_manifest_fails(tmp_path):
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({**MANIFEST, "display_information": {"name": ""},
-                                "oauth_config": {"scopes": {"bot": "chat:write"}}}))
+    path.write_text(
+        json.dumps({**MANIFEST, "display_information": {"name": ""}, "oauth_config": {"scopes": {"bot": "chat:write"}}})
+    )
     problems = check_manifest(path)
     assert any(p.startswith("manifest.json: display_information/name:") for p in problems)
     assert any(p.startswith("manifest.json: oauth_config/scopes/bot:") for p in problems)

@@ -49,7 +49,11 @@ def _move_to(h, ob_id: int, stage: str) -> None:
     with session_scope(h.engine) as s:
         s.execute(update(Onboarding).where(Onboarding.id == ob_id).values(stage=stage))
         s.execute(update(StageRecord).where(StageRecord.onboarding_id == ob_id).values(status="pending"))
-        s.execute(update(StageRecord).where(StageRecord.onboarding_id == ob_id, StageRecord.key == stage).values(status="active"))
+        s.execute(
+            update(StageRecord)
+            .where(StageRecord.onboarding_id == ob_id, StageRecord.key == stage)
+            .values(status="active")
+        )
 
 
 def test_stage_advance_is_refused_until_the_exit_criteria_are_met(harness):
@@ -79,7 +83,8 @@ def test_stage_advance_is_refused_until_the_exit_criteria_are_met(harness):
 
     click(harness, Action.STAGE_ADVANCE, value, VENDOR_CSM, c)
     kickoff_post = harness.fake.wait_for(
-        "chat.postMessage", lambda call: call.args.get("channel") == SHARED_CHANNEL and "Kickoff ·" in call.args.get("text", "")
+        "chat.postMessage",
+        lambda call: call.args.get("channel") == SHARED_CHANNEL and "Kickoff ·" in call.args.get("text", ""),
     )
     assert kickoff_post.ok
     harness.settle()
@@ -110,8 +115,13 @@ def test_kickoff_waits_for_the_readiness_gate_unless_overridden(harness):
     assert milestone(harness, ob.id, "kickoff_held").status == "not_started"
 
     with session_scope(harness.engine) as s:
-        s.execute(update(Onboarding).where(Onboarding.id == ob.id).values(
-            gate_override_at=datetime.now(UTC), gate_override_by=VENDOR_CSM, gate_override_reason="Sponsor insisted"))
+        s.execute(
+            update(Onboarding)
+            .where(Onboarding.id == ob.id)
+            .values(
+                gate_override_at=datetime.now(UTC), gate_override_by=VENDOR_CSM, gate_override_reason="Sponsor insisted"
+            )
+        )
     overview = card(harness, ob.id, "overview")
     updates = _updates(harness, overview)
     click(harness, Action.MILESTONE_DONE, ref(harness, ob.id, "kickoff_held").encode(), VENDOR_CSM, c)
@@ -126,8 +136,15 @@ def _to_go_live(harness) -> Onboarding:
     with session_scope(harness.engine) as s:
         from store.models import PostedCard
 
-        s.add(PostedCard(onboarding_id=ob.id, kind="stage", subject="training", channel_id=SHARED_CHANNEL,
-                         ts=harness.services.client.chat_postMessage(channel=SHARED_CHANNEL, text="training")["ts"]))
+        s.add(
+            PostedCard(
+                onboarding_id=ob.id,
+                kind="stage",
+                subject="training",
+                channel_id=SHARED_CHANNEL,
+                ts=harness.services.client.chat_postMessage(channel=SHARED_CHANNEL, text="training")["ts"],
+            )
+        )
     c = card(harness, ob.id, "stage", "training")
     click(harness, Action.STAGE_ADVANCE, StageRef(ob.id, Stage.TRAINING).encode(), VENDOR_CSM, c)
     harness.fake.wait_for("chat.postMessage", lambda call: "Go-live sign-off" in call.args.get("text", ""))

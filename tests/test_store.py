@@ -83,17 +83,15 @@ def test_datetimes_come_back_aware_utc(clean_db):
 
 
 def test_naive_datetimes_are_refused(clean_db):
-    with pytest.raises(Exception, match="naive datetime"):
-        with session_scope(clean_db) as s:
-            s.add(_onboarding(gate_override_at=datetime(2026, 5, 4, 9, 0)))
+    with pytest.raises(Exception, match="naive datetime"), session_scope(clean_db) as s:
+        s.add(_onboarding(gate_override_at=datetime(2026, 5, 4, 9, 0)))
 
 
 def test_notification_dedupe_key_is_unique(clean_db):
     with session_scope(clean_db) as s:
         s.add(Notification(dedupe_key="1:overdue:m7:2026-05-04", rule="overdue", recipient="U0CSM"))
-    with pytest.raises(IntegrityError):
-        with session_scope(clean_db) as s:
-            s.add(Notification(dedupe_key="1:overdue:m7:2026-05-04", rule="overdue", recipient="U0CSM"))
+    with pytest.raises(IntegrityError), session_scope(clean_db) as s:
+        s.add(Notification(dedupe_key="1:overdue:m7:2026-05-04", rule="overdue", recipient="U0CSM"))
 
 
 def test_deleting_an_onboarding_removes_its_plan(clean_db):

@@ -6,7 +6,8 @@ import json
 import time
 from datetime import date, timedelta
 
-from sqlalchemy import select as select_rows, update
+from sqlalchemy import select as select_rows
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.core.ids import Action, Field, View
@@ -31,16 +32,20 @@ def test_status_in_the_shared_channel_and_by_name(harness):
     assert "Acme Corp" in json.dumps(named)
     none = harness.slack.command("status globex", user_id=VENDOR_CSM, channel_id="C0GENERAL").json
     assert "No onboarding matches “globex”" in none["text"]
-    refused = harness.slack.command("status", user_id=CUSTOMER_CHAMPION, team_id=CUSTOMER_TEAM,
-                                    channel_id=SHARED_CHANNEL).json
+    refused = harness.slack.command(
+        "status", user_id=CUSTOMER_CHAMPION, team_id=CUSTOMER_TEAM, channel_id=SHARED_CHANNEL
+    ).json
     assert "for the vendor's team" in refused["text"]
 
 
 def test_list_shows_stage_days_health_and_blocked(harness):
     ob = start_onboarding(harness)
     with session_scope(harness.engine) as s:
-        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
-                  .values(status="blocked", blocked_reason="waiting"))
+        s.execute(
+            update(Milestone)
+            .where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
+            .values(status="blocked", blocked_reason="waiting")
+        )
     listing = json.dumps(harness.slack.command("list", user_id=VENDOR_CSM).json)
     assert "Acme Corp" in listing and "Pre-kickoff" in listing and "1 blocked" in listing
     assert any(word in listing for word in ("on track", "at risk", "behind"))
@@ -66,22 +71,25 @@ def test_add_a_milestone_to_a_live_plan(harness):
     assert view["callback_id"] == View.MILESTONE_ADD and view["private_metadata"] == OnboardingRef(ob.id).encode()
 
     def values(title: str, start: str, due: str) -> dict:
-        return state({
-            Field.MILESTONE_TITLE: text(title),
-            Field.MILESTONE_STAGE: {"type": "static_select", "selected_option": {"value": "pre_kickoff"}},
-            Field.MILESTONE_TRACK: {"type": "static_select", "selected_option": {"value": "it"}},
-            Field.MILESTONE_START: {"type": "datepicker", "selected_date": start},
-            Field.MILESTONE_DUE: {"type": "datepicker", "selected_date": due},
-            Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": "champion"}},
-            Field.VENDOR_OWNER: {"type": "static_select", "selected_option": {"value": "implementation_csm"}},
-            Field.MILESTONE_CLIENT_VERIFIED: {"type": "checkboxes", "selected_options": [{"value": "yes"}]},
-        })
+        return state(
+            {
+                Field.MILESTONE_TITLE: text(title),
+                Field.MILESTONE_STAGE: {"type": "static_select", "selected_option": {"value": "pre_kickoff"}},
+                Field.MILESTONE_TRACK: {"type": "static_select", "selected_option": {"value": "it"}},
+                Field.MILESTONE_START: {"type": "datepicker", "selected_date": start},
+                Field.MILESTONE_DUE: {"type": "datepicker", "selected_date": due},
+                Field.CUSTOMER_OWNER: {"type": "static_select", "selected_option": {"value": "champion"}},
+                Field.VENDOR_OWNER: {"type": "static_select", "selected_option": {"value": "implementation_csm"}},
+                Field.MILESTONE_CLIENT_VERIFIED: {"type": "checkboxes", "selected_options": [{"value": "yes"}]},
+            }
+        )
 
     bad = harness.slack.view_submission(view, values("", "2026-05-06", "2026-05-05"), user_id=VENDOR_CSM)
     assert set(bad.json["errors"]) == {Field.MILESTONE_TITLE, Field.MILESTONE_DUE}
     before = sum(1 for call in harness.fake.calls_to("chat.update") if call.args["ts"] == c.ts)
-    ok = harness.slack.view_submission(view, values("VPN allow-list in place for 3 offices", "2026-05-04", "2026-05-07"),
-                                       user_id=VENDOR_CSM)
+    ok = harness.slack.view_submission(
+        view, values("VPN allow-list in place for 3 offices", "2026-05-04", "2026-05-07"), user_id=VENDOR_CSM
+    )
     assert ok.text == ""
     harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == c.ts, count=before + 1)
     with session_scope(harness.engine) as s:
@@ -96,10 +104,16 @@ def test_app_home_lists_my_onboardings_and_what_needs_me(harness):
     ob = start_onboarding(harness)
     yesterday = date.today() - timedelta(days=1)
     with session_scope(harness.engine) as s:
-        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "admin_access")
-                  .values(status="awaiting_confirmation"))
-        s.execute(update(Milestone).where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
-                  .values(due_on=yesterday))
+        s.execute(
+            update(Milestone)
+            .where(Milestone.onboarding_id == ob.id, Milestone.key == "admin_access")
+            .values(status="awaiting_confirmation")
+        )
+        s.execute(
+            update(Milestone)
+            .where(Milestone.onboarding_id == ob.id, Milestone.key == "intake_received")
+            .values(due_on=yesterday)
+        )
     harness.slack.event({"type": "app_home_opened", "user": VENDOR_CSM, "channel": "D0HOME", "tab": "home"})
     published = harness.fake.wait_for("views.publish")
     home = json.dumps(published.args["view"])
@@ -172,8 +186,9 @@ def test_open_card_is_acknowledged_and_changes_nothing(harness):
 
     calls, stored = len(harness.fake.calls), everything()
     started = time.monotonic()
-    reply = harness.slack.block_action(Action.OPEN_CARD, user_id=VENDOR_CSM, value=button["value"],
-                                       view=harness.fake.home_view(VENDOR_CSM))
+    reply = harness.slack.block_action(
+        Action.OPEN_CARD, user_id=VENDOR_CSM, value=button["value"], view=harness.fake.home_view(VENDOR_CSM)
+    )
     took = time.monotonic() - started
     harness.settle()
 

@@ -71,7 +71,7 @@ class PickedUp:
 
 
 def pick_up(engine: Engine, ref: NoticeRef, actor: Actor, *, now: datetime) -> PickedUp:
-    """"I'm on it": the escalation stops climbing (vendor side only)."""
+    """ "I'm on it": the escalation stops climbing (vendor side only)."""
     if actor.side is not Side.VENDOR:
         return PickedUp(VENDOR_ONLY, None)
     with session_scope(engine) as session:
@@ -86,9 +86,11 @@ def pick_up(engine: Engine, ref: NoticeRef, actor: Actor, *, now: datetime) -> P
                 action="acknowledged", actor=actor.user_id, actor_side=Side.VENDOR.value,
                 field="acknowledged_by", new=actor.user_id, at=now,
             )  # fmt: skip
-            record_click(session, onboarding_id=ref.onboarding_id, slack_user_id=actor.user_id,
-                         side=Side.VENDOR.value, at=now)
-            return PickedUp("It's yours: I've noted that you are on it, and the escalation stops climbing.",
-                            actor.user_id)
+            record_click(
+                session, onboarding_id=ref.onboarding_id, slack_user_id=actor.user_id, side=Side.VENDOR.value, at=now
+            )
+            return PickedUp(
+                "It's yours: I've noted that you are on it, and the escalation stops climbing.", actor.user_id
+            )
         on_it = escalation.acknowledged_by
         return PickedUp("You're already on it." if on_it == actor.user_id else f"<@{on_it}> is already on it.", on_it)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from store.signals import Signals, load_signals as _load_signals
+from store.signals import Signals
+from store.signals import load_signals as _load_signals
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -30,8 +30,10 @@ def until_date(raw: str | None, tz: str, now: datetime) -> datetime:
     if chosen <= today:
         raise Refused(f"{say_day(chosen)} is not in the future: pick a day after today.")
     if chosen > today + timedelta(days=MAX_DAYS_AHEAD):
-        raise Refused(f"I can stay quiet for at most {MAX_DAYS_AHEAD} days: pick a day before "
-                      f"{say_day(today + timedelta(days=MAX_DAYS_AHEAD + 1))}.")
+        raise Refused(
+            f"I can stay quiet for at most {MAX_DAYS_AHEAD} days: pick a day before "
+            f"{say_day(today + timedelta(days=MAX_DAYS_AHEAD + 1))}."
+        )
     midnight = datetime.combine(chosen, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
     return next_business_moment(midnight, tz)
 

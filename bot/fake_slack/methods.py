@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import copy
 import mimetypes
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .server import FakeSlack
@@ -85,11 +86,14 @@ def check_blocks(blocks: Any, limit: int, pointer: str = "/blocks") -> None:
     if blocks is None:
         return
     if not isinstance(blocks, list) or not all(isinstance(b, dict) and b.get("type") for b in blocks):
-        raise SlackError("invalid_blocks",
-                         response_metadata={"messages": [f"[ERROR] invalid blocks [json-pointer:{pointer}]"]})
+        raise SlackError(
+            "invalid_blocks", response_metadata={"messages": [f"[ERROR] invalid blocks [json-pointer:{pointer}]"]}
+        )
     if len(blocks) > limit:
-        raise SlackError("invalid_blocks", response_metadata={
-            "messages": [f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}]"]})
+        raise SlackError(
+            "invalid_blocks",
+            response_metadata={"messages": [f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}]"]},
+        )
 
 
 def _check_content(args: dict) -> None:
@@ -105,18 +109,28 @@ def _check_content(args: dict) -> None:
         raise SlackError("invalid_metadata_format")
 
 
-def store_message(fake: FakeSlack, channel_id: str, *, user: str, text: str | None, thread_ts: str | None = None,
-                  **fields: Any) -> dict:
-    message = {"type": "message", "user": user, "text": text or "", "ts": fake._next_ts(),
-               "team": fake.users.get(user, {}).get("team_id", fake.vendor_team_id)}
+def store_message(
+    fake: FakeSlack, channel_id: str, *, user: str, text: str | None, thread_ts: str | None = None, **fields: Any
+) -> dict:
+    message = {
+        "type": "message",
+        "user": user,
+        "text": text or "",
+        "ts": fake._next_ts(),
+        "team": fake.users.get(user, {}).get("team_id", fake.vendor_team_id),
+    }
     message.update({k: v for k, v in fields.items() if v is not None})
     if thread_ts:
         message["thread_ts"] = thread_ts
         parent = next((m for m in fake._messages[channel_id] if m["ts"] == thread_ts), None)
         if parent is not None:
             message["parent_user_id"] = parent["user"]
-            parent.update(thread_ts=thread_ts, reply_count=parent.get("reply_count", 0) + 1, latest_reply=message["ts"],
-                          reply_users=sorted({*parent.get("reply_users", []), user}))
+            parent.update(
+                thread_ts=thread_ts,
+                reply_count=parent.get("reply_count", 0) + 1,
+                latest_reply=message["ts"],
+                reply_users=sorted({*parent.get("reply_users", []), user}),
+            )
     fake._messages[channel_id].append(message)
     return message
 
@@ -124,9 +138,17 @@ def store_message(fake: FakeSlack, channel_id: str, *, user: str, text: str | No
 def _post_as_bot(fake: FakeSlack, channel_id: str, args: dict) -> dict:
     broadcast = _truthy(args.get("reply_broadcast")) and args.get("thread_ts")
     return store_message(
-        fake, channel_id, user=fake.bot_user_id, text=args.get("text"), thread_ts=args.get("thread_ts"),
-        blocks=args.get("blocks"), attachments=args.get("attachments"), metadata=args.get("metadata"),
-        files=args.get("files"), bot_id=fake.bot_id, app_id=fake.app_id,
+        fake,
+        channel_id,
+        user=fake.bot_user_id,
+        text=args.get("text"),
+        thread_ts=args.get("thread_ts"),
+        blocks=args.get("blocks"),
+        attachments=args.get("attachments"),
+        metadata=args.get("metadata"),
+        files=args.get("files"),
+        bot_id=fake.bot_id,
+        app_id=fake.app_id,
         subtype="thread_broadcast" if broadcast else None,
     )
 
@@ -138,8 +160,9 @@ def _public(message: dict, with_metadata: bool = True) -> dict:
 def _page(messages: list[dict], args: dict) -> dict:
     oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
     inclusive = _truthy(args.get("inclusive"))
-    picked = [m for m in messages
-              if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)]
+    picked = [
+        m for m in messages if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)
+    ]
     start = int(base64.b64decode(args["cursor"]).decode().split(":")[1]) if args.get("cursor") else 0
     end = start + int(args.get("limit") or 100)
     with_metadata = _truthy(args.get("include_all_metadata"))
@@ -154,28 +177,51 @@ def _page(messages: list[dict], args: dict) -> dict:
 def _conversation(fake: FakeSlack, channel: dict) -> dict:
     private, shared = channel["is_private"], channel["is_ext_shared"]
     conversation = {
-        "id": channel["id"], "name": channel["name"], "name_normalized": channel["name"], "created": channel["created"],
-        "is_channel": not private and not channel["is_im"], "is_group": private and not channel["is_im"],
-        "is_im": channel["is_im"], "is_mpim": False, "is_private": private, "is_archived": channel["is_archived"],
-        "is_general": False, "is_shared": shared, "is_ext_shared": shared, "is_org_shared": False,
-        "is_pending_ext_shared": False, "pending_shared": [], "context_team_id": fake.vendor_team_id,
-        "is_member": channel["bot_is_member"], "topic": {"value": "", "creator": "", "last_set": 0},
+        "id": channel["id"],
+        "name": channel["name"],
+        "name_normalized": channel["name"],
+        "created": channel["created"],
+        "is_channel": not private and not channel["is_im"],
+        "is_group": private and not channel["is_im"],
+        "is_im": channel["is_im"],
+        "is_mpim": False,
+        "is_private": private,
+        "is_archived": channel["is_archived"],
+        "is_general": False,
+        "is_shared": shared,
+        "is_ext_shared": shared,
+        "is_org_shared": False,
+        "is_pending_ext_shared": False,
+        "pending_shared": [],
+        "context_team_id": fake.vendor_team_id,
+        "is_member": channel["bot_is_member"],
+        "topic": {"value": "", "creator": "", "last_set": 0},
         "purpose": {"value": "", "creator": "", "last_set": 0},
     }
     if shared:
         member_teams = (fake.users[u]["team_id"] for u in channel["members"] if u in fake.users)
         teams = sorted({fake.vendor_team_id, *member_teams})
-        conversation.update(shared_team_ids=teams, connected_team_ids=teams, internal_team_ids=[],
-                            conversation_host_id=fake.vendor_team_id)
+        conversation.update(
+            shared_team_ids=teams,
+            connected_team_ids=teams,
+            internal_team_ids=[],
+            conversation_host_id=fake.vendor_team_id,
+        )
     return conversation
 
 
 # -- auth, chat ----------------------------------------------------------------------------------
 @method("auth.test")
 def auth_test(fake: FakeSlack, args: dict) -> dict:
-    return {"url": f"https://{fake.team_domain}.slack.com/", "team": fake.team_domain.title(), "user": "onboard-bot",
-            "team_id": fake.vendor_team_id, "user_id": fake.bot_user_id, "bot_id": fake.bot_id,
-            "is_enterprise_install": False}
+    return {
+        "url": f"https://{fake.team_domain}.slack.com/",
+        "team": fake.team_domain.title(),
+        "user": "onboard-bot",
+        "team_id": fake.vendor_team_id,
+        "user_id": fake.bot_user_id,
+        "bot_id": fake.bot_id,
+        "is_enterprise_install": False,
+    }
 
 
 @method("chat.postMessage")
@@ -248,8 +294,11 @@ def conversations_members(fake: FakeSlack, args: dict) -> dict:
 @method("conversations.history")
 def conversations_history(fake: FakeSlack, args: dict) -> dict:
     channel = _readable(fake, args.get("channel"))
-    top = [m for m in fake._messages[channel["id"]]
-           if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"]
+    top = [
+        m
+        for m in fake._messages[channel["id"]]
+        if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
+    ]
     return {**_page(top[::-1], args), "pin_count": sum("pinned_to" in m for m in top)}
 
 
@@ -283,7 +332,11 @@ def conversations_open(fake: FakeSlack, args: dict) -> dict:
     if users[0] not in fake.users:
         raise SlackError("user_not_found")
     channel = _channel(fake, users[0])
-    return {"channel": {"id": channel["id"]}} if not _truthy(args.get("return_im")) else {"channel": _conversation(fake, channel)}
+    return (
+        {"channel": {"id": channel["id"]}}
+        if not _truthy(args.get("return_im"))
+        else {"channel": _conversation(fake, channel)}
+    )
 
 
 @method("users.info")
@@ -341,9 +394,15 @@ def apps_connections_open(fake: FakeSlack, args: dict) -> dict:
 def files_get_upload_url_external(fake: FakeSlack, args: dict) -> dict:
     require(args, "filename", "length")
     file_id = fake._new_id("F")
-    fake._files[file_id] = {"id": file_id, "name": args["filename"], "title": args["filename"],
-                            "mimetype": mimetypes.guess_type(args["filename"])[0] or "application/octet-stream",
-                            "size": int(args["length"]), "user": fake.bot_user_id, "content": None}
+    fake._files[file_id] = {
+        "id": file_id,
+        "name": args["filename"],
+        "title": args["filename"],
+        "mimetype": mimetypes.guess_type(args["filename"])[0] or "application/octet-stream",
+        "size": int(args["length"]),
+        "user": fake.bot_user_id,
+        "content": None,
+    }
     return {"upload_url": f"{fake.root_url}/upload/v1/{file_id}", "file_id": file_id}
 
 
@@ -366,8 +425,16 @@ def files_complete_upload_external(fake: FakeSlack, args: dict) -> dict:
         files.append({k: v for k, v in record.items() if k != "content"})
     if args.get("channel_id"):
         channel = _writable(fake, args["channel_id"])
-        _post_as_bot(fake, channel["id"], {"text": args.get("initial_comment"), "thread_ts": args.get("thread_ts"),
-                                           "blocks": args.get("blocks"), "files": files})
+        _post_as_bot(
+            fake,
+            channel["id"],
+            {
+                "text": args.get("initial_comment"),
+                "thread_ts": args.get("thread_ts"),
+                "blocks": args.get("blocks"),
+                "files": files,
+            },
+        )
     return {"files": files}
 
 

@@ -7,16 +7,18 @@ calls with HTTP 429 + Retry-After, a 5xx, or an `{"ok": false}` error.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -141,16 +143,30 @@ class FakeSlack:
         is_stranger: bool = False,
     ) -> dict:
         real_name = real_name or name
-        offset = ZoneInfo(tz).utcoffset(datetime.now(timezone.utc))
-        profile = {"real_name": real_name, "display_name": name, "real_name_normalized": real_name,
-                   "display_name_normalized": name, "team": team_id or self.vendor_team_id}
+        offset = ZoneInfo(tz).utcoffset(datetime.now(UTC))
+        profile = {
+            "real_name": real_name,
+            "display_name": name,
+            "real_name_normalized": real_name,
+            "display_name_normalized": name,
+            "team": team_id or self.vendor_team_id,
+        }
         if email and not is_stranger:  # the other org hides a stranger's email
             profile["email"] = email
         user = {
-            "id": user_id, "team_id": team_id or self.vendor_team_id, "name": name, "deleted": False,
-            "real_name": real_name, "tz": tz, "tz_label": ZoneInfo(tz).tzname(datetime.now(timezone.utc)),
-            "tz_offset": int(offset.total_seconds()) if offset else 0, "profile": profile,
-            "is_admin": False, "is_owner": False, "is_bot": is_bot, "is_app_user": False,
+            "id": user_id,
+            "team_id": team_id or self.vendor_team_id,
+            "name": name,
+            "deleted": False,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": ZoneInfo(tz).tzname(datetime.now(UTC)),
+            "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
             "updated": int(time.time()),
         }
         if is_stranger:
@@ -172,9 +188,15 @@ class FakeSlack:
     ) -> dict:
         """The returned record is the fake's state: change `is_archived` or `members` on it freely."""
         channel = {
-            "id": channel_id, "name": name, "is_ext_shared": is_ext_shared, "is_private": is_private,
-            "members": list(members), "bot_is_member": bot_is_member, "is_archived": is_archived,
-            "is_im": False, "created": int(time.time()),
+            "id": channel_id,
+            "name": name,
+            "is_ext_shared": is_ext_shared,
+            "is_private": is_private,
+            "members": list(members),
+            "bot_is_member": bot_is_member,
+            "is_archived": is_archived,
+            "is_im": False,
+            "created": int(time.time()),
         }
         with self._cond:
             self.channels[channel_id] = channel
@@ -321,7 +343,8 @@ class FakeSlack:
             with self._cond:
                 status, body = (
                     self._guard(lambda: methods.post_to_response_url(self, rest, args), status=404)
-                    if args is not None else (400, INVALID_JSON)
+                    if args is not None
+                    else (400, INVALID_JSON)
                 )
             self._record(Call("response_url", args or {}, headers, status, body, time.time()))
         elif route == "upload":
@@ -344,7 +367,7 @@ class FakeSlack:
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         auth = headers.get("authorization", "")
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.get("token")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.get("token")
         wanted = self.app_token if method in methods.APP_TOKEN_METHODS else self.bot_token
         if token != wanted:
             known = token in (self.bot_token, self.app_token)
@@ -401,10 +424,8 @@ def _parse_args(query: str, raw: bytes, content_type: str) -> dict[str, Any] | N
         args.update(body)
     for name in JSON_ARGS & args.keys():
         if isinstance(args[name], str) and args[name].lstrip()[:1] in ("[", "{"):
-            try:
+            with contextlib.suppress(ValueError):  # left as sent; the checks report it
                 args[name] = json.loads(args[name])
-            except ValueError:
-                pass  # left as sent; the checks report it
     return args
 
 

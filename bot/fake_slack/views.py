@@ -42,13 +42,22 @@ def _save_view(fake: FakeSlack, view: dict, *, current: dict | None = None) -> d
     if external_id and any(v["external_id"] == external_id and v["id"] != view_id for v in fake._views.values()):
         raise SlackError("duplicate_external_id")
     saved = {
-        "id": view_id, "team_id": fake.vendor_team_id, "type": view["type"], "blocks": view.get("blocks", []),
-        "private_metadata": view.get("private_metadata", ""), "callback_id": view.get("callback_id", ""),
-        "external_id": external_id, "state": {"values": {}}, "hash": f"{int(time.time())}.{next(fake._seq):08d}",
-        "clear_on_close": bool(view.get("clear_on_close")), "notify_on_close": bool(view.get("notify_on_close")),
+        "id": view_id,
+        "team_id": fake.vendor_team_id,
+        "type": view["type"],
+        "blocks": view.get("blocks", []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "external_id": external_id,
+        "state": {"values": {}},
+        "hash": f"{int(time.time())}.{next(fake._seq):08d}",
+        "clear_on_close": bool(view.get("clear_on_close")),
+        "notify_on_close": bool(view.get("notify_on_close")),
         "root_view_id": current["root_view_id"] if current else view_id,
         "previous_view_id": current["previous_view_id"] if current else None,
-        "app_id": fake.app_id, "app_installed_team_id": fake.vendor_team_id, "bot_id": fake.bot_id,
+        "app_id": fake.app_id,
+        "app_installed_team_id": fake.vendor_team_id,
+        "bot_id": fake.bot_id,
     }
     saved.update({k: view[k] for k in ("title", "submit", "close") if k in view})
     fake._views[view_id] = saved

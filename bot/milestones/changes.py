@@ -68,8 +68,9 @@ def _stale(record: OnboardingRecord, stage: str) -> Outcome:
     return Outcome(Kind.STALE, STALE, Changed(record.onboarding.id, {stage}))
 
 
-def check(engine: Engine, ref: MilestoneRef, actor: Actor, act: Act) -> tuple[Outcome | None, Milestone | None,
-                                                                            OnboardingRecord | None]:
+def check(
+    engine: Engine, ref: MilestoneRef, actor: Actor, act: Act
+) -> tuple[Outcome | None, Milestone | None, OnboardingRecord | None]:
     """Before opening a form: would this act be allowed now? (refusal or None, milestone, record)."""
     with session_scope(engine) as session:
         record = load(session, ref.onboarding_id)
@@ -80,15 +81,23 @@ def check(engine: Engine, ref: MilestoneRef, actor: Actor, act: Act) -> tuple[Ou
         if reason := refusal(act, actor, subject):
             return Outcome.refused(reason), milestone, record
         if milestone.version != ref.version:
-            return Outcome(Kind.STALE, "This changed meanwhile; the card now shows where it stands.",
-                           Changed(record.onboarding.id, {milestone.stage})), milestone, record
+            return (
+                Outcome(
+                    Kind.STALE,
+                    "This changed meanwhile; the card now shows where it stands.",
+                    Changed(record.onboarding.id, {milestone.stage}),
+                ),
+                milestone,
+                record,
+            )
         allowed = transition(act, actor, subject)
         refused = None if isinstance(allowed, MilestoneStatus) else Outcome.refused(allowed)
         return refused, milestone, record
 
 
-def change(engine: Engine, ref: MilestoneRef, actor: Actor, what: Change, *, now: datetime,
-           playbooks: dict[str, Playbook]) -> Outcome:
+def change(
+    engine: Engine, ref: MilestoneRef, actor: Actor, what: Change, *, now: datetime, playbooks: dict[str, Playbook]
+) -> Outcome:
     with session_scope(engine) as session:
         return apply_change(session, ref, actor, what, now=now, playbooks=playbooks)
 
@@ -150,30 +159,52 @@ def apply_change(
     for name, new in values.items():
         old = getattr(milestone, name)
         if name != "version" and old != new:
-            audit.record(session, onboarding_id=record.onboarding.id, entity="milestone", entity_id=milestone.id,
-                         action=change.act.value, field=name, old=old, new=new,
-                         reason=change.reason, actor=actor.user_id, actor_side=actor.side.value, at=now)
-    record_activity(session, onboarding_id=record.onboarding.id, slack_user_id=actor.user_id,
-                    side=actor.side.value, kind="click", at=now)
+            audit.record(
+                session,
+                onboarding_id=record.onboarding.id,
+                entity="milestone",
+                entity_id=milestone.id,
+                action=change.act.value,
+                field=name,
+                old=old,
+                new=new,
+                reason=change.reason,
+                actor=actor.user_id,
+                actor_side=actor.side.value,
+                at=now,
+            )
+    record_activity(
+        session,
+        onboarding_id=record.onboarding.id,
+        slack_user_id=actor.user_id,
+        side=actor.side.value,
+        kind="click",
+        at=now,
+    )
     session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
-    changed = Changed(record.onboarding.id, {milestone.stage},
-                      [Line(CardKind.STAGE, milestone.stage, history)])
+    changed = Changed(record.onboarding.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
         changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)  # type: ignore[arg-type]
     return Outcome(Kind.APPLIED, changed=changed)
 
 
-def _with_vendor_owner(session: Session, record: OnboardingRecord, milestone: Milestone, change: Change,
-                       now: datetime) -> Change:
+def _with_vendor_owner(
+    session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime
+) -> Change:
     """The reassignment with the vendor-side owner as a person of this onboarding (added when new to it)."""
-    vendor = next((p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id),
-                  None)
+    vendor = next(
+        (p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id), None
+    )
     if vendor is None and change.vendor_user_id:
         # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
-        vendor = Person(onboarding_id=record.onboarding.id, side=Side.VENDOR.value,
-                        role=milestone.vendor_owner_role or "technical_lead",
-                        name=change.vendor_name or change.vendor_user_id, slack_user_id=change.vendor_user_id,
-                        created_at=now)
+        vendor = Person(
+            onboarding_id=record.onboarding.id,
+            side=Side.VENDOR.value,
+            role=milestone.vendor_owner_role or "technical_lead",
+            name=change.vendor_name or change.vendor_user_id,
+            slack_user_id=change.vendor_user_id,
+            created_at=now,
+        )
         session.add(vendor)
         session.flush()
         record.people.append(vendor)
@@ -186,9 +217,16 @@ def _changes(
 ) -> tuple[dict[str, Any], History]:
     values: dict[str, Any] = {"status": status.value}
     act = change.act
-    event = {Act.START: Event.STARTED, Act.CONFIRM: Event.CONFIRMED, Act.REJECT: Event.REJECTED,
-             Act.BLOCK: Event.BLOCKED, Act.UNBLOCK: Event.UNBLOCKED, Act.CHANGE_DUE: Event.DUE_CHANGED,
-             Act.REASSIGN: Event.REASSIGNED, Act.DONE: Event.DONE}[act]
+    event = {
+        Act.START: Event.STARTED,
+        Act.CONFIRM: Event.CONFIRMED,
+        Act.REJECT: Event.REJECTED,
+        Act.BLOCK: Event.BLOCKED,
+        Act.UNBLOCK: Event.UNBLOCKED,
+        Act.CHANGE_DUE: Event.DUE_CHANGED,
+        Act.REASSIGN: Event.REASSIGNED,
+        Act.DONE: Event.DONE,
+    }[act]
     history = History(event, actor.user_id, title=m.title, detail=change.reason or "")
     if act is Act.START:
         values["started_at"] = now
@@ -201,14 +239,18 @@ def _changes(
     elif act is Act.CONFIRM:
         values.update(completed_at=now, confirmed_by=actor.user_id)
     elif act is Act.BLOCK:
-        values.update(blocked_reason=change.reason, blocked_unblocker=change.unblocker,
-                      blocked_since=change.since or today_in(record.onboarding.timezone, now))
+        values.update(
+            blocked_reason=change.reason,
+            blocked_unblocker=change.unblocker,
+            blocked_since=change.since or today_in(record.onboarding.timezone, now),
+        )
     elif act is Act.UNBLOCK:
         values.update(blocked_reason=None, blocked_unblocker=None, blocked_since=None)
     elif act is Act.CHANGE_DUE:
         values["due_on"] = change.due_on
-        history = History(event, actor.user_id, title=m.title, detail=change.reason or "", before=m.due_on,
-                          after=change.due_on)
+        history = History(
+            event, actor.user_id, title=m.title, detail=change.reason or "", before=m.due_on, after=change.due_on
+        )
     elif act is Act.REASSIGN:
         vendor_id = change.vendor_owner_id if change.vendor_owner_id is not None else m.vendor_owner_id
         values.update(customer_owner_id=change.customer_owner_id, vendor_owner_id=vendor_id)
@@ -246,15 +288,32 @@ def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datet
         count = session.exec(select(func.count()).select_from(Milestone).where(Milestone.onboarding_id == ob.id)).one()
         customer, vendor = by_role.get(new.customer_owner_role or ""), by_role.get(new.vendor_owner_role or "")
         m = Milestone(
-            onboarding_id=ob.id, stage=stage, key=f"added_{uuid.uuid4().hex[:8]}",
-            title=new.title, track=track_value, position=count,
-            customer_owner_role=new.customer_owner_role, vendor_owner_role=new.vendor_owner_role,
-            customer_owner_id=customer.id if customer else None, vendor_owner_id=vendor.id if vendor else None,
-            start_on=new.start_on, due_on=new.due_on, client_verified=new.client_verified,
+            onboarding_id=ob.id,
+            stage=stage,
+            key=f"added_{uuid.uuid4().hex[:8]}",
+            title=new.title,
+            track=track_value,
+            position=count,
+            customer_owner_role=new.customer_owner_role,
+            vendor_owner_role=new.vendor_owner_role,
+            customer_owner_id=customer.id if customer else None,
+            vendor_owner_id=vendor.id if vendor else None,
+            start_on=new.start_on,
+            due_on=new.due_on,
+            client_verified=new.client_verified,
         )
         session.add(m)
         session.flush()
-        audit.record(session, onboarding_id=ob.id, entity="milestone", entity_id=m.id, action="added",
-                     new=new.title, actor=actor.user_id, actor_side=Side.VENDOR.value, at=now)
+        audit.record(
+            session,
+            onboarding_id=ob.id,
+            entity="milestone",
+            entity_id=m.id,
+            action="added",
+            new=new.title,
+            actor=actor.user_id,
+            actor_side=Side.VENDOR.value,
+            at=now,
+        )
         history = History(Event.ADDED, actor.user_id, title=new.title, after=new.due_on)
         return Outcome(Kind.APPLIED, changed=Changed(ob.id, {stage}, [Line(CardKind.STAGE, stage, history)]))

@@ -18,7 +18,9 @@ def overdue(milestones: list[Milestone], today: date) -> list[Milestone]:
 def health_word(onboarding: Onboarding, milestones: list[Milestone], today: date) -> str:
     late = overdue(milestones, today)
     worst = max((business_days_between(m.due_on, today) for m in late), default=0)
-    unrealistic = onboarding.earliest_go_live_on is not None and onboarding.earliest_go_live_on > onboarding.target_go_live_on
+    unrealistic = (
+        onboarding.earliest_go_live_on is not None and onboarding.earliest_go_live_on > onboarding.target_go_live_on
+    )
     if unrealistic or worst >= BEHIND_AFTER_BUSINESS_DAYS:
         return "behind"
     if late or any(m.status == MilestoneStatus.BLOCKED for m in milestones):

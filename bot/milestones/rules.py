@@ -6,6 +6,7 @@ Pure rules, no store: the permission matrix the cards enforce, and the status tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from bot.core.domain import Act, MilestoneStatus, Side
 
 

@@ -51,8 +51,13 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
         if missing:
             lines = "\n".join(
                 f"• {c.text}"
-                + (" (waiting for the customer to confirm)" if c.awaiting_customer
-                   else " (the customer confirms this)" if c.client_verified else "")
+                + (
+                    " (waiting for the customer to confirm)"
+                    if c.awaiting_customer
+                    else " (the customer confirms this)"
+                    if c.client_verified
+                    else ""
+                )
                 for c in missing
             )
             return Outcome.refused(f"{from_stage.label} isn't finished yet. Still to do:\n{lines}")
@@ -70,17 +75,28 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
             elif st.key == following.value:
                 st.status, st.started_at = StageStatus.ACTIVE.value, now
             session.add(st)
-        audit.record(session, onboarding_id=ob.id, entity="stage", action="advanced", field="stage",
-                     old=from_stage.value, new=following.value, actor=actor.user_id, actor_side=actor.side.value,
-                     at=now)
+        audit.record(
+            session,
+            onboarding_id=ob.id,
+            entity="stage",
+            action="advanced",
+            field="stage",
+            old=from_stage.value,
+            new=following.value,
+            actor=actor.user_id,
+            actor_side=actor.side.value,
+            at=now,
+        )
         history = History(Event.STAGE_ADVANCED, actor.user_id, stage=following)
-        changed = Changed(ob.id, {from_stage.value}, [Line(CardKind.STAGE, from_stage.value, history)],
-                          moved=(from_stage, following))
+        changed = Changed(
+            ob.id, {from_stage.value}, [Line(CardKind.STAGE, from_stage.value, history)], moved=(from_stage, following)
+        )
         return Outcome(Kind.APPLIED, changed=changed)
 
 
-def sign_off(engine: Engine, onboarding_id: int, actor: Actor, signer: Signer, *, now: datetime,
-             playbooks: dict[str, Playbook]) -> Outcome:
+def sign_off(
+    engine: Engine, onboarding_id: int, actor: Actor, signer: Signer, *, now: datetime, playbooks: dict[str, Playbook]
+) -> Outcome:
     """The sponsor signs off go-live; then the implementation CSM countersigns."""
     go_live = Stage.GO_LIVE.value
     with session_scope(engine) as session:
@@ -107,8 +123,12 @@ def sign_off(engine: Engine, onboarding_id: int, actor: Actor, signer: Signer, *
             if csm is None or actor.user_id != csm.slack_user_id:
                 return Outcome.refused("Only the implementation CSM countersigns go-live.")
             review = today_in(ob.timezone, now) + timedelta(days=30)
-            values = {"csm_countersigned_by": actor.user_id, "csm_countersigned_at": now, "review_30d_on": review,
-                      "status": OnboardingStatus.LIVE.value}
+            values = {
+                "csm_countersigned_by": actor.user_id,
+                "csm_countersigned_at": now,
+                "review_30d_on": review,
+                "status": OnboardingStatus.LIVE.value,
+            }
             history = History(Event.CSM_COUNTERSIGNED, actor.user_id, after=review)
         changed = session.execute(
             update(Onboarding)
@@ -117,25 +137,51 @@ def sign_off(engine: Engine, onboarding_id: int, actor: Actor, signer: Signer, *
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
-            return Outcome(Kind.STALE, "This changed meanwhile; here is the current sign-off card.",
-                           Changed(ob.id, {go_live}))
+            return Outcome(
+                Kind.STALE, "This changed meanwhile; here is the current sign-off card.", Changed(ob.id, {go_live})
+            )
         for name, value in values.items():
-            audit.record(session, onboarding_id=ob.id, entity="onboarding", entity_id=ob.id,
-                         action=f"signoff_{signer.value}", field=name, new=value, actor=actor.user_id,
-                         actor_side=actor.side.value, at=now)
+            audit.record(
+                session,
+                onboarding_id=ob.id,
+                entity="onboarding",
+                entity_id=ob.id,
+                action=f"signoff_{signer.value}",
+                field=name,
+                new=value,
+                actor=actor.user_id,
+                actor_side=actor.side.value,
+                at=now,
+            )
         playbook = playbooks.get(ob.playbook_key)
         if signer is Signer.CSM and playbook:
             signed = next((m for m in record.milestones if m.key == playbook.go_live_milestone.key), None)
             if signed is not None and signed.status != MilestoneStatus.DONE:
                 session.execute(
-                    update(Milestone).where(Milestone.id == signed.id).values(  # type: ignore[arg-type]
-                        status=MilestoneStatus.DONE.value, completed_at=now, confirmed_by=ob.sponsor_signed_by,
-                        version=signed.version + 1)
+                    update(Milestone)
+                    .where(Milestone.id == signed.id)
+                    .values(  # type: ignore[arg-type]
+                        status=MilestoneStatus.DONE.value,
+                        completed_at=now,
+                        confirmed_by=ob.sponsor_signed_by,
+                        version=signed.version + 1,
+                    )
                 )
-                audit.record(session, onboarding_id=ob.id, entity="milestone", entity_id=signed.id, action="done",
-                             field="status", old=signed.status, new=MilestoneStatus.DONE.value,
-                             reason="signed off by the sponsor and countersigned", actor=actor.user_id,
-                             actor_side=actor.side.value, at=now)
-        record_activity(session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side.value,
-                        kind="click", at=now)
+                audit.record(
+                    session,
+                    onboarding_id=ob.id,
+                    entity="milestone",
+                    entity_id=signed.id,
+                    action="done",
+                    field="status",
+                    old=signed.status,
+                    new=MilestoneStatus.DONE.value,
+                    reason="signed off by the sponsor and countersigned",
+                    actor=actor.user_id,
+                    actor_side=actor.side.value,
+                    at=now,
+                )
+        record_activity(
+            session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side.value, kind="click", at=now
+        )
         return Outcome(Kind.APPLIED, changed=Changed(ob.id, {go_live}, [Line(CardKind.SIGNOFF, "", history)]))

@@ -50,13 +50,23 @@ def override_gate(engine: Engine, onboarding_id: int, actor: Actor, reason: str,
             return Outcome(Kind.MISSING, "This onboarding no longer exists.")
         ob = record.onboarding
         if ob.gate_override_at is not None:
-            return Outcome(Kind.STALE, f"<@{ob.gate_override_by}> already overrode the gate.",
-                           Changed(ob.id, handoff=True))
+            return Outcome(
+                Kind.STALE, f"<@{ob.gate_override_by}> already overrode the gate.", Changed(ob.id, handoff=True)
+            )
         ob.gate_override_at, ob.gate_override_by, ob.gate_override_reason = now, actor.user_id, reason
         ob.updated_at = now
         ob.version += 1
         session.add(ob)
-        audit.record(session, onboarding_id=ob.id, entity="onboarding", entity_id=ob.id, action="gate_overridden",
-                     actor=actor.user_id, actor_side=Side.VENDOR.value, reason=reason, at=now)
+        audit.record(
+            session,
+            onboarding_id=ob.id,
+            entity="onboarding",
+            entity_id=ob.id,
+            action="gate_overridden",
+            actor=actor.user_id,
+            actor_side=Side.VENDOR.value,
+            reason=reason,
+            at=now,
+        )
         history = History(Event.GATE_OVERRIDDEN, actor.user_id, detail=reason)
         return Outcome(Kind.APPLIED, changed=Changed(ob.id, handoff=True, lines=[Line(CardKind.HANDOFF, "", history)]))

@@ -89,7 +89,9 @@ def home_of(engine: Engine, slack_user_id: str, now: datetime, *, failed_shown: 
         plans = milestones_of(session, ids)
         cards = cards_of(session, ids)
         refused = outbox.failed_for_csm(session, slack_user_id, limit=failed_shown)
-        failed_total = outbox.count_failed_for_csm(session, slack_user_id) if len(refused) == failed_shown else len(refused)
+        failed_total = (
+            outbox.count_failed_for_csm(session, slack_user_id) if len(refused) == failed_shown else len(refused)
+        )
         names = {ob.id: ob.customer_name for ob in mine}
         others = sorted({r.onboarding_id for r in refused if r.onboarding_id is not None} - names.keys())
         names |= customer_names(session, others)
@@ -99,18 +101,31 @@ def home_of(engine: Engine, slack_user_id: str, now: datetime, *, failed_shown: 
         for ob in mine:
             today = today_in(ob.timezone, now)
             items = plans[ob.id]
-            onboardings.append(MyOnboarding(
-                onboarding_id=ob.id, customer_name=ob.customer_name, stage=Stage(ob.stage),
-                go_live_on=ob.target_go_live_on, health=health_word(ob, items, today), card=link(ob.id, ob.stage),
-            ))
+            onboardings.append(
+                MyOnboarding(
+                    onboarding_id=ob.id,
+                    customer_name=ob.customer_name,
+                    stage=Stage(ob.stage),
+                    go_live_on=ob.target_go_live_on,
+                    health=health_word(ob, items, today),
+                    card=link(ob.id, ob.stage),
+                )
+            )
             late = {m.id for m in overdue(items, today)}
             for m in items:
                 why = _why(MilestoneStatus(m.status), m.id in late)
                 if why is not None:
-                    attention.append(NeedsAttention(
-                        onboarding_id=ob.id, customer_name=ob.customer_name, title=m.title, stage=Stage(m.stage),
-                        why=why, due_on=m.due_on, card=link(ob.id, m.stage),
-                    ))
+                    attention.append(
+                        NeedsAttention(
+                            onboarding_id=ob.id,
+                            customer_name=ob.customer_name,
+                            title=m.title,
+                            stage=Stage(m.stage),
+                            why=why,
+                            due_on=m.due_on,
+                            card=link(ob.id, m.stage),
+                        )
+                    )
         failed = [_failed(r, names) for r in refused]
     return Home(onboardings=onboardings, attention=attention, failed=failed, failed_total=failed_total)
 

@@ -37,7 +37,9 @@ def evaluate(onboarding: Onboarding, people: list[Person], csm_active_accounts: 
 def _project_owner(people: list[Person]) -> GateCheck:
     owner = next((p for p in people if p.side == Side.CUSTOMER and p.role == Role.PROJECT_OWNER), None)
     if owner is None:
-        return GateCheck("project_owner", False, "Name the customer's project owner: the person who drives this week to week.")
+        return GateCheck(
+            "project_owner", False, "Name the customer's project owner: the person who drives this week to week."
+        )
     lacking = [what for what, ok in (("capacity", owner.has_capacity), ("authority", owner.has_authority)) if not ok]
     if lacking:
         return GateCheck(
@@ -77,4 +79,3 @@ def _capacity(onboarding: Onboarding, accounts: int) -> GateCheck:
 def kickoff_allowed(onboarding: Onboarding, readiness: Readiness) -> bool:
     """Kickoff may be marked done when the gate passes, or a vendor-side user overrode it."""
     return readiness.ready or onboarding.gate_override_at is not None
-

@@ -111,22 +111,52 @@ def create_onboarding(
     oid = onboarding.id
 
     def log(entity: str, action: str, **kw) -> None:
-        audit.record(session, onboarding_id=oid, entity=entity, action=action, actor=actor,
-                     actor_side=Side.VENDOR.value, at=now, **kw)
+        audit.record(
+            session,
+            onboarding_id=oid,
+            entity=entity,
+            action=action,
+            actor=actor,
+            actor_side=Side.VENDOR.value,
+            at=now,
+            **kw,
+        )
 
     tier_note = "chosen by hand" if draft.tier_overridden else "from the ACV"
-    log("onboarding", "created", entity_id=oid, new=draft.customer_name,
-        reason=f"handoff; level {draft.tier} {tier_note}; plan {playbook.key}")
+    log(
+        "onboarding",
+        "created",
+        entity_id=oid,
+        new=draft.customer_name,
+        reason=f"handoff; level {draft.tier} {tier_note}; plan {playbook.key}",
+    )
 
     people: list[Person] = []
     for role, user_id in draft.vendor.items():
-        people.append(Person(onboarding_id=oid, side=Side.VENDOR.value, role=role, name=draft.names.get(user_id, user_id),
-                             slack_user_id=user_id, created_at=now))
+        people.append(
+            Person(
+                onboarding_id=oid,
+                side=Side.VENDOR.value,
+                role=role,
+                name=draft.names.get(user_id, user_id),
+                slack_user_id=user_id,
+                created_at=now,
+            )
+        )
     for contact in draft.customer:
-        people.append(Person(onboarding_id=oid, side=Side.CUSTOMER.value, role=contact.role, name=contact.name,
-                             slack_user_id=contact.slack_user_id, email=contact.email,
-                             has_capacity=contact.has_capacity, has_authority=contact.has_authority,
-                             created_at=now))
+        people.append(
+            Person(
+                onboarding_id=oid,
+                side=Side.CUSTOMER.value,
+                role=contact.role,
+                name=contact.name,
+                slack_user_id=contact.slack_user_id,
+                email=contact.email,
+                has_capacity=contact.has_capacity,
+                has_authority=contact.has_authority,
+                created_at=now,
+            )
+        )
     session.add_all(people)
     session.flush()
     for person in people:
@@ -177,7 +207,12 @@ def create_onboarding(
     session.add_all(milestones)
     session.flush()
     feasibility = plan.feasibility
-    log("plan", "created", field="milestones", new=len(milestones),
+    log(
+        "plan",
+        "created",
+        field="milestones",
+        new=len(milestones),
         reason=f"earliest realistic go-live {feasibility.earliest_go_live.isoformat()}; "
-               f"{'feasible' if feasibility.feasible else 'not feasible'}; driven by {feasibility.driving_track.value}")
+        f"{'feasible' if feasibility.feasible else 'not feasible'}; driven by {feasibility.driving_track.value}",
+    )
     return OnboardingRecord(onboarding, people, stages, milestones)

@@ -210,7 +210,9 @@ def planned_milestones(
     it_durations: Mapping[str, DurationInput] | None = None,
     holidays: Collection[date] = NO_HOLIDAYS,
 ) -> list[PlannedMilestone]:
-    return list(plan_onboarding(playbook, contract_signed, target_go_live, it_in_scope, it_durations, holidays).milestones)
+    return list(
+        plan_onboarding(playbook, contract_signed, target_go_live, it_in_scope, it_durations, holidays).milestones
+    )
 
 
 def _feasibility(

@@ -14,9 +14,9 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy.engine import Engine
 
 import handlers
+from bot.planning.playbook import load_playbooks
 from bot.runtime.config import ConfigError, Settings
 from bot.runtime.logs import log_request
-from bot.planning.playbook import load_playbooks
 from bot.runtime.services import Services
 from store.db import make_engine
 
@@ -49,7 +49,9 @@ def build_services(settings: Settings, *, engine: Engine | None = None, client: 
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
-        raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error', 'unknown error')}") from None
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error', 'unknown error')}"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"SLACK_API_URL {settings.slack_api_url} cannot be reached: {exc}") from None
     return Services(

@@ -12,9 +12,9 @@ from functools import partial
 
 from sqlalchemy.exc import OperationalError
 
+from bot.planning.playbook import PlaybookError
 from bot.runtime import logs
 from bot.runtime.config import ConfigError, Settings, load_settings
-from bot.planning.playbook import PlaybookError
 from store.db import make_engine
 from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
 
@@ -34,15 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
 
     scheduler = sub.add_parser("scheduler", help="sweep the rules every few minutes and deliver due posts every minute")
-    scheduler.add_argument("--every", type=_minutes, default=5, metavar="MINUTES",
-                           help="minutes between sweeps (default 5)")
+    scheduler.add_argument(
+        "--every", type=_minutes, default=5, metavar="MINUTES", help="minutes between sweeps (default 5)"
+    )
     scheduler.set_defaults(run=cmd_scheduler)
 
     sweep = sub.add_parser("sweep", help="decide, claim and deliver once")
-    sweep.add_argument("--now", type=_moment, default=None, metavar="TIME",
-                       help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)")
-    sweep.add_argument("--dry-run", action="store_true",
-                       help="print what would be posted, to whom and why; post nothing and write nothing")
+    sweep.add_argument(
+        "--now",
+        type=_moment,
+        default=None,
+        metavar="TIME",
+        help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)",
+    )
+    sweep.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be posted, to whom and why; post nothing and write nothing",
+    )
     sweep.set_defaults(run=cmd_sweep)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")

@@ -42,8 +42,9 @@ def _advisory_key(name: str) -> int:
 
 
 # -- leases (any database; the lock of choice on SQLite) --------------------------------------------
-def acquire_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta = LEASE_TTL,
-                  now: datetime | None = None) -> bool:
+def acquire_lease(
+    engine: Engine, name: str, holder: str, *, ttl: timedelta = LEASE_TTL, now: datetime | None = None
+) -> bool:
     """Take the lease if nobody holds it, its holder let it run out, or we hold it already."""
     now = now or utcnow()
     if engine.dialect.name == "postgresql":
@@ -60,15 +61,14 @@ def acquire_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta = LE
         return conn.execute(statement).first() is not None
 
 
-def renew_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta = LEASE_TTL,
-                now: datetime | None = None) -> bool:
+def renew_lease(
+    engine: Engine, name: str, holder: str, *, ttl: timedelta = LEASE_TTL, now: datetime | None = None
+) -> bool:
     """Push our lease's end further out; False when it is no longer ours."""
     now = now or utcnow()
     with engine.begin() as conn:
         result = conn.execute(
-            update(_LEASES)
-            .where(_LEASES.c.name == name, _LEASES.c.holder == holder)
-            .values(expires_at=now + ttl)
+            update(_LEASES).where(_LEASES.c.name == name, _LEASES.c.holder == holder).values(expires_at=now + ttl)
         )
         return result.rowcount == 1
 
@@ -91,7 +91,7 @@ def _leased(engine: Engine, name: str, holder: str, ttl: timedelta) -> Iterator[
                 if not renew_lease(engine, name, holder, ttl=ttl):
                     log.warning("lost the %s lease to another holder", name)
                     return
-            except Exception:  # noqa: BLE001 - the database may be briefly away; the lease outlives a blip
+            except Exception:
                 log.warning("could not renew the %s lease", name, exc_info=True)
 
     renewer = threading.Thread(target=keep_renewing, name=f"lease-{name}", daemon=True)
@@ -118,7 +118,7 @@ def _advisory(engine: Engine, name: str) -> Iterator[bool]:
                 try:
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     conn.commit()
-                except Exception:  # noqa: BLE001 - a broken connection has dropped the lock already
+                except Exception:
                     log.warning("could not release the %s lock; discarding its connection", name, exc_info=True)
                     conn.invalidate()
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.slack.delivery import Outlet
 from bot.runtime.sweep import Decide, run_delivery, run_sweep
+from bot.slack.delivery import Outlet
 
 log = logging.getLogger("onboard_bot.scheduler")
 
@@ -66,7 +66,7 @@ class StopSignal:
 def _sweep_job(services: Outlet, decide: Decide) -> None:
     try:
         log.info("%s", run_sweep(services, datetime.now(UTC), decide=decide).summary())
-    except Exception:  # noqa: BLE001 - one failed sweep must not stop the next one
+    except Exception:
         log.exception("sweep failed")
 
 
@@ -75,7 +75,7 @@ def _delivery_job(services: Outlet) -> None:
         report = run_delivery(services)
         if report and (report.posts or report.failed or report.retrying or report.recovered):
             log.info("delivery: %s", report.summary())
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("delivery failed")
 
 
@@ -93,12 +93,22 @@ def make_scheduler(
     start = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     scheduler.add_job(
-        _sweep_job, IntervalTrigger(minutes=every_minutes, timezone=UTC), args=(services, decide),
-        id="sweep", name="sweep", next_run_time=start, **common,
+        _sweep_job,
+        IntervalTrigger(minutes=every_minutes, timezone=UTC),
+        args=(services, decide),
+        id="sweep",
+        name="sweep",
+        next_run_time=start,
+        **common,
     )
     scheduler.add_job(
-        _delivery_job, IntervalTrigger(minutes=deliver_every_minutes, timezone=UTC), args=(services,),
-        id="deliver", name="deliver", next_run_time=start + timedelta(minutes=deliver_every_minutes), **common,
+        _delivery_job,
+        IntervalTrigger(minutes=deliver_every_minutes, timezone=UTC),
+        args=(services,),
+        id="deliver",
+        name="deliver",
+        next_run_time=start + timedelta(minutes=deliver_every_minutes),
+        **common,
     )
     return scheduler
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.runtime.config import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.core.domain import Side
 from bot.planning.playbook import Playbook
+from bot.runtime.config import Settings
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from sqlmodel import Session
 
 from bot.automation import collector
 from bot.core.clock import Clock
-from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
-from bot.runtime.locks import default_holder, sweep_lock
 from bot.core.notices import Notice
+from bot.runtime.locks import default_holder, sweep_lock
+from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
 from store import outbox
 from store.db import session_scope
 
@@ -85,8 +85,9 @@ def run_sweep(
             ready = [n for n in notices if may_go_out(n, now)]
             claimed = outbox.claim(session, ready)
         delivery = deliver_due(services, now, clock=clock)  # type: ignore[arg-type]
-    return SweepReport(now=now, decided=len(notices), claimed=claimed, waiting=len(notices) - len(ready),
-                       delivery=delivery)
+    return SweepReport(
+        now=now, decided=len(notices), claimed=claimed, waiting=len(notices) - len(ready), delivery=delivery
+    )
 
 
 def may_go_out(notice: Notice, now: datetime) -> bool:
@@ -100,8 +101,9 @@ def may_go_out(notice: Notice, now: datetime) -> bool:
     return notice.urgent or notice.not_before <= now
 
 
-def run_delivery(services: Outlet, now: datetime | None = None, *, clock: Clock | None = None,
-                 holder: str | None = None) -> DeliveryReport | None:
+def run_delivery(
+    services: Outlet, now: datetime | None = None, *, clock: Clock | None = None, holder: str | None = None
+) -> DeliveryReport | None:
     """Deliver what is due, under the sweep lock (None when another sweeper holds it)."""
     with sweep_lock(services.engine, holder or default_holder()) as acquired:
         if not acquired:
@@ -126,16 +128,19 @@ def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
     planned = [Planned(n, existing.get(n.dedupe_key)) for n in notices]
     new = [p for p in planned if p.status is None]
     ready = sum(1 for p in new if may_go_out(p.notice, now))
-    return SweepReport(now=now, dry_run=True, decided=len(notices), claimed=ready, waiting=len(new) - ready,
-                       planned=planned)
+    return SweepReport(
+        now=now, dry_run=True, decided=len(notices), claimed=ready, waiting=len(new) - ready, planned=planned
+    )
 
 
 def describe_plan(report: SweepReport) -> str:
     """The dry run for a person: what would be posted, to whom, and why."""
     when = f"{report.now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    lines = [f"Dry run at {when}: nothing was posted and nothing was written.",
-             f"{report.decided} notice(s) decided, {report.claimed} new would be posted now, "
-             f"{report.waiting} new would wait for the customer's business hours (and be decided again then)."]
+    lines = [
+        f"Dry run at {when}: nothing was posted and nothing was written.",
+        f"{report.decided} notice(s) decided, {report.claimed} new would be posted now, "
+        f"{report.waiting} new would wait for the customer's business hours (and be decided again then).",
+    ]
     for p in sorted(report.planned, key=lambda p: (p.status is not None, p.notice.not_before, p.notice.dedupe_key)):
         n = p.notice
         to = n.channel_id or n.recipient

@@ -21,7 +21,7 @@ import http.client
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk import WebClient
@@ -30,12 +30,13 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.calendar import BusinessHours, today_in
+from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.domain import Role, Side
-from bot.core.notices import Audience
+from bot.core.notices import DELIVERY_FAILED, Audience
 from bot.planning.settings import DEFAULTS
-from messages.automated_posts import Message, render as render_rows
+from messages.automated_posts import Message
+from messages.automated_posts import render as render_rows
 from store import audit, outbox
 from store.db import session_scope
 from store.models import Notification, Onboarding, Person
@@ -48,15 +49,21 @@ log = logging.getLogger("onboard_bot.delivery")
 EVENT_TYPE = "onboard_notice"
 CLAIM_HOLD = timedelta(minutes=10)  # a `sending` row older than this was abandoned by a dead deliverer
 MAX_ATTEMPTS = 6
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5), timedelta(minutes=15),
-           timedelta(minutes=30))
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+)
 RATE_LIMIT_TRIES = 3
 LONGEST_RATE_LIMIT_WAIT = 60.0  # seconds; a longer Retry-After puts the rows back rather than waiting
 CHANNEL_GAP = 1.0  # Slack's one message per second per channel
 HISTORY_PAGES = 3
 LATE = timedelta(hours=1)
-TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                              "request_timeout", "timeout"})
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "timeout"}
+)
 
 
 class Outlet(Protocol):
@@ -94,9 +101,11 @@ class DeliveryReport:
     waited: list[float] = field(default_factory=list)  # seconds slept for rate limits and pacing
 
     def summary(self) -> str:
-        return (f"{len(self.posts)} post(s) carrying {len(self.sent)} notice(s); {len(self.recovered)} found "
-                f"already posted, {len(self.retrying)} to retry, {len(self.failed)} failed, "
-                f"{len(self.postponed)} held for business hours")
+        return (
+            f"{len(self.posts)} post(s) carrying {len(self.sent)} notice(s); {len(self.recovered)} found "
+            f"already posted, {len(self.retrying)} to retry, {len(self.failed)} failed, "
+            f"{len(self.postponed)} held for business hours"
+        )
 
 
 class _Transient(Exception):
@@ -116,9 +125,15 @@ class _RateLimited(Exception):
 def bare_client(client: WebClient) -> WebClient:
     """The same connection settings without retry handlers: a blind retry of a post can post twice."""
     return type(client)(
-        token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-        proxy=client.proxy, headers=dict(client.headers), logger=client.logger,
-        team_id=client.default_params.get("team_id"), retry_handlers=[],
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers),
+        logger=client.logger,
+        team_id=client.default_params.get("team_id"),
+        retry_handlers=[],
     )
 
 
@@ -182,7 +197,7 @@ class _Run:
         for batch in [*urgent, *bundles.values()]:
             try:
                 self._deliver(batch)
-            except Exception:  # noqa: BLE001 - its rows stay claimed and come back when the claim runs out
+            except Exception:
                 log.exception("delivery of %s broke off", [r.dedupe_key for r in batch])
 
     def _load_onboardings(self, session, ids: set[int]) -> None:
@@ -210,11 +225,17 @@ class _Run:
             return "its onboarding is gone"
         where = self._destination(row)
         if row.audience == Audience.SHARED:
-            return None if ob.shared_channel_id and where == ob.shared_channel_id else \
-                f"shared notice addressed to {where}, not the shared channel"
+            return (
+                None
+                if ob.shared_channel_id and where == ob.shared_channel_id
+                else f"shared notice addressed to {where}, not the shared channel"
+            )
         if row.audience == Audience.INTERNAL:
-            return None if ob.internal_channel_id and where == ob.internal_channel_id else \
-                f"internal notice addressed to {where}, not the internal channel"
+            return (
+                None
+                if ob.internal_channel_id and where == ob.internal_channel_id
+                else f"internal notice addressed to {where}, not the internal channel"
+            )
         if row.audience == Audience.DM:
             if where in (ob.shared_channel_id, ob.internal_channel_id) or where[:1] in ("C", "G"):
                 return f"direct message addressed to channel {where}"
@@ -276,20 +297,20 @@ class _Run:
         """The message for these rows; a row that cannot be rendered fails alone, the rest still go."""
         try:
             return self.render(rows), rows
-        except Exception as exc:  # noqa: BLE001 - a rendering problem fails rows, not the run
+        except Exception as exc:
             problem = exc
         good = []
         for row in rows:
             try:
                 self.render([row])
                 good.append(row)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.error("cannot render %s: %s", row.dedupe_key, exc)
                 self._fail([row], "render_failed", detail=f"{type(exc).__name__}: {exc}")
         if good and len(good) < len(rows):
             try:
                 return self.render(good), good
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 problem = exc
         if good:
             log.error("cannot render %s together: %s", [r.dedupe_key for r in good], problem)
@@ -301,9 +322,14 @@ class _Run:
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"dedupe_keys": [r.dedupe_key for r in rows]}}
         try:
             return self._call(
-                self.client.chat_postMessage, where,
-                channel=where, text=message.text, blocks=message.blocks, metadata=metadata,
-                unfurl_links=False, unfurl_media=False,
+                self.client.chat_postMessage,
+                where,
+                channel=where,
+                text=message.text,
+                blocks=message.blocks,
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         finally:
             self.last_post[where] = self.clock.now()
@@ -376,8 +402,12 @@ class _Run:
         horizon = (since - LATE).timestamp()
         for _ in range(HISTORY_PAGES):
             page = self._call(
-                self.client.conversations_history, channel,
-                channel=channel, limit=100, include_all_metadata=True, cursor=cursor,
+                self.client.conversations_history,
+                channel,
+                channel=channel,
+                limit=100,
+                include_all_metadata=True,
+                cursor=cursor,
             )
             messages = page.get("messages") or []
             for message in messages:
@@ -404,9 +434,16 @@ class _Run:
                 if outbox.mark_sent(session, row, ts=ts, channel_id=channel, at=at):
                     marked.append(row.dedupe_key)
                     audit.record(
-                        session, onboarding_id=row.onboarding_id, entity="notification", entity_id=row.id,
-                        action="notice_sent" if posted else "notice_found_posted", actor=audit.SYSTEM,
-                        field=channel, new=ts, reason=(row.payload or {}).get("why") or None, at=at,
+                        session,
+                        onboarding_id=row.onboarding_id,
+                        entity="notification",
+                        entity_id=row.id,
+                        action="notice_sent" if posted else "notice_found_posted",
+                        actor=audit.SYSTEM,
+                        field=channel,
+                        new=ts,
+                        reason=(row.payload or {}).get("why") or None,
+                        at=at,
                     )
         (self.report.sent if posted else self.report.recovered).extend(marked)
         if posted:
@@ -435,9 +472,16 @@ class _Run:
                 if outbox.mark_failed(session, row, error=f"{error}: {detail}" if detail else error):
                     failed.append(row)
                     audit.record(
-                        session, onboarding_id=row.onboarding_id, entity="notification", entity_id=row.id,
-                        action="notice_failed", actor=audit.SYSTEM, field=self._destination(row),
-                        new=error, reason=detail or None, at=at,
+                        session,
+                        onboarding_id=row.onboarding_id,
+                        entity="notification",
+                        entity_id=row.id,
+                        action="notice_failed",
+                        actor=audit.SYSTEM,
+                        field=self._destination(row),
+                        new=error,
+                        reason=detail or None,
+                        at=at,
                     )
             by_onboarding: dict[int, list[Notification]] = {}
             for row in failed:
@@ -451,7 +495,7 @@ class _Run:
         where = self._destination(rows[0])
         if ob is None or not ob.internal_channel_id or where == ob.internal_channel_id:
             return  # the internal channel itself refused: the rows stay failed, listed in the App Home
-        if any(r.rule == outbox.DELIVERY_FAILED for r in rows):
+        if any(r.rule == DELIVERY_FAILED for r in rows):
             return
         try:
             day = today_in(ob.timezone, self.now).isoformat()
@@ -462,9 +506,9 @@ class _Run:
         if csm:
             facts["csm"] = f"<@{csm}>"
         alert = {
-            "dedupe_key": f"{ob.id}:{outbox.DELIVERY_FAILED}:{where}:{ob.internal_channel_id}:{day}",
+            "dedupe_key": f"{ob.id}:{DELIVERY_FAILED}:{where}:{ob.internal_channel_id}:{day}",
             "onboarding_id": ob.id,
-            "rule": outbox.DELIVERY_FAILED,
+            "rule": DELIVERY_FAILED,
             "subject": where[:64],
             "recipient": ob.internal_channel_id,
             "channel_id": ob.internal_channel_id,

@@ -39,5 +39,7 @@ def user_identities(client: WebClient, user_ids: set[str]) -> tuple[dict[str, st
             continue
         teams[user_id] = user.get("team_id")
         profile = user.get("profile") or {}
-        names[user_id] = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user["name"]
+        names[user_id] = (
+            profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user["name"]
+        )
     return teams, names

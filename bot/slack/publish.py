@@ -64,14 +64,16 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         return Rendered(blocks, f"{stage.label} · {name}")
     if kind == CardKind.SIGNOFF:
         sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
-        blocks = cards.signoff_card(record, sponsor.slack_user_id if sponsor else None,
-                                    csm.slack_user_id if csm else None)
+        blocks = cards.signoff_card(
+            record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None
+        )
         return Rendered(blocks, f"Go-live sign-off · {name}")
     if kind == CardKind.HANDOFF:
         with session_scope(services.engine) as session:
             readiness = readiness_of(session, record)
-        blocks = handoff_posts.internal_summary(record, readiness, feasibility_of(record, services.playbooks),
-                                                overridden_by=ob.gate_override_by)
+        blocks = handoff_posts.internal_summary(
+            record, readiness, feasibility_of(record, services.playbooks), overridden_by=ob.gate_override_by
+        )
         return Rendered(blocks, f"Handoff: {name}")
     return Rendered(handoff_posts.plan_overview(record), f"Onboarding plan: {name}")
 
@@ -89,15 +91,23 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
     except SlackApiError as exc:
         log.warning("posting the %s card for onboarding %s failed: %s", kind, ob.id, exc.response.get("error"))
         return None
-    card = PostedCard(onboarding_id=ob.id, kind=kind, subject=subject, channel_id=ob.shared_channel_id, ts=ts,
-                      created_at=now, updated_at=now)
+    card = PostedCard(
+        onboarding_id=ob.id,
+        kind=kind,
+        subject=subject,
+        channel_id=ob.shared_channel_id,
+        ts=ts,
+        created_at=now,
+        updated_at=now,
+    )
     with session_scope(services.engine) as session:
         session.add(card)
     return card
 
 
-def refresh(services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime,
-            handoff: bool = False) -> None:
+def refresh(
+    services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime, handoff: bool = False
+) -> None:
     """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
     ob = record.onboarding
     assert ob.id is not None
@@ -138,10 +148,14 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         return None
     refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff)
     with session_scope(services.engine) as session:
-        lines = [(stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line)
-                 for line in changed.lines]
-        ask_card = stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage) \
-            if changed.ask is not None else None
+        lines = [
+            (stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line) for line in changed.lines
+        ]
+        ask_card = (
+            stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage)
+            if changed.ask is not None
+            else None
+        )
     for card, line in lines:
         thread_line(services, card, history.line(line.history))
     if changed.ask is not None:
@@ -153,8 +167,9 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         finished, started = changed.moved
         ob = record.onboarding
         try:
-            services.client.chat_postMessage(channel=ob.shared_channel_id,
-                                             text=cards.stage_summary(record, finished, started))
+            services.client.chat_postMessage(
+                channel=ob.shared_channel_id, text=cards.stage_summary(record, finished, started)
+            )
         except SlackApiError as exc:
             log.warning("the stage summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))
         post_card(services, record, CardKind.STAGE.value, started.value, now)
@@ -176,8 +191,9 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
     posted: list[tuple[str, str, str]] = []
     failures: list[str] = []
 
-    def post(kind: str, channel: str | None, blocks: list[dict[str, Any]], text: str,
-             thread_ts: str | None = None) -> str | None:
+    def post(
+        kind: str, channel: str | None, blocks: list[dict[str, Any]], text: str, thread_ts: str | None = None
+    ) -> str | None:
         try:
             ts = client.chat_postMessage(channel=channel or "", blocks=blocks, text=text, thread_ts=thread_ts)["ts"]
         except SlackApiError as exc:
@@ -191,16 +207,18 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
     summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
     ts = post("handoff", ob.internal_channel_id, summary, f"Handoff: {ob.customer_name}")
     if ts:
-        posted_cards.append(PostedCard(onboarding_id=ob.id, kind=CardKind.HANDOFF.value,
-                                       channel_id=ob.internal_channel_id or "", ts=ts))
+        posted_cards.append(
+            PostedCard(onboarding_id=ob.id, kind=CardKind.HANDOFF.value, channel_id=ob.internal_channel_id or "", ts=ts)
+        )
         for part in handoff_posts.pack(handoff_posts.internal_story(record)):
             post("handoff notes", ob.internal_channel_id, part, f"Handoff notes: {ob.customer_name}", thread_ts=ts)
 
     post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), f"Welcome aboard, {ob.customer_name}!")
     ts = post("plan", ob.shared_channel_id, handoff_posts.plan_overview(record), f"Onboarding plan: {ob.customer_name}")
     if ts:
-        posted_cards.append(PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value,
-                                       channel_id=ob.shared_channel_id or "", ts=ts))
+        posted_cards.append(
+            PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value, channel_id=ob.shared_channel_id or "", ts=ts)
+        )
         try:
             client.pins_add(channel=ob.shared_channel_id or "", timestamp=ts)
         except SlackApiError as exc:
@@ -213,9 +231,26 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
         posted.append(("stage card", stage_card.channel_id, stage_card.ts))
     with session_scope(services.engine) as session:
         for kind, channel, ts in posted:
-            audit.record(session, onboarding_id=ob.id, entity="message", action="posted", actor=actor,
-                         actor_side=Side.VENDOR.value, field=kind, new=f"{channel}/{ts}", at=now)
+            audit.record(
+                session,
+                onboarding_id=ob.id,
+                entity="message",
+                action="posted",
+                actor=actor,
+                actor_side=Side.VENDOR.value,
+                field=kind,
+                new=f"{channel}/{ts}",
+                at=now,
+            )
         for failure in failures:
-            audit.record(session, onboarding_id=ob.id, entity="message", action="post_failed", actor=actor,
-                         actor_side=Side.VENDOR.value, reason=failure, at=now)
+            audit.record(
+                session,
+                onboarding_id=ob.id,
+                entity="message",
+                action="post_failed",
+                actor=actor,
+                actor_side=Side.VENDOR.value,
+                reason=failure,
+                at=now,
+            )
     return failures

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.automation.health import Signals
-from bot.core.notices import Audience, Notice, Rule, dedupe_key
 from bot.automation.rules.local_time import LocalTime
+from bot.core.notices import Audience, Notice, Rule, dedupe_key
 from bot.planning.settings import RuleSettings
 
 Route = tuple[Audience, str, str | None]  # audience, recipient, channel id

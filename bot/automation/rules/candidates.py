@@ -20,13 +20,16 @@ from bot.automation.health import load_signals
 from bot.automation.rules.account import Account, OpenEscalation
 from bot.automation.rules.local_time import local_time_for
 from bot.planning.settings import DEFAULTS, RuleSettings
-from store import candidates as rows_of, escalations as stored_escalations, snapshots
+from store import candidates as rows_of
+from store import escalations as stored_escalations
+from store import snapshots
 from store.candidates import BLOCKED, DONE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 SettingsFor = Callable[[str], RuleSettings]
+
 
 @dataclass
 class Sweep:
@@ -131,7 +134,9 @@ def attach_escalations(conn: Connection, accounts: dict[int, Account]) -> None:
     """The open escalations of every active onboarding, the latest per reason."""
     for account in accounts.values():
         account.escalations.clear()
-    for eid, oid, rule, subject, opened_on, level, raised_at, acknowledged_at in stored_escalations.open_escalations(conn):
+    for eid, oid, rule, subject, opened_on, level, raised_at, acknowledged_at in stored_escalations.open_escalations(
+        conn
+    ):
         account = accounts.get(oid)
         if account is None:
             continue

@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.core.domain import MilestoneStatus, Role
-from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, Route
+from bot.core.domain import MilestoneStatus, Role
+from bot.core.notices import Notice, Rule
 
 DONE, BLOCKED = MilestoneStatus.DONE.value, MilestoneStatus.BLOCKED.value
 DUE_SOON, OVERDUE = Rule.DUE_SOON, Rule.OVERDUE
@@ -32,7 +32,7 @@ def nudges(account: Account) -> list[Notice]:
     out: list[Notice] = []
     for m in account.milestones:
         status = m.status
-        if status == DONE or status == BLOCKED:
+        if status in (DONE, BLOCKED):
             continue
         due = m.due_on
         if due < today:

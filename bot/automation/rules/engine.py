@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.automation import collector
-from bot.core.notices import Notice
 from bot.automation.rules import candidates, escalations
+from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.health_drop import health_drop, score_today
 from bot.automation.rules.kickoff import recap_missing
-from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.schedule import behind_schedule
-from bot.planning.settings import DEFAULTS, RuleSettings
 from bot.automation.rules.silence import silent_account
 from bot.automation.rules.weekly import overview
+from bot.core.notices import Notice
+from bot.planning.settings import DEFAULTS, RuleSettings
 from store import snapshots
 
 if TYPE_CHECKING:
@@ -64,8 +64,9 @@ def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[
     for account in sweep.accounts.values():
         health = score_today(account)
         if account.health_today != (health.score, health.parts):
-            written.append({"onboarding_id": account.id, "day": account.local.today, "score": health.score,
-                              "parts": health.parts})
+            written.append(
+                {"onboarding_id": account.id, "day": account.local.today, "score": health.score, "parts": health.parts}
+            )
         notices.extend(health_drop(account, health))
         notices.extend(nudges(account))
         notices.extend(behind_schedule(account))

@@ -19,11 +19,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.core.domain import Role
-from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, OpenEscalation
 from bot.automation.rules.candidates import Sweep, attach_escalations
+from bot.core.domain import Role
+from bot.core.notices import Notice, Rule
 from store import escalations as stored
 
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from bot.core.domain import Role
 from bot.automation.health import Health, score
-from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account
+from bot.core.domain import Role
+from bot.core.notices import Notice, Rule
 
 
 def score_today(account: Account) -> Health:

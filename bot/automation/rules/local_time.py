@@ -67,6 +67,16 @@ def local_time_for(now: datetime, tz: str, settings: RuleSettings) -> LocalTime:
         datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC) for day in (monday, monday - timedelta(days=7))
     )
     return LocalTime(
-        now, zone, local_now, today, opens, day_open, settings, iso_week(today), today.isoformat(), due_soon_end,
-        week_starts, last_week_starts,
+        now,
+        zone,
+        local_now,
+        today,
+        opens,
+        day_open,
+        settings,
+        iso_week(today),
+        today.isoformat(),
+        due_soon_end,
+        week_starts,
+        last_week_starts,
     )

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from bot.core.domain import Role
-from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account
+from bot.core.domain import Role
+from bot.core.notices import Notice, Rule
 
 CONFIRM_PROJECT_OWNER = "confirm_project_owner"
 CONTACT_EXECUTIVE_SPONSOR = "contact_executive_sponsor"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from bot.core.domain import MilestoneStatus
-from bot.core.notices import Notice, Rule
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account
+from bot.core.domain import MilestoneStatus
+from bot.core.notices import Notice, Rule
 
 DONE = MilestoneStatus.DONE.value
 BLOCKED = MilestoneStatus.BLOCKED.value

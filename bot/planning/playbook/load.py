@@ -107,5 +107,7 @@ def validate_command(directory: str | None) -> int:
             f"in {files_hit} file{'s' if files_hit != 1 else ''} under {target}"
         )
         return 1
-    print(f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid in {target}: {', '.join(sorted(playbooks))}")
+    print(
+        f"{len(playbooks)} playbook{'s' if len(playbooks) != 1 else ''} valid in {target}: {', '.join(sorted(playbooks))}"
+    )
     return 0

@@ -110,10 +110,10 @@ class Locator:
                 continue
             if m := _ARRAY_HEADER.match(line):
                 names = _split_key(m.group(1))
-                array = resolve(names[:-1]) + (names[-1],)
+                array = (*resolve(names[:-1]), names[-1])
                 index = counts.get(array, 0)
                 counts[array] = index + 1
-                current = array + (index,)
+                current = (*array, index)
                 last_entry[names] = current
                 self._tables[current] = _Table(header=lineno)
             elif m := _TABLE_HEADER.match(line):

@@ -115,9 +115,7 @@ class Playbook:
         scope = {ITDependency(k) for k in it_in_scope}
         kept = tuple(m for m in self.milestones if m.requires_it is None or m.requires_it in scope)
         keys = {m.key for m in kept}
-        milestones = tuple(
-            replace(m, depends_on=tuple(d for d in m.depends_on if d in keys)) for m in kept
-        )
+        milestones = tuple(replace(m, depends_on=tuple(d for d in m.depends_on if d in keys)) for m in kept)
 
         def criteria(items: tuple[ExitCriterion, ...]) -> tuple[ExitCriterion, ...]:
             out = []

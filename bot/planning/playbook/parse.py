@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.domain import ITDependency, Role, Side, Stage, STAGE_ORDER, Tier, Track
+from bot.core.domain import STAGE_ORDER, ITDependency, Role, Side, Stage, Tier, Track
 from bot.planning.playbook.graph import cycles
 from bot.planning.playbook.locate import Locator, Path
 from bot.planning.playbook.model import (
@@ -168,7 +168,9 @@ class _Checker:
         try:
             return enum(value)
         except ValueError:
-            self.add(self.loc.line(path, name), f"{where}: unknown {what} '{value}' (expected one of: {_choices(enum)})")
+            self.add(
+                self.loc.line(path, name), f"{where}: unknown {what} '{value}' (expected one of: {_choices(enum)})"
+            )
             return _BAD
 
     def unknown_fields(self, table: dict[str, Any], path: Path, allowed: set[str], where: str) -> None:
@@ -220,7 +222,9 @@ class _Checker:
         return playbook
 
     def tiers(self, data: dict[str, Any]) -> Any:
-        raw = self.field(data, (), "tiers", lambda v: None if isinstance(v, list) and v else "must be a non-empty list", "playbook")
+        raw = self.field(
+            data, (), "tiers", lambda v: None if isinstance(v, list) and v else "must be a non-empty list", "playbook"
+        )
         if raw is _BAD:
             return _BAD
         tiers = set()
@@ -228,7 +232,9 @@ class _Checker:
             if isinstance(value, int) and not isinstance(value, bool) and value in Tier._value2member_map_:
                 tiers.add(Tier(value))
             else:
-                self.add(self.loc.line((), "tiers"), f"playbook: unknown tier {value!r} (expected one of: {_choices(Tier)})")
+                self.add(
+                    self.loc.line((), "tiers"), f"playbook: unknown tier {value!r} (expected one of: {_choices(Tier)})"
+                )
                 return _BAD
         return frozenset(tiers)
 
@@ -245,7 +251,9 @@ class _Checker:
             try:
                 dep = ITDependency(name)
             except ValueError:
-                self.add(line, f"it_durations: unknown IT dependency '{name}' (expected one of: {_choices(ITDependency)})")
+                self.add(
+                    line, f"it_durations: unknown IT dependency '{name}' (expected one of: {_choices(ITDependency)})"
+                )
                 ok = False
                 continue
             valid = (
@@ -272,8 +280,10 @@ class _Checker:
             self.add(line, f"rules: {message}")
         recap = overrides.get("kickoff_recap_milestone")
         if recap is not None and keys and recap not in keys:
-            self.add(self.loc.line(path, "kickoff_recap_milestone"),
-                     f"rules: 'kickoff_recap_milestone' names unknown milestone '{recap}'")
+            self.add(
+                self.loc.line(path, "kickoff_recap_milestone"),
+                f"rules: 'kickoff_recap_milestone' names unknown milestone '{recap}'",
+            )
             return _BAD
         return _BAD if problems else DEFAULT_RULES.with_overrides(overrides)
 
@@ -305,7 +315,21 @@ class _Checker:
             self.add(self.loc.line(path, "first_value"), f"{where}: the first value milestone must be client_verified")
         if go_live is True and verified is False:
             self.add(self.loc.line(path, "go_live"), f"{where}: the go-live milestone must be client_verified")
-        parts = (key, title, stage, track, customer, vendor, verified, depends, first_value, go_live, requires_it, start, due)
+        parts = (
+            key,
+            title,
+            stage,
+            track,
+            customer,
+            vendor,
+            verified,
+            depends,
+            first_value,
+            go_live,
+            requires_it,
+            start,
+            due,
+        )
         spec = None
         if not any(p is _BAD for p in parts):
             spec = MilestoneSpec(
@@ -362,14 +386,18 @@ class _Checker:
                 continue
             if e.key in first:
                 earlier = self.loc.line(first[e.key].path, "key")
-                self.add(self.loc.line(e.path, "key"), f"duplicate milestone key '{e.key}' (first defined on line {earlier})")
+                self.add(
+                    self.loc.line(e.path, "key"), f"duplicate milestone key '{e.key}' (first defined on line {earlier})"
+                )
             else:
                 first[e.key] = e
         for e in entries:
             where = f"milestone '{e.key}'" if e.key else f"milestone #{e.index + 1}"
             for dep in e.depends_on:
                 if dep not in first:
-                    self.add(self.loc.value_line(e.path, "depends_on", dep), f"{where}: depends on unknown milestone '{dep}'")
+                    self.add(
+                        self.loc.value_line(e.path, "depends_on", dep), f"{where}: depends on unknown milestone '{dep}'"
+                    )
         graph = {k: [d for d in e.depends_on if d in first] for k, e in first.items()}
         for cycle in cycles(graph):
             self.add(
