@@ -50,7 +50,10 @@ def actor_of(services: Services, body: dict[str, Any]) -> Actor:
 
 def ephemeral(respond: Respond, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
     """An answer only the person who acted sees."""
-    respond(response_type="ephemeral", replace_original=False, text=text, **({"blocks": blocks} if blocks else {}))
+    if blocks:
+        respond(response_type="ephemeral", replace_original=False, text=text, blocks=blocks)
+    else:
+        respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 @dataclass

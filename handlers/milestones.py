@@ -149,7 +149,7 @@ def register(app: App, services: Services) -> None:
     def blocked(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         what, who = form.text(Field.BLOCKED_WHAT), form.text(Field.BLOCKED_WHO)
         since = form.date(Field.BLOCKED_SINCE)
-        errors = {}
+        errors: dict[str, str] = {}
         if not what:
             errors[Field.BLOCKED_WHAT] = "Say what is blocking it, so the right person can act."
         elif too_long(what):
@@ -172,7 +172,7 @@ def register(app: App, services: Services) -> None:
 
     def due_changed(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         new_due, reason = form.date(Field.NEW_DUE), form.text(Field.DUE_REASON)
-        errors = {}
+        errors: dict[str, str] = {}
         if new_due is None:
             errors[Field.NEW_DUE] = "Pick the new due date."
         elif new_due.weekday() >= 5:

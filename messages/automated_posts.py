@@ -236,8 +236,8 @@ def _health(row: Notification, f: dict[str, Any], shared: bool) -> str:
     customer = _esc(f.get("customer_name") or "This onboarding")
     moved = f" went from {f['previous_score']} to {f.get('score', '?')}" if "previous_score" in f else " dropped"
     since = f" since {_day(f['previous_day'])}" if f.get("previous_day") else ""
-    parts = f.get("parts") if isinstance(f.get("parts"), dict) else {}
-    before = f.get("previous_parts") if isinstance(f.get("previous_parts"), dict) else {}
+    parts: dict[str, Any] = f["parts"] if isinstance(f.get("parts"), dict) else {}
+    before: dict[str, Any] = f["previous_parts"] if isinstance(f.get("previous_parts"), dict) else {}
     shown = []
     for name, value in parts.items():
         was = f" (was {_part_score(before[name])})" if name in before else ""
@@ -402,7 +402,7 @@ def _one_per_reason(rows: Sequence[Notification]) -> list[Notification]:
     latest: dict[tuple, Notification] = {}
     for row in rows:
         latest[(row.onboarding_id, row.rule, row.subject)] = row
-    rank = {rule: i for i, rule in enumerate(ORDER)}
+    rank: dict[str, int] = {rule: i for i, rule in enumerate(ORDER)}
     return sorted(latest.values(), key=lambda r: (r.onboarding_id or 0, rank.get(_rule(r), len(ORDER)), r.id or 0))
 
 

@@ -3,6 +3,7 @@ enforced in one place rather than at each call site."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 SECTION_TEXT_MAX = 3000
@@ -137,7 +138,7 @@ def static_select(
     return element
 
 
-def checkboxes(options: list[dict[str, Any]], *, initial: list[str] = ()) -> dict[str, Any]:
+def checkboxes(options: list[dict[str, Any]], *, initial: Sequence[str] = ()) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "checkboxes", "options": options[:10]}
     chosen = [o for o in options if o["value"] in initial]
     if chosen:

@@ -120,7 +120,9 @@ def _copy_upsert(
 
 def _copy_in(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> int:
     """Run a COPY ... FROM STDIN of `rows`; returns how many rows it copied."""
-    cursor = conn.connection.dbapi_connection.cursor()
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None, "the connection is open"
+    cursor = dbapi.cursor()
     try:
         # SQLAlchemy has no COPY; tell its statement listeners (logging, counting) about this one.
         conn.dispatch.before_cursor_execute(conn, cursor, statement, (), None, False)

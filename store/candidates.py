@@ -16,12 +16,12 @@ from sqlalchemy import and_, case, null, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from bot.core.domain import MilestoneStatus, OnboardingStatus
-from store.models import Milestone, Onboarding, Person, Snooze
+from store.models import Milestone, Onboarding, Person, Snooze, table_of
 
-_O = Onboarding.__table__
-_M = Milestone.__table__
-_P = Person.__table__
-_S = Snooze.__table__
+_O = table_of(Onboarding)
+_M = table_of(Milestone)
+_P = table_of(Person)
+_S = table_of(Snooze)
 _ACTIVE = _O.c.status == OnboardingStatus.ACTIVE.value
 DONE = MilestoneStatus.DONE.value
 BLOCKED = MilestoneStatus.BLOCKED.value
@@ -79,7 +79,7 @@ def milestones(
 def candidate_query(wanted: Any, recap_keys: Sequence[str], now: datetime) -> Any:
     snoozed = case((_M.c.snoozed_until > now, True), else_=False)
     depends_on = type_coerce(case((_M.c.key.in_(recap_keys), _M.c.depends_on), else_=null()), _M.c.depends_on.type)
-    columns = [_M.c[name] for name in MilestoneRow._fields[:-2]]
+    columns: list[Any] = [_M.c[name] for name in MilestoneRow._fields[:-2]]
     columns += [snoozed.label("snoozed"), depends_on.label("depends_on")]
     return select(*columns).select_from(active(_M)).where(_ACTIVE, wanted)
 

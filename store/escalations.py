@@ -13,10 +13,10 @@ from sqlalchemy.engine import Connection
 
 from bot.core.domain import OnboardingStatus
 from store.bulk import update_by_id, upsert
-from store.models import Escalation, Onboarding
+from store.models import Escalation, Onboarding, table_of
 
-_E = Escalation.__table__
-_O = Onboarding.__table__
+_E = table_of(Escalation)
+_O = table_of(Onboarding)
 
 EscalationRow = namedtuple(
     "EscalationRow", "id onboarding_id rule subject opened_on level level_raised_at acknowledged_at"
@@ -39,12 +39,12 @@ def resolve(conn: Connection, ids: Sequence[int], at: datetime) -> None:
         conn.execute(update(_E).where(_E.c.id.in_(ids)).values(resolved_at=at))
 
 
-def open_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+def open_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert escalations (onboarding_id, rule, subject, opened_on, level, raised_at, level_raised_at);
     one already opened for the same reason that day is left alone. Returns how many were new."""
     return upsert(conn, _E, rows, conflict=["onboarding_id", "rule", "subject", "opened_on"], replace=None)
 
 
-def raise_levels(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+def raise_levels(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Set each escalation's (id, level, level_raised_at) as given, in one statement."""
     update_by_id(conn, _E, rows)

@@ -9,11 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.domain import MilestoneStatus, OnboardingStatus, Stage, StageStatus
 from store.types import UTCDateTime, utcnow
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy Table behind a SQLModel table class, for set-based queries and bulk writes."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
@@ -24,7 +29,7 @@ def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> An
 
 
 def _when(*, nullable: bool = True, default_now: bool = False) -> Any:
-    column = Column(UTCDateTime(), nullable=nullable)
+    column: Column[datetime] = Column(UTCDateTime(), nullable=nullable)
     if default_now:
         return Field(default_factory=utcnow, sa_column=column)
     return Field(default=None, sa_column=column)
@@ -41,7 +46,7 @@ def _json(default_factory=list) -> Any:
 class Onboarding(SQLModel, table=True):
     __tablename__ = "onboardings"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     customer_name: str = Field(max_length=200, index=True)
     status: str = Field(default=OnboardingStatus.ACTIVE.value, max_length=20)
     stage: str = Field(default=Stage.PRE_KICKOFF.value, max_length=20)
@@ -88,7 +93,7 @@ class Person(SQLModel, table=True):
     __tablename__ = "people"
     __table_args__ = (Index("ix_people_onboarding_role", "onboarding_id", "role"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     side: str = Field(max_length=10)
     role: str = Field(max_length=32)
@@ -104,7 +109,7 @@ class StageRecord(SQLModel, table=True):
     __tablename__ = "stages"
     __table_args__ = (UniqueConstraint("onboarding_id", "key", name="uq_stages_onboarding_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     key: str = Field(max_length=20)
     position: int
@@ -122,7 +127,7 @@ class Milestone(SQLModel, table=True):
         Index("ix_milestones_status_due", "status", "due_on"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     stage: str = Field(max_length=20)
     key: str = Field(max_length=64)
@@ -155,7 +160,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_log"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int | None = _fk("onboardings.id", nullable=True)
     entity: str = Field(max_length=20)
     entity_id: int | None = None
@@ -178,7 +183,7 @@ class PostedCard(SQLModel, table=True):
         UniqueConstraint("channel_id", "ts", name="uq_cards_channel_ts"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     kind: str = Field(max_length=20)
     subject: str = Field(default="", max_length=64)
@@ -194,7 +199,7 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     dedupe_key: str = Field(max_length=255, unique=True)
     onboarding_id: int | None = _fk("onboardings.id", nullable=True)
     rule: str = Field(max_length=40)
@@ -222,7 +227,7 @@ class Activity(SQLModel, table=True):
     __tablename__ = "activity"
     __table_args__ = (Index("ix_activity_onboarding_side_at", "onboarding_id", "side", "at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     slack_user_id: str = Field(max_length=32)
     side: str = Field(max_length=10)
@@ -236,7 +241,7 @@ class Snooze(SQLModel, table=True):
     __tablename__ = "snoozes"
     __table_args__ = (UniqueConstraint("onboarding_id", "rule", "subject", name="uq_snoozes_reason"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     rule: str = Field(max_length=40)
     subject: str = Field(default="", max_length=64)
@@ -251,7 +256,7 @@ class Escalation(SQLModel, table=True):
     __tablename__ = "escalations"
     __table_args__ = (UniqueConstraint("onboarding_id", "rule", "subject", "opened_on", name="uq_escalations_reason"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     rule: str = Field(max_length=40)
     subject: str = Field(default="", max_length=64)
@@ -270,7 +275,7 @@ class HealthSnapshot(SQLModel, table=True):
     __tablename__ = "health_snapshots"
     __table_args__ = (UniqueConstraint("onboarding_id", "day", name="uq_health_day"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")
     day: date
     score: int

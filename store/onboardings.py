@@ -18,6 +18,12 @@ class OnboardingRecord:
     stages: list[StageRecord]
     milestones: list[Milestone]
 
+    @property
+    def id(self) -> int:
+        """The onboarding's id (a record read back from the store always has one)."""
+        assert self.onboarding.id is not None
+        return self.onboarding.id
+
     def person(self, role: Role) -> Person | None:
         return next((p for p in self.people if p.role == role.value), None)
 
@@ -29,14 +35,16 @@ def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:
     onboarding = session.get(Onboarding, onboarding_id)
     if onboarding is None:
         return None
-    people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(Person.id)))
+    people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(col(Person.id))))
     stages = list(
         session.exec(
-            select(StageRecord).where(StageRecord.onboarding_id == onboarding_id).order_by(StageRecord.position)
+            select(StageRecord).where(StageRecord.onboarding_id == onboarding_id).order_by(col(StageRecord.position))
         )
     )
     milestones = list(
-        session.exec(select(Milestone).where(Milestone.onboarding_id == onboarding_id).order_by(Milestone.position))
+        session.exec(
+            select(Milestone).where(Milestone.onboarding_id == onboarding_id).order_by(col(Milestone.position))
+        )
     )
     return OnboardingRecord(onboarding, people, stages, milestones)
 

@@ -192,7 +192,7 @@ def _failed_for_csm(slack_user_id: str):
     )
     return (
         Notification.status == FAILED,
-        or_(col(Notification.onboarding_id).in_(runs), Notification.recipient == slack_user_id),
+        or_(col(Notification.onboarding_id).in_(runs), col(Notification.recipient) == slack_user_id),
     )
 
 

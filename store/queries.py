@@ -38,7 +38,7 @@ def onboardings_of(session: Session, slack_user_id: str | None) -> list[Onboardi
             Person.side == Side.VENDOR.value, Person.slack_user_id == slack_user_id
         )
         query = query.where(col(Onboarding.id).in_(mine))
-    return list(session.exec(query.order_by(Onboarding.target_go_live_on)))
+    return list(session.exec(query.order_by(col(Onboarding.target_go_live_on))))
 
 
 def is_manager(session: Session, slack_user_id: str) -> bool:
@@ -54,7 +54,7 @@ def milestones_of(session: Session, onboarding_ids: list[int]) -> dict[int, list
     out: dict[int, list[Milestone]] = {i: [] for i in onboarding_ids}
     if onboarding_ids:
         rows = session.exec(
-            select(Milestone).where(col(Milestone.onboarding_id).in_(onboarding_ids)).order_by(Milestone.position)
+            select(Milestone).where(col(Milestone.onboarding_id).in_(onboarding_ids)).order_by(col(Milestone.position))
         )
         for m in rows:
             out[m.onboarding_id].append(m)

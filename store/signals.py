@@ -18,13 +18,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.calendar import today_in, zone_of
 from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side
-from store.models import Activity, Milestone, Onboarding, Person
+from store.models import Activity, Milestone, Onboarding, Person, table_of
 from store.types import UTCDateTime
 
-_O = Onboarding.__table__
-_M = Milestone.__table__
-_A = Activity.__table__
-_P = Person.__table__
+_O = table_of(Onboarding)
+_M = table_of(Milestone)
+_A = table_of(Activity)
+_P = table_of(Person)
 DONE = MilestoneStatus.DONE.value
 
 

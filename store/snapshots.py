@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 
 from bot.core.domain import OnboardingStatus
 from store.bulk import upsert
-from store.models import HealthSnapshot, Onboarding
+from store.models import HealthSnapshot, Onboarding, table_of
 
-_H = HealthSnapshot.__table__
-_O = Onboarding.__table__
+_H = table_of(HealthSnapshot)
+_O = table_of(Onboarding)
 
 
 def save(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -112,7 +112,8 @@ class FakeSlack:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self._thread.join()
+            if self._thread is not None:
+                self._thread.join()
             self._server = self._thread = None
 
     def __enter__(self) -> FakeSlack:

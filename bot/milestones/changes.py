@@ -65,7 +65,7 @@ def subject_of(record: OnboardingRecord, milestone: Milestone) -> Subject:
 
 
 def _stale(record: OnboardingRecord, stage: str) -> Outcome:
-    return Outcome(Kind.STALE, STALE, Changed(record.onboarding.id, {stage}))
+    return Outcome(Kind.STALE, STALE, Changed(record.id, {stage}))
 
 
 def check(
@@ -85,7 +85,7 @@ def check(
                 Outcome(
                     Kind.STALE,
                     "This changed meanwhile; the card now shows where it stands.",
-                    Changed(record.onboarding.id, {milestone.stage}),
+                    Changed(record.id, {milestone.stage}),
                 ),
                 milestone,
                 record,
@@ -161,7 +161,7 @@ def apply_change(
         if name != "version" and old != new:
             audit.record(
                 session,
-                onboarding_id=record.onboarding.id,
+                onboarding_id=record.id,
                 entity="milestone",
                 entity_id=milestone.id,
                 action=change.act.value,
@@ -175,16 +175,16 @@ def apply_change(
             )
     record_activity(
         session,
-        onboarding_id=record.onboarding.id,
+        onboarding_id=record.id,
         slack_user_id=actor.user_id,
         side=actor.side.value,
         kind="click",
         at=now,
     )
     session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
-    changed = Changed(record.onboarding.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
+    changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
-        changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)  # type: ignore[arg-type]
+        changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)
     return Outcome(Kind.APPLIED, changed=changed)
 
 
@@ -198,7 +198,7 @@ def _with_vendor_owner(
     if vendor is None and change.vendor_user_id:
         # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
         vendor = Person(
-            onboarding_id=record.onboarding.id,
+            onboarding_id=record.id,
             side=Side.VENDOR.value,
             role=milestone.vendor_owner_role or "technical_lead",
             name=change.vendor_name or change.vendor_user_id,
@@ -288,11 +288,11 @@ def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datet
         count = session.exec(select(func.count()).select_from(Milestone).where(Milestone.onboarding_id == ob.id)).one()
         customer, vendor = by_role.get(new.customer_owner_role or ""), by_role.get(new.vendor_owner_role or "")
         m = Milestone(
-            onboarding_id=ob.id,
+            onboarding_id=record.id,
             stage=stage,
             key=f"added_{uuid.uuid4().hex[:8]}",
             title=new.title,
-            track=track_value,
+            track=track_value or Track.BUSINESS.value,
             position=count,
             customer_owner_role=new.customer_owner_role,
             vendor_owner_role=new.vendor_owner_role,
@@ -306,7 +306,7 @@ def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datet
         session.flush()
         audit.record(
             session,
-            onboarding_id=ob.id,
+            onboarding_id=record.id,
             entity="milestone",
             entity_id=m.id,
             action="added",
@@ -316,4 +316,4 @@ def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datet
             at=now,
         )
         history = History(Event.ADDED, actor.user_id, title=new.title, after=new.due_on)
-        return Outcome(Kind.APPLIED, changed=Changed(ob.id, {stage}, [Line(CardKind.STAGE, stage, history)]))
+        return Outcome(Kind.APPLIED, changed=Changed(record.id, {stage}, [Line(CardKind.STAGE, stage, history)]))

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.core.calendar import today_in
 from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side, Stage, StageStatus
@@ -43,7 +44,7 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
             return Outcome(Kind.MISSING, GONE)
         ob = record.onboarding
         if ob.stage != from_stage.value:
-            return Outcome(Kind.STALE, MOVED_ON, Changed(ob.id, {from_stage.value}))
+            return Outcome(Kind.STALE, MOVED_ON, Changed(record.id, {from_stage.value}))
         following = next_stage(from_stage)
         if following is None:
             return Outcome.refused("This is the last stage.")
@@ -68,7 +69,7 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            return Outcome(Kind.STALE, MOVED_ON, Changed(ob.id, {from_stage.value}))
+            return Outcome(Kind.STALE, MOVED_ON, Changed(record.id, {from_stage.value}))
         for st in record.stages:
             if st.key == from_stage.value:
                 st.status, st.completed_at = StageStatus.DONE.value, now
@@ -77,7 +78,7 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
             session.add(st)
         audit.record(
             session,
-            onboarding_id=ob.id,
+            onboarding_id=record.id,
             entity="stage",
             action="advanced",
             field="stage",
@@ -138,12 +139,12 @@ def sign_off(
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             return Outcome(
-                Kind.STALE, "This changed meanwhile; here is the current sign-off card.", Changed(ob.id, {go_live})
+                Kind.STALE, "This changed meanwhile; here is the current sign-off card.", Changed(record.id, {go_live})
             )
         for name, value in values.items():
             audit.record(
                 session,
-                onboarding_id=ob.id,
+                onboarding_id=record.id,
                 entity="onboarding",
                 entity_id=ob.id,
                 action=f"signoff_{signer.value}",
@@ -159,8 +160,8 @@ def sign_off(
             if signed is not None and signed.status != MilestoneStatus.DONE:
                 session.execute(
                     update(Milestone)
-                    .where(Milestone.id == signed.id)
-                    .values(  # type: ignore[arg-type]
+                    .where(col(Milestone.id) == signed.id)
+                    .values(
                         status=MilestoneStatus.DONE.value,
                         completed_at=now,
                         confirmed_by=ob.sponsor_signed_by,
@@ -169,7 +170,7 @@ def sign_off(
                 )
                 audit.record(
                     session,
-                    onboarding_id=ob.id,
+                    onboarding_id=record.id,
                     entity="milestone",
                     entity_id=signed.id,
                     action="done",
@@ -182,6 +183,6 @@ def sign_off(
                     at=now,
                 )
         record_activity(
-            session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side.value, kind="click", at=now
+            session, onboarding_id=record.id, slack_user_id=actor.user_id, side=actor.side.value, kind="click", at=now
         )
-        return Outcome(Kind.APPLIED, changed=Changed(ob.id, {go_live}, [Line(CardKind.SIGNOFF, "", history)]))
+        return Outcome(Kind.APPLIED, changed=Changed(record.id, {go_live}, [Line(CardKind.SIGNOFF, "", history)]))

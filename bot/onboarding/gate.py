@@ -51,7 +51,7 @@ def override_gate(engine: Engine, onboarding_id: int, actor: Actor, reason: str,
         ob = record.onboarding
         if ob.gate_override_at is not None:
             return Outcome(
-                Kind.STALE, f"<@{ob.gate_override_by}> already overrode the gate.", Changed(ob.id, handoff=True)
+                Kind.STALE, f"<@{ob.gate_override_by}> already overrode the gate.", Changed(record.id, handoff=True)
             )
         ob.gate_override_at, ob.gate_override_by, ob.gate_override_reason = now, actor.user_id, reason
         ob.updated_at = now
@@ -59,7 +59,7 @@ def override_gate(engine: Engine, onboarding_id: int, actor: Actor, reason: str,
         session.add(ob)
         audit.record(
             session,
-            onboarding_id=ob.id,
+            onboarding_id=record.id,
             entity="onboarding",
             entity_id=ob.id,
             action="gate_overridden",
@@ -69,4 +69,6 @@ def override_gate(engine: Engine, onboarding_id: int, actor: Actor, reason: str,
             at=now,
         )
         history = History(Event.GATE_OVERRIDDEN, actor.user_id, detail=reason)
-        return Outcome(Kind.APPLIED, changed=Changed(ob.id, handoff=True, lines=[Line(CardKind.HANDOFF, "", history)]))
+        return Outcome(
+            Kind.APPLIED, changed=Changed(record.id, handoff=True, lines=[Line(CardKind.HANDOFF, "", history)])
+        )

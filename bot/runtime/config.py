@@ -121,7 +121,8 @@ _HINTS = {
 
 def env_name(field: str) -> str:
     alias = Settings.model_fields[field].validation_alias
-    return alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
+    first = alias.choices[0] if isinstance(alias, AliasChoices) else None
+    return first if isinstance(first, str) else field.upper()
 
 
 def load_settings(**overrides) -> Settings:

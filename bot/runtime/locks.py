@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, text, update
 from sqlalchemy.engine import Engine
@@ -47,11 +48,10 @@ def acquire_lease(
 ) -> bool:
     """Take the lease if nobody holds it, its holder let it run out, or we hold it already."""
     now = now or utcnow()
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(_LEASES).values(name=name, holder=holder, expires_at=now + ttl)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(_LEASES).values(name=name, holder=holder, expires_at=now + ttl)
     statement = statement.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},

@@ -527,6 +527,6 @@ def _retry_after(response: SlackResponse) -> float:
     if isinstance(raw, list):
         raw = raw[0] if raw else None
     try:
-        return max(float(raw), 0.0)
+        return max(float(raw), 0.0)  # type: ignore[arg-type]  # a missing or odd header is caught below
     except (TypeError, ValueError):
         return 1.0

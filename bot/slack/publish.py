@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -32,12 +32,15 @@ from store.onboardings import OnboardingRecord, load
 log = logging.getLogger(__name__)
 
 
-class Outlet:
+class Outlet(Protocol):
     """What publishing needs: bot.runtime.services.Services fits."""
 
-    engine: Engine
-    client: WebClient
-    playbooks: dict[str, Playbook]
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def client(self) -> WebClient: ...
+    @property
+    def playbooks(self) -> dict[str, Playbook]: ...
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,14 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
     """Post a card to the shared channel once; a second call finds the stored one."""
     ob = record.onboarding
     with session_scope(services.engine) as session:
-        existing = stored_card(session, ob.id, kind, subject)  # type: ignore[arg-type]
+        existing = stored_card(session, ob.id, kind, subject)
     if existing is not None:
         return existing
     shown = _render(services, record, kind, subject, now)
     try:
-        ts = services.client.chat_postMessage(channel=ob.shared_channel_id, blocks=shown.blocks, text=shown.text)["ts"]
+        ts = services.client.chat_postMessage(channel=ob.shared_channel_id or "", blocks=shown.blocks, text=shown.text)[
+            "ts"
+        ]
     except SlackApiError as exc:
         log.warning("posting the %s card for onboarding %s failed: %s", kind, ob.id, exc.response.get("error"))
         return None
@@ -95,7 +100,7 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
         onboarding_id=ob.id,
         kind=kind,
         subject=subject,
-        channel_id=ob.shared_channel_id,
+        channel_id=ob.shared_channel_id or "",
         ts=ts,
         created_at=now,
         updated_at=now,
@@ -168,7 +173,7 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         ob = record.onboarding
         try:
             services.client.chat_postMessage(
-                channel=ob.shared_channel_id, text=cards.stage_summary(record, finished, started)
+                channel=ob.shared_channel_id or "", text=cards.stage_summary(record, finished, started)
             )
         except SlackApiError as exc:
             log.warning("the stage summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))

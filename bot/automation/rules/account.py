@@ -51,7 +51,7 @@ class Account:
         return self.roles.get(role)
 
     def owner(self, person_id: int | None) -> Any:
-        return self.people.get(person_id)
+        return self.people.get(person_id) if person_id is not None else None
 
     def show_role(self, role: str) -> str:
         """How the person holding `role` is shown ("<@U123>" or their name), "" for nobody."""

@@ -132,8 +132,8 @@ def _signals(conn: Connection, now: datetime, accounts: dict[int, Account]) -> N
 
 def attach_escalations(conn: Connection, accounts: dict[int, Account]) -> None:
     """The open escalations of every active onboarding, the latest per reason."""
-    for account in accounts.values():
-        account.escalations.clear()
+    for each in accounts.values():
+        each.escalations.clear()
     for eid, oid, rule, subject, opened_on, level, raised_at, acknowledged_at in stored_escalations.open_escalations(
         conn
     ):

@@ -26,7 +26,7 @@ def recap_missing(account: Account) -> Iterator[Notice]:
     kickoff = [account.kickoff.get(k) for k in recap.depends_on]
     if any(k is None or k.status != DONE or k.completed_at is None for k in kickoff):
         return
-    held = max(k.completed_at for k in kickoff)
+    held = max(k.completed_at for k in kickoff if k is not None)
     since = account.local.now - held
     if since < timedelta(hours=account.settings.kickoff_recap_hours) or account.snoozed(
         Rule.KICKOFF_RECAP_MISSING, recap.key, recap

@@ -6,6 +6,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from bot.core.domain import STAGE_ORDER, ITDependency, Role, Side, Stage, Tier, Track
@@ -161,7 +162,7 @@ class _Checker:
             return _BAD
         return value
 
-    def enum(self, table: dict[str, Any], path: Path, name: str, enum: type, what: str, where: str) -> Any:
+    def enum(self, table: dict[str, Any], path: Path, name: str, enum: type[Enum], what: str, where: str) -> Any:
         value = self.field(table, path, name, _text, where)
         if value is _BAD:
             return _BAD
