@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.runtime.services import Services
 from bot.runtime.sweep import Decide, run_delivery, run_sweep
-from bot.slack.delivery import Outlet
 
 log = logging.getLogger("onboard_bot.scheduler")
 
@@ -63,16 +63,16 @@ class StopSignal:
 
 # Jobs name no lock holder: each run is its own holder (host, process, thread), so a sweep and a
 # delivery overlapping in this process exclude each other like two processes would.
-def _sweep_job(services: Outlet, decide: Decide) -> None:
+def _sweep_job(services: Services, decide: Decide) -> None:
     try:
-        log.info("%s", run_sweep(services, datetime.now(UTC), decide=decide).summary())
+        log.info("%s", run_sweep(services, services.clock.now(), decide=decide, clock=services.clock).summary())
     except Exception:
         log.exception("sweep failed")
 
 
-def _delivery_job(services: Outlet) -> None:
+def _delivery_job(services: Services) -> None:
     try:
-        report = run_delivery(services)
+        report = run_delivery(services, clock=services.clock)
         if report and (report.posts or report.failed or report.retrying or report.recovered):
             log.info("delivery: %s", report.summary())
     except Exception:
@@ -80,7 +80,7 @@ def _delivery_job(services: Outlet) -> None:
 
 
 def make_scheduler(
-    services: Outlet,
+    services: Services,
     *,
     decide: Decide,
     every_minutes: float = SWEEP_EVERY_MINUTES,
@@ -114,7 +114,7 @@ def make_scheduler(
 
 
 def run_until_stopped(
-    services: Outlet,
+    services: Services,
     *,
     decide: Decide,
     every_minutes: float = SWEEP_EVERY_MINUTES,
