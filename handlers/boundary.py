@@ -44,8 +44,10 @@ class From(Enum):
 
 
 def actor_of(services: Services, body: dict[str, Any]) -> Actor:
-    user = body.get("user") or {}
-    return Actor(str(user.get("id") or ""), services.side_of(user.get("team_id")))
+    """Who acts, where: the user and their team as Slack sent them, and the channel clicked in."""
+    user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return Actor(str(user.get("id") or ""), services.side_of(user.get("team_id")), channel or None)
 
 
 def ephemeral(respond: Respond, text: str, blocks: list[dict[str, Any]] | None = None) -> None:

@@ -33,7 +33,7 @@ class CommandCall:
         return self.command["user_id"]
 
     @property
-    def side(self) -> Side:
+    def side(self) -> Side | None:
         return self.services.side_of(self.command.get("team_id"))
 
 

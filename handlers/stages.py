@@ -5,9 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.core.calendar import today_in
+from bot.core.domain import Act
 from bot.core.effects import GONE, Kind, Outcome
 from bot.core.ids import Action
 from bot.core.payloads import OnboardingRef, StageRef
+from bot.milestones import permissions
 from bot.milestones.stage_moves import Signer, advance_stage, sign_off
 from bot.runtime.services import Services
 from bot.slack import publish
@@ -26,6 +28,9 @@ def register(app: App, services: Services) -> None:
         record = publish.fresh_record(services.engine, i.payload.onboarding_id)
         if record is None:
             i.say(GONE)
+            return
+        if refused := permissions.check(record, i.actor, Act.MY_TASKS):
+            i.say(refused)
             return
         today = today_in(record.onboarding.timezone, services.clock.now())
         i.say("Your open milestones", card_blocks.my_tasks(record, i.actor.user_id, today))

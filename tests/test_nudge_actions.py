@@ -56,6 +56,28 @@ def onboarding_id(harness, clock) -> int:
             onboarding_id=ob.id, side="customer", role="champion", name="Chris", slack_user_id=CUSTOMER_CHAMPION
         )
         s.add(champion)
+        # The vendor's team and the sponsor, as a handoff names them.
+        s.add_all(
+            [
+                Person(
+                    onboarding_id=ob.id,
+                    side="vendor",
+                    role="implementation_csm",
+                    name="Casey",
+                    slack_user_id=VENDOR_CSM,
+                ),
+                Person(
+                    onboarding_id=ob.id, side="vendor", role="csm_manager", name="Morgan", slack_user_id=VENDOR_MANAGER
+                ),
+                Person(
+                    onboarding_id=ob.id,
+                    side="customer",
+                    role="executive_sponsor",
+                    name="Sam",
+                    slack_user_id=CUSTOMER_SPONSOR,
+                ),
+            ]
+        )
         s.flush()
         s.add(
             Milestone(

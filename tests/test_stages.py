@@ -12,7 +12,7 @@ from bot.core.domain import Stage
 from bot.core.ids import Action
 from bot.core.payloads import StageRef
 from store.db import session_scope
-from store.models import Milestone, Onboarding, StageRecord
+from store.models import Milestone, Onboarding, Person, StageRecord
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, SHARED_CHANNEL, VENDOR_AE, VENDOR_CSM
 from tests.handoff_flow import customer, person
@@ -56,6 +56,18 @@ def _move_to(h, ob_id: int, stage: str) -> None:
         )
 
 
+def _hand_to(h, ob_id: int, key: str, slack_user_id: str) -> None:
+    with session_scope(h.engine) as s:
+        person = s.exec(
+            select(Person).where(Person.onboarding_id == ob_id, Person.slack_user_id == slack_user_id)
+        ).first()
+        s.execute(
+            update(Milestone)
+            .where(Milestone.onboarding_id == ob_id, Milestone.key == key)
+            .values(customer_owner_id=person.id, version=Milestone.version + 1)
+        )
+
+
 def test_stage_advance_is_refused_until_the_exit_criteria_are_met(harness):
     ob = start_onboarding(harness)
     c = card(harness, ob.id, "stage", "pre_kickoff")
@@ -75,6 +87,9 @@ def test_stage_advance_is_refused_until_the_exit_criteria_are_met(harness):
     assert "waiting for the customer to confirm" in _answer(harness, before)
 
     _press_and_wait(harness, c, Action.MILESTONE_CONFIRM, "project_owner_named", CUSTOMER_SPONSOR, ob.id)
+    # Only a milestone's own customer-side owner confirms it: admin_access is the project owner's,
+    # who is not in Slack, so it is handed to the champion first.
+    _hand_to(harness, ob.id, "admin_access", CUSTOMER_CHAMPION)
     _press_and_wait(harness, c, Action.MILESTONE_CONFIRM, "admin_access", CUSTOMER_CHAMPION, ob.id)
 
     before = _answers(harness)

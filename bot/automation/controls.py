@@ -9,13 +9,16 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.automation.snooze import Refused, said_until
-from bot.core.domain import Side
+from bot.core.domain import Act, Side
+from bot.core.notices import MILESTONE_SNOOZES, SNOOZABLE
 from bot.core.payloads import BadPayload, NoticeRef
+from bot.milestones import permissions
+from bot.milestones.permissions import Standing
 from bot.milestones.rules import Actor
 from store import audit, snoozes
 from store.activity import record_click
 from store.db import session_scope
-from store.models import Onboarding
+from store.onboardings import OnboardingRecord, load
 
 UNREADABLE = "I couldn't read that control: the message may be out of date. Nothing was changed."
 GONE = "This onboarding no longer exists."
@@ -29,24 +32,33 @@ def _reason_named(ref: NoticeRef) -> str:
     return f"{ref.rule} on {ref.subject}" if ref.subject else f"{ref.rule} on the whole onboarding"
 
 
-def _snooze_refusal(session, ref: NoticeRef, actor: Actor) -> str | None:
-    if actor.side is Side.VENDOR:
+def _snooze_refusal(record: OnboardingRecord, ref: NoticeRef, actor: Actor) -> str | None:
+    if ref.rule not in SNOOZABLE:
+        return UNREADABLE  # not a reason any post offers to snooze
+    if problem := permissions.channel_problem(record, actor):
+        return problem
+    about = ref.subject if ref.rule in MILESTONE_SNOOZES else ""
+    milestone = next((m for m in record.milestones if m.key == about), None) if about else None
+    owner_id = milestone.customer_owner_id if milestone is not None else None
+    who = permissions.standing_of(record, actor, owner_id)
+    if who is Standing.VENDOR_TEAM or (who is Standing.OWNER and milestone is not None):
         return None
-    owner = snoozes.customer_owner(session, ref.onboarding_id, ref.subject) if ref.subject else None
-    if owner == actor.user_id:
-        return None
-    if owner:
-        return f"This is <@{owner}>'s milestone: only they or the vendor's team can snooze it."
+    if who not in (Standing.CUSTOMER, Standing.OWNER):
+        return permissions.refusal(Act.SNOOZE, who)
+    owner = record.person_by_id(owner_id)
+    if owner is not None and owner.slack_user_id:
+        return f"This is <@{owner.slack_user_id}>'s milestone: only they or the vendor's team can snooze it."
     return "Only the vendor's team can snooze this."
 
 
 def snooze(engine: Engine, ref: NoticeRef, until_of: UntilOf, actor: Actor, *, now: datetime) -> str:
     """Keep a reason quiet until the chosen moment; the answer for the person."""
     with session_scope(engine) as session:
-        ob = session.get(Onboarding, ref.onboarding_id)
-        if ob is None:
+        record = load(session, ref.onboarding_id)
+        if record is None:
             return GONE
-        if refusal := _snooze_refusal(session, ref, actor):
+        ob = record.onboarding
+        if refusal := _snooze_refusal(record, ref, actor):
             return refusal
         try:
             until = until_of(ob.timezone, now)
@@ -57,10 +69,10 @@ def snooze(engine: Engine, ref: NoticeRef, until_of: UntilOf, actor: Actor, *, n
         row, before = snoozes.snooze(session, ref, until=until, by=actor.user_id, now=now)
         audit.record(
             session, onboarding_id=ob.id, entity="snooze", entity_id=row.id, action="snoozed",
-            actor=actor.user_id, actor_side=actor.side.value, field="until", reason=_reason_named(ref),
+            actor=actor.user_id, actor_side=actor.side_value, field="until", reason=_reason_named(ref),
             old=before.isoformat() if before else None, new=until.isoformat(), at=now,
         )  # fmt: skip
-        record_click(session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side.value, at=now)
+        record_click(session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side_value, at=now)
         return f"Snoozed until {said_until(until, ob.timezone)}: I'll stay quiet about this until then."
 
 
@@ -75,8 +87,11 @@ def pick_up(engine: Engine, ref: NoticeRef, actor: Actor, *, now: datetime) -> P
     if actor.side is not Side.VENDOR:
         return PickedUp(VENDOR_ONLY, None)
     with session_scope(engine) as session:
-        if session.get(Onboarding, ref.onboarding_id) is None:
+        record = load(session, ref.onboarding_id)
+        if record is None:
             return PickedUp(GONE, None)
+        if refused := permissions.check(record, actor, Act.PICK_UP):
+            return PickedUp(refused, None)
         escalation = snoozes.open_escalation(session, ref)
         if escalation is None:
             return PickedUp("This escalation is already resolved: there is nothing to pick up.", None)

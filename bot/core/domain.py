@@ -113,7 +113,7 @@ class MilestoneStatus(StrEnum):
 
 
 class Act(StrEnum):
-    """What a person can do to a milestone."""
+    """What a person can do: to a milestone, and to the onboarding and the bot's posts."""
 
     START = "start"
     DONE = "done"
@@ -123,6 +123,14 @@ class Act(StrEnum):
     REJECT = "reject"
     CHANGE_DUE = "change_due"
     REASSIGN = "reassign"
+    ADD_MILESTONE = "add_milestone"
+    ADVANCE_STAGE = "advance_stage"
+    SIGN_OFF = "sign_off"
+    COUNTERSIGN = "countersign"
+    OVERRIDE_GATE = "override_gate"
+    SNOOZE = "snooze"
+    PICK_UP = "pick_up"
+    MY_TASKS = "my_tasks"
 
 
 class StageStatus(StrEnum):

@@ -34,6 +34,22 @@ class Rule(StrEnum):
 DELIVERY_FAILED = "delivery_failed"
 
 
+# What a person may snooze from a post: reasons that nag, never an escalation (which climbs until
+# someone says "I'm on it") nor the weekly overview.
+SNOOZABLE: frozenset[str] = frozenset(
+    {
+        Rule.DUE_SOON,
+        Rule.OVERDUE,
+        Rule.SILENT_ACCOUNT,
+        Rule.KICKOFF_RECAP_MISSING,
+        Rule.BEHIND_SCHEDULE,
+        Rule.HEALTH_DROP,
+    }
+)
+# Of those, the ones about one milestone, which its customer-side owner may snooze too.
+MILESTONE_SNOOZES: frozenset[str] = frozenset({Rule.DUE_SOON, Rule.OVERDUE, Rule.KICKOFF_RECAP_MISSING})
+
+
 @dataclass(frozen=True)
 class Notice:
     rule: Rule

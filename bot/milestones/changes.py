@@ -21,6 +21,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Side, Stage, Track
 from bot.core.effects import GONE, Ask, CardKind, Changed, Event, History, Kind, Line, Outcome
 from bot.core.payloads import MilestoneRef
+from bot.milestones import permissions
 from bot.milestones.rules import Actor, Subject, refusal, transition
 from bot.onboarding.readiness import kickoff_allowed
 from bot.onboarding.start import readiness_of
@@ -78,7 +79,7 @@ def check(
         if record is None or milestone is None:
             return Outcome(Kind.MISSING, GONE), None, None
         subject = subject_of(record, milestone)
-        if reason := refusal(act, actor, subject):
+        if reason := permissions.check(record, actor, act, milestone.customer_owner_id) or refusal(act, subject):
             return Outcome.refused(reason), milestone, record
         if milestone.version != ref.version:
             return (
@@ -118,7 +119,9 @@ def apply_change(
     if record is None or record.onboarding.status == OnboardingStatus.CANCELLED:
         return Outcome(Kind.MISSING, GONE)
     subject = subject_of(record, milestone)
-    if reason := refusal(change.act, actor, subject):
+    if reason := permissions.check(record, actor, change.act, milestone.customer_owner_id) or refusal(
+        change.act, subject
+    ):
         return Outcome.refused(reason)
     if milestone.version != ref.version:
         return _stale(record, milestone.stage)
@@ -170,14 +173,14 @@ def apply_change(
                 new=new,
                 reason=change.reason,
                 actor=actor.user_id,
-                actor_side=actor.side.value,
+                actor_side=actor.side_value,
                 at=now,
             )
     record_activity(
         session,
         onboarding_id=record.id,
         slack_user_id=actor.user_id,
-        side=actor.side.value,
+        side=actor.side_value,
         kind="click",
         at=now,
     )
@@ -273,7 +276,7 @@ class NewMilestone:
 
 
 def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datetime) -> Outcome:
-    """Add a milestone to a live plan, owned by whoever holds the chosen roles (vendor side only)."""
+    """Add a milestone to a live plan, owned by whoever holds the chosen roles (its vendor team only)."""
     if actor.side is not Side.VENDOR:
         return Outcome.refused("Only the vendor's team can add milestones.")
     stage_value = new.stage if new.stage in Stage._value2member_map_ else None
@@ -282,6 +285,8 @@ def add_milestone(engine: Engine, new: NewMilestone, actor: Actor, *, now: datet
         record = load(session, new.onboarding_id)
         if record is None:
             return Outcome(Kind.MISSING, "That onboarding no longer exists.")
+        if reason := permissions.check(record, actor, Act.ADD_MILESTONE):
+            return Outcome.refused(reason)
         ob = record.onboarding
         stage = stage_value or ob.stage
         by_role = {p.role: p for p in reversed(record.people)}

@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from bot.core.calendar import today_in
-from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side, Stage, StageStatus
+from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Role, Side, Stage, StageStatus
 from bot.core.effects import GONE, CardKind, Changed, Event, History, Kind, Line, Outcome
+from bot.milestones import permissions
 from bot.milestones.rules import Actor
 from bot.milestones.stages import next_stage, unmet
 from bot.planning.playbook import Playbook
@@ -43,6 +44,8 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
         if record is None:
             return Outcome(Kind.MISSING, GONE)
         ob = record.onboarding
+        if reason := permissions.check(record, actor, Act.ADVANCE_STAGE):
+            return Outcome.refused(reason)
         if ob.stage != from_stage.value:
             return Outcome(Kind.STALE, MOVED_ON, Changed(record.id, {from_stage.value}))
         following = next_stage(from_stage)
@@ -85,7 +88,7 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
             old=from_stage.value,
             new=following.value,
             actor=actor.user_id,
-            actor_side=actor.side.value,
+            actor_side=actor.side_value,
             at=now,
         )
         history = History(Event.STAGE_ADVANCED, actor.user_id, stage=following)
@@ -105,6 +108,9 @@ def sign_off(
         if record is None:
             return Outcome(Kind.MISSING, GONE)
         ob = record.onboarding
+        act = Act.SIGN_OFF if signer is Signer.SPONSOR else Act.COUNTERSIGN
+        if reason := permissions.check(record, actor, act):
+            return Outcome.refused(reason)
         sponsor = record.person(Role.EXECUTIVE_SPONSOR)
         csm = record.person(Role.IMPLEMENTATION_CSM)
         if ob.stage != go_live:
@@ -151,7 +157,7 @@ def sign_off(
                 field=name,
                 new=value,
                 actor=actor.user_id,
-                actor_side=actor.side.value,
+                actor_side=actor.side_value,
                 at=now,
             )
         playbook = playbooks.get(ob.playbook_key)
@@ -179,10 +185,10 @@ def sign_off(
                     new=MilestoneStatus.DONE.value,
                     reason="signed off by the sponsor and countersigned",
                     actor=actor.user_id,
-                    actor_side=actor.side.value,
+                    actor_side=actor.side_value,
                     at=now,
                 )
         record_activity(
-            session, onboarding_id=record.id, slack_user_id=actor.user_id, side=actor.side.value, kind="click", at=now
+            session, onboarding_id=record.id, slack_user_id=actor.user_id, side=actor.side_value, kind="click", at=now
         )
         return Outcome(Kind.APPLIED, changed=Changed(record.id, {go_live}, [Line(CardKind.SIGNOFF, "", history)]))

@@ -18,8 +18,10 @@ def watched(engine: Engine, channel_id: str) -> list[int]:
         return watched_in_channel(session, channel_id)
 
 
-def spoke(engine: Engine, onboarding_ids: list[int], *, user_id: str, side: Side, at: datetime) -> None:
+def spoke(engine: Engine, onboarding_ids: list[int], *, user_id: str, side: Side | None, at: datetime) -> None:
     """Record one message (however often Slack delivers its event) in each onboarding of its channel."""
+    if side is None:
+        return  # nobody the bot can place
     with session_scope(engine) as session:
         for onboarding_id in onboarding_ids:
             record_message(session, onboarding_id=onboarding_id, slack_user_id=user_id, side=side.value, at=at)

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.core.domain import Side
+from bot.core.domain import Act, Side
 from bot.core.effects import CardKind, Changed, Event, History, Kind, Line, Outcome
+from bot.milestones import permissions
 from bot.milestones.rules import Actor
 from store import audit
 from store.db import session_scope
@@ -33,6 +34,8 @@ def may_override(engine: Engine, onboarding_id: int, actor: Actor) -> tuple[str 
         record = load(session, onboarding_id)
         if record is None:
             return "This onboarding no longer exists.", ""
+        if refused := permissions.check(record, actor, Act.OVERRIDE_GATE):
+            return refused, ""
         ob = record.onboarding
         if ob.gate_override_at is not None:
             return f"<@{ob.gate_override_by}> already overrode the gate.", ob.customer_name
@@ -48,6 +51,8 @@ def override_gate(engine: Engine, onboarding_id: int, actor: Actor, reason: str,
         record = load(session, onboarding_id)
         if record is None:
             return Outcome(Kind.MISSING, "This onboarding no longer exists.")
+        if refused := permissions.check(record, actor, Act.OVERRIDE_GATE):
+            return Outcome.refused(refused)
         ob = record.onboarding
         if ob.gate_override_at is not None:
             return Outcome(

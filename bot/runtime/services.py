@@ -28,6 +28,9 @@ class Services:
         base = self.team_url or "https://slack.com/"
         return f"{base.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
 
-    def side_of(self, team_id: str | None) -> Side:
-        """The vendor is the team the bot is installed in; anyone else in a channel is the customer."""
-        return Side.VENDOR if team_id and team_id == self.vendor_team_id else Side.CUSTOMER
+    def side_of(self, team_id: str | None) -> Side | None:
+        """The vendor is the team the bot is installed in; any other team in a channel is the customer's
+        side (whether someone is one of this customer's people is the store's to say). No team: None."""
+        if not team_id:
+            return None
+        return Side.VENDOR if team_id == self.vendor_team_id else Side.CUSTOMER
