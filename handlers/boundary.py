@@ -78,6 +78,18 @@ class Interaction(Generic[P]):
     def say(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         ephemeral(self.respond, text, blocks)
 
+    def open_view(self, services: Services, view: dict[str, Any]) -> None:
+        open_view(services, self.client, self.trigger_id, view)
+
+
+def sealed(services: Services, view: dict[str, Any]) -> dict[str, Any]:
+    """The view with its private_metadata sealed, so that what comes back is known to be ours."""
+    return {**view, "private_metadata": services.seal.seal(view.get("private_metadata") or "")}
+
+
+def open_view(services: Services, client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    client.views_open(trigger_id=trigger_id, view=sealed(services, view))
+
 
 def _raw(action: dict[str, Any], source: From) -> str | None:
     if source is From.VALUE:
@@ -128,6 +140,11 @@ class Submission(Generic[T]):
     form: FormValues
     ack: Ack
     client: WebClient
+    services: Services
+
+    def replace(self, view: dict[str, Any]) -> None:
+        """Answer with the next step of the form, sealed like every view the bot hands out."""
+        self.ack(response_action="update", view=sealed(self.services, view))
 
     @property
     def first_input(self) -> str:
@@ -163,12 +180,12 @@ def on_view(
                 ack(response_action="errors", errors={first_input(view): refusal})
                 return
             try:
-                decoded = decode(view.get("private_metadata"))
+                decoded = decode(services.seal.open(view.get("private_metadata")))
             except BadPayload as exc:
                 log.info("refused a %s submission: %s", callback_id, exc)
                 ack(response_action="errors", errors={first_input(view): FORM_OUT_OF_DATE})
                 return
-            listener(Submission(decoded, actor, body, view, FormValues(view), ack, client))
+            listener(Submission(decoded, actor, body, view, FormValues(view), ack, client, services))
 
         app.view(callback_id)(gate)
 

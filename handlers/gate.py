@@ -21,7 +21,7 @@ def register(app: App, services: Services) -> None:
         if refused:
             i.say(refused)
             return
-        i.client.views_open(trigger_id=i.trigger_id, view=override_view(i.payload, customer_name))
+        i.open_view(services, override_view(i.payload, customer_name))
 
     @on_view(app, services, View.GATE_OVERRIDE, OnboardingRef.decode, vendor_only=True)
     def submit_override(s: Submission[OnboardingRef]) -> None:

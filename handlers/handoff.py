@@ -27,7 +27,7 @@ from bot.onboarding.start import StartResult, start_onboarding
 from bot.runtime.services import Services
 from bot.slack import publish
 from bot.slack.lookups import channel_facts, user_identities
-from handlers.boundary import Submission, on_view
+from handlers.boundary import Submission, on_view, open_view
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import handoff_modal as modal
 from messages.handoff_posts import who
@@ -48,8 +48,11 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             shared_channel_id=channel if channel.startswith(("C", "G")) else "",
         )
         today = today_in(services.settings.default_timezone, services.clock.now()).isoformat()
-        call.client.views_open(
-            trigger_id=call.command["trigger_id"], view=modal.basics_view(draft, playbooks=playbooks, today=today)
+        open_view(
+            services,
+            call.client,
+            call.command["trigger_id"],
+            modal.basics_view(draft, playbooks=playbooks, today=today),
         )
 
     router.add(
@@ -72,7 +75,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         if errors:
             s.ack(response_action="errors", errors=errors)
             return
-        s.ack(response_action="update", view=modal.team_view(draft, default_csm=s.actor.user_id))
+        s.replace(modal.team_view(draft, default_csm=s.actor.user_id))
 
     @step(View.HANDOFF_TEAM)
     def team(s: Submission[HandoffDraft]) -> None:
@@ -88,7 +91,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             s.ack(response_action="errors", errors=errors)
             return
         shared_name = channels[draft.shared_channel_id].name
-        s.ack(response_action="update", view=modal.customer_view(draft, shared_channel_name=shared_name))
+        s.replace(modal.customer_view(draft, shared_channel_name=shared_name))
 
     @step(View.HANDOFF_CUSTOMER)
     def customer(s: Submission[HandoffDraft]) -> None:
@@ -101,7 +104,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         if errors:
             s.ack(response_action="errors", errors=errors)
             return
-        s.ack(response_action="update", view=modal.story_view(draft))
+        s.replace(modal.story_view(draft))
 
     @step(View.HANDOFF_STORY)
     def story(s: Submission[HandoffDraft]) -> None:
@@ -110,7 +113,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         if errors:
             s.ack(response_action="errors", errors=errors)
             return
-        s.ack(response_action="update", view=modal.working_view(draft.customer_name))
+        s.replace(modal.working_view(draft.customer_name))
 
         # After the ack: the plan, the records and the posts may take longer than Slack's 3 seconds.
         now = services.clock.now()

@@ -79,7 +79,7 @@ def register(app: App, services: Services) -> None:
             answer(i, refused, ref)
             return
         try:
-            i.client.views_open(trigger_id=i.trigger_id, view=build(milestone, ref, record))
+            i.open_view(services, build(milestone, ref, record))
         except SlackApiError as exc:
             log.info("could not open the %s form: %s", act, exc.response.get("error"))
             if fallback is not None:

@@ -14,7 +14,7 @@ from bot.milestones.changes import TITLE_MAX, NewMilestone, add_milestone
 from bot.onboarding.lookup import choices_for, find, portfolio
 from bot.runtime.services import Services
 from bot.slack import publish
-from handlers.boundary import Submission, on_view
+from handlers.boundary import Submission, on_view, open_view
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import milestone_modals as forms
 from messages import status as status_blocks
@@ -64,8 +64,8 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             call.respond(response_type="ephemeral", text="You have no active onboardings to add a milestone to.")
             return
         today = today_in(services.settings.default_timezone, services.clock.now())
-        call.client.views_open(
-            trigger_id=call.command["trigger_id"], view=forms.add_view(choices, preselected=here, today=today)
+        open_view(
+            services, call.client, call.command["trigger_id"], forms.add_view(choices, preselected=here, today=today)
         )
 
     router.add(

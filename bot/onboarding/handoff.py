@@ -19,6 +19,7 @@ from bot.core.forms import Form
 from bot.core.ids import Field, person_field
 from bot.core.money import AmountError, parse_acv
 from bot.core.payloads import BadPayload
+from bot.core.signing import SEAL_LENGTH
 
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -291,5 +292,5 @@ def read_story(form: Form, draft: HandoffDraft) -> Errors:
 
 def metadata_problem(draft: HandoffDraft) -> str | None:
     """Slack keeps at most 3000 characters of private_metadata between steps."""
-    size = len(draft.to_metadata())
+    size = len(draft.to_metadata()) + SEAL_LENGTH
     return None if size <= 3000 else f"Too much text to carry to the next step ({size} characters); shorten names."

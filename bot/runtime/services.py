@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock, SystemClock
+from bot.core.signing import Seal
 from bot.core.domain import Side
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
@@ -23,6 +26,12 @@ class Services:
     playbooks: dict[str, Playbook]
     team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
     clock: Clock = field(default_factory=SystemClock)  # "now" for every listener, sweep and delivery
+
+    @functools.cached_property
+    def seal(self) -> Seal:
+        """Seals what modals carry; keyed by the signing secret (HTTP) or the app or bot token (Socket Mode)."""
+        s = self.settings
+        return Seal(s.slack_signing_secret or s.slack_app_token or s.slack_bot_token or self.vendor_team_id)
 
     def permalink(self, channel_id: str, ts: str) -> str:
         base = self.team_url or "https://slack.com/"
