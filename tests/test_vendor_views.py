@@ -68,7 +68,10 @@ def test_add_a_milestone_to_a_live_plan(harness):
     c = card(harness, ob.id, "stage", "pre_kickoff")
     harness.slack.command("milestone add", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
     view = harness.fake.view(harness.fake.wait_for("views.open", count=2).response["view"]["id"])
-    assert view["callback_id"] == View.MILESTONE_ADD and harness.services.seal.open(view["private_metadata"]) == OnboardingRef(ob.id).encode()
+    assert (
+        view["callback_id"] == View.MILESTONE_ADD
+        and harness.services.seal.open(view["private_metadata"]) == OnboardingRef(ob.id).encode()
+    )
 
     def values(title: str, start: str, due: str) -> dict:
         return state(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock, SystemClock
-from bot.core.signing import Seal
 from bot.core.domain import Side
+from bot.core.signing import Seal
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
 
