@@ -23,7 +23,7 @@ from bot.onboarding.handoff import (
     read_story,
     read_team,
 )
-from bot.onboarding.start import StartResult, start_onboarding
+from bot.onboarding.start import AlreadyRunning, StartResult, start_onboarding
 from bot.runtime.services import Services
 from bot.slack import publish
 from bot.slack.lookups import channel_facts, user_identities
@@ -117,7 +117,15 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
 
         # After the ack: the plan, the records and the posts may take longer than Slack's 3 seconds.
         now = services.clock.now()
-        result = start_onboarding(services.engine, draft, playbooks, actor=s.actor.user_id, now=now)
+        try:
+            result = start_onboarding(services.engine, draft, playbooks, actor=s.actor.user_id, now=now)
+        except AlreadyRunning as running:
+            lines = [
+                f"<#{running.channel_id}> already has an onboarding under way, so I didn't start another one. "
+                "Use `/onboard status` in that channel to see where it stands."
+            ]
+            s.client.views_update(view_id=s.view["id"], view=modal.result_view(running.customer_name, lines))
+            return
         result.post_failures = publish.post_setup(services, result, actor=s.actor.user_id, now=now)
         s.client.views_update(view_id=s.view["id"], view=modal.result_view(draft.customer_name, _result_lines(result)))
 

@@ -17,6 +17,14 @@ def onboarding_in_channel(session: Session, channel_id: str) -> Onboarding | Non
     ).first()
 
 
+def running_in_channel(session: Session, channel_id: str) -> Onboarding | None:
+    """The onboarding being set up or adopted in this shared channel, if there is one (at most one is)."""
+    running = [OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value]
+    return session.exec(
+        select(Onboarding).where(Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(running))
+    ).first()
+
+
 def onboardings_named(session: Session, text: str) -> list[Onboarding]:
     pattern = f"%{text.lower()}%"
     return list(

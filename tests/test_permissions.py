@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+from freezegun import freeze_time
 from sqlmodel import select
 
 from bot.core.domain import Act, Side
@@ -190,11 +192,18 @@ def test_reassign_to_a_person_of_another_onboarding_is_refused(harness, ob):
     assert milestone(harness, ob.id, "intake_received").version == r.version
 
 
-def test_a_forged_handoff_draft_is_refused_and_nothing_is_created(harness):
+def _to_the_last_step(harness) -> HandoffFlow:
     flow = HandoffFlow(harness)
     flow.open()
     for fields in (basics(), team(), customer()):
         assert flow.submit(fields).status == 200
+    assert flow.step == View.HANDOFF_STORY
+    return flow
+
+
+@freeze_time("2026-05-01 15:00:00", tick=True)
+def test_a_forged_handoff_draft_is_refused_and_nothing_is_created(harness):
+    flow = _to_the_last_step(harness)
     draft, _, mac = flow.view["private_metadata"].rpartition("~")
     forged = json.loads(draft)
     forged["shared_channel_id"] = forged["internal_channel_id"]  # the internal notes into the shared channel
@@ -206,3 +215,22 @@ def test_a_forged_handoff_draft_is_refused_and_nothing_is_created(harness):
     with session_scope(harness.engine) as s:
         assert not list(s.exec(select(Onboarding)))
     assert not harness.fake.calls_to("chat.postMessage")
+
+
+@freeze_time("2026-05-01 15:00:00", tick=True)
+def test_the_last_step_sent_twice_and_replayed_creates_one_onboarding(harness):
+    flow = _to_the_last_step(harness)
+    last = dict(flow.view)
+    threads = [threading.Thread(target=lambda: HandoffFlow(harness, view=dict(last)).submit(story())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    HandoffFlow(harness, view=dict(last)).submit(story())  # replayed later
+    harness.settle()
+    with session_scope(harness.engine) as s:
+        assert len(list(s.exec(select(Onboarding)))) == 1
+    welcomes = [c for c in harness.fake.calls_to("chat.postMessage") if c.args.get("text", "").startswith("Welcome")]
+    assert len(welcomes) == 1
+    results = [c.args["view"] for c in harness.fake.calls_to("views.update")]
+    assert sum("already has an onboarding" in json.dumps(v) for v in results) == 2

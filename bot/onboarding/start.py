@@ -21,6 +21,7 @@ from store import audit
 from store.db import session_scope
 from store.models import Milestone, Onboarding, Person, StageRecord
 from store.onboardings import OnboardingRecord, active_onboardings_for_csm
+from store.queries import running_in_channel
 
 
 @dataclass
@@ -29,6 +30,14 @@ class StartResult:
     readiness: Readiness
     feasibility: Feasibility
     post_failures: list[str] = field(default_factory=list)
+
+
+class AlreadyRunning(Exception):
+    """The shared channel already has an onboarding being set up or adopted: nothing new is created."""
+
+    def __init__(self, customer_name: str, channel_id: str) -> None:
+        super().__init__(f"{customer_name} is already being onboarded in {channel_id}")
+        self.customer_name, self.channel_id = customer_name, channel_id
 
 
 def choose_playbook(playbooks: dict[str, Playbook], draft: HandoffDraft) -> Playbook:
@@ -51,7 +60,11 @@ def start_onboarding(
     plan = plan_onboarding(
         playbook, draft.contract_signed_on, draft.target_go_live_on, it_in_scope=draft.it_dependencies
     )
+    # A repeated or replayed last step finds the onboarding the first one made (one per shared channel).
     with session_scope(engine) as session:
+        running = running_in_channel(session, draft.shared_channel_id)
+        if running is not None:
+            raise AlreadyRunning(running.customer_name, draft.shared_channel_id)
         record = create_onboarding(session, draft, playbook, plan, actor=actor, now=now)
         readiness = readiness_of(session, record)
         audit.record(
