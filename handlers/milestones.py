@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import App
@@ -19,7 +20,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Act, Side
 from bot.core.effects import Kind, Outcome
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import MilestoneChoice, MilestoneRef
+from bot.core.payloads import MilestoneChoice, MilestoneForm, MilestoneRef
 from bot.milestones.changes import Change, change, check
 from bot.milestones.rules import Actor
 from bot.runtime.services import Services
@@ -78,8 +79,13 @@ def register(app: App, services: Services) -> None:
         if refused is not None:
             answer(i, refused, ref)
             return
+        form = build(milestone, ref, record)
+        # The form remembers where it was opened, to answer there once the change is made.
+        form["private_metadata"] = MilestoneForm(
+            ref.onboarding_id, ref.milestone_id, ref.version, i.actor.channel_id or ""
+        ).encode()
         try:
-            i.open_view(services, build(milestone, ref, record))
+            i.open_view(services, form)
         except SlackApiError as exc:
             log.info("could not open the %s form: %s", act, exc.response.get("error"))
             if fallback is not None:
@@ -128,20 +134,24 @@ def register(app: App, services: Services) -> None:
         run(i, choice.milestone, Change(choice.act, reason=forms.QUICK_REASONS[choice.reason]))
 
     def submitted(view_id: View, read: Callable[[FormValues, Actor], tuple[Change | None, dict[str, str]]]) -> None:
-        @on_view(app, services, view_id, MilestoneRef.decode)
-        def listener(s: Submission[MilestoneRef]) -> None:
+        @on_view(app, services, view_id, MilestoneForm.decode)
+        def listener(s: Submission[MilestoneForm]) -> None:
             what, errors = read(s.form, s.actor)
             if errors or what is None:
                 s.ack(response_action="errors", errors=errors)
                 return
+            # The form's own inputs are fine: close it now, well inside Slack's 3 seconds, then make
+            # the change (which may wait on the database) and tell the person if it could not be made.
+            s.ack()
+            origin = s.payload.channel_id or None
+            actor = replace(s.actor, channel_id=origin)
             outcome = change(
-                services.engine, s.payload, s.actor, what, now=services.clock.now(), playbooks=services.playbooks
-            )
-            if outcome.kind is not Kind.APPLIED:
-                s.refuse(outcome.message)
-            else:
-                s.ack()
+                services.engine, s.payload.milestone, actor, what, now=services.clock.now(),
+                playbooks=services.playbooks,
+            )  # fmt: skip
             publish.publish(services, outcome.changed, now=services.clock.now())
+            if outcome.kind is not Kind.APPLIED:
+                publish.tell(services, actor.user_id, origin, outcome.message)
 
     def too_long(text: str, limit: int = REASON_MAX) -> bool:
         return len(text) > limit

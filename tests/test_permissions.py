@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.core.domain import Act, Side
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import MilestoneRef, NoticeRef, OnboardingRef, SnoozeChoice, SnoozeSpan
+from bot.core.payloads import MilestoneForm, MilestoneRef, NoticeRef, OnboardingRef, SnoozeChoice, SnoozeSpan
 from bot.milestones.permissions import ALLOWED, Person, Standing, refusal, standing
 from store.db import session_scope
 from store.models import Milestone, Onboarding, Snooze
@@ -179,7 +179,7 @@ def test_reassign_to_a_person_of_another_onboarding_is_refused(harness, ob):
                                                   PersonRow.side == "customer")).first()  # fmt: skip
     r = ref(harness, ob.id, "intake_received")
     # The form the bot opened (its metadata sealed), with an option the bot never offered.
-    sealed = harness.services.seal.seal(r.encode())
+    sealed = harness.services.seal.seal(MilestoneForm(ob.id, r.milestone_id, r.version, SHARED_CHANNEL).encode())
     view = {"id": "V0FORGED", "type": "modal", "callback_id": View.MILESTONE_REASSIGN, "private_metadata": sealed,
             "blocks": [{"type": "input", "block_id": Field.CUSTOMER_OWNER}]}  # fmt: skip
     fields = {
@@ -187,8 +187,10 @@ def test_reassign_to_a_person_of_another_onboarding_is_refused(harness, ob):
         Field.VENDOR_OWNER: {"type": "users_select", "selected_user": VENDOR_CSM},
     }
     reply = harness.slack.view_submission(view, state(fields), user_id=VENDOR_CSM)
-    assert reply.json["response_action"] == "errors"
-    assert "isn't one of this customer's people" in str(reply.json["errors"])
+    assert reply.status == 200 and not reply.text, "the form closes; the change is made after"
+    told = harness.fake.wait_for("chat.postEphemeral")
+    assert told.args["user"] == VENDOR_CSM and "isn't one of this customer's people" in told.args["text"]
+    harness.settle()
     assert milestone(harness, ob.id, "intake_received").version == r.version
 
 

@@ -129,6 +129,21 @@ class MilestoneRef(Payload):
 
 
 @dataclass(frozen=True)
+class MilestoneForm(Payload):
+    """A milestone's small form: the milestone as the card showed it, and the channel it was opened from."""
+
+    KIND: ClassVar[str] = "mf"
+    onboarding_id: int
+    milestone_id: int
+    version: int
+    channel_id: str
+
+    @property
+    def milestone(self) -> MilestoneRef:
+        return MilestoneRef(self.onboarding_id, self.milestone_id, self.version)
+
+
+@dataclass(frozen=True)
 class MilestoneChoice(Payload):
     """An act chosen for a milestone from a menu, or from the buttons offered when a form can't open.
 

@@ -139,6 +139,17 @@ def thread_line(services: Outlet, card: PostedCard | None, text: str) -> None:
         log.warning("history line for card %s failed: %s", card.id, exc.response.get("error"))
 
 
+def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> None:
+    """Tell one person something only they see: in the channel they acted from, else by direct message."""
+    try:
+        if channel_id and not channel_id.startswith("D"):
+            services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+        else:
+            services.client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
+
+
 def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
     with session_scope(engine) as session:
         return load(session, onboarding_id)
