@@ -18,7 +18,7 @@ UNBLOCKER_MAX = 200
 
 
 def _title(m: Milestone) -> dict[str, Any]:
-    return b.section(f"*{m.title}*")
+    return b.section(f"*{b.esc(m.title)}*")
 
 
 def block_view(m: Milestone, ref: MilestoneRef, today: date) -> dict[str, Any]:
