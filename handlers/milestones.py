@@ -21,6 +21,7 @@ from bot.core.domain import Act, Side
 from bot.core.effects import Kind, Outcome
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import MilestoneChoice, MilestoneForm, MilestoneRef
+from bot.core.text import problem
 from bot.milestones.changes import Change, change, check
 from bot.milestones.rules import Actor
 from bot.runtime.services import Services
@@ -40,6 +41,7 @@ BUTTON_ACTS = {
     Action.MILESTONE_CONFIRM: Act.CONFIRM,
 }
 REASON_MAX = forms.REASON_MAX
+UNBLOCKER_MAX = forms.UNBLOCKER_MAX
 
 
 def register(app: App, services: Services) -> None:
@@ -153,31 +155,30 @@ def register(app: App, services: Services) -> None:
             if outcome.kind is not Kind.APPLIED:
                 publish.tell(services, actor.user_id, origin, outcome.message)
 
-    def too_long(text: str, limit: int = REASON_MAX) -> bool:
-        return len(text) > limit
-
     def blocked(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         what, who = form.text(Field.BLOCKED_WHAT), form.text(Field.BLOCKED_WHO)
         since = form.date(Field.BLOCKED_SINCE)
         errors: dict[str, str] = {}
         if not what:
             errors[Field.BLOCKED_WHAT] = "Say what is blocking it, so the right person can act."
-        elif too_long(what):
-            errors[Field.BLOCKED_WHAT] = f"Keep it under {REASON_MAX} characters."
+        elif wrong := problem(what, REASON_MAX, multiline=True):
+            errors[Field.BLOCKED_WHAT] = wrong
         if not who:
             errors[Field.BLOCKED_WHO] = "Name who can unblock it."
-        elif too_long(who, 200):
-            errors[Field.BLOCKED_WHO] = "Keep it under 200 characters."
+        elif wrong := problem(who, UNBLOCKER_MAX):
+            errors[Field.BLOCKED_WHO] = wrong
         if since and since > services.clock.now().date():
             errors[Field.BLOCKED_SINCE] = "That date is in the future."
-        return Change(Act.BLOCK, reason=what, unblocker=who, since=since), errors
+        if errors:
+            return None, errors
+        return Change(Act.BLOCK, reason=what, unblocker=who, since=since), {}
 
     def rejected(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         reason = form.text(Field.REJECT_REASON)
         if not reason:
             return None, {Field.REJECT_REASON: "Say what still needs to happen."}
-        if too_long(reason):
-            return None, {Field.REJECT_REASON: f"Keep it under {REASON_MAX} characters."}
+        if wrong := problem(reason, REASON_MAX, multiline=True):
+            return None, {Field.REJECT_REASON: wrong}
         return Change(Act.REJECT, reason=reason), {}
 
     def due_changed(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
@@ -189,9 +190,11 @@ def register(app: App, services: Services) -> None:
             errors[Field.NEW_DUE] = "That's a weekend; pick a business day."
         if not reason:
             errors[Field.DUE_REASON] = "Say why it moves; the customer sees this in the history."
-        elif too_long(reason):
-            errors[Field.DUE_REASON] = f"Keep it under {REASON_MAX} characters."
-        return Change(Act.CHANGE_DUE, reason=reason, due_on=new_due), errors
+        elif wrong := problem(reason, REASON_MAX):
+            errors[Field.DUE_REASON] = wrong
+        if errors:
+            return None, errors
+        return Change(Act.CHANGE_DUE, reason=reason, due_on=new_due), {}
 
     def reassigned(form: FormValues, actor: Actor) -> tuple[Change | None, dict[str, str]]:
         chosen_customer = form.option(Field.CUSTOMER_OWNER)

@@ -10,6 +10,7 @@ from bot.core.calendar import today_in
 from bot.core.effects import Kind
 from bot.core.ids import Field, View
 from bot.core.payloads import OnboardingRef
+from bot.core.text import problem
 from bot.milestones.changes import TITLE_MAX, NewMilestone, add_milestone
 from bot.onboarding.lookup import choices_for, find, portfolio
 from bot.runtime.services import Services
@@ -101,8 +102,8 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         errors: dict[str, str] = {}
         if not title:
             errors[Field.MILESTONE_TITLE] = "Describe the outcome."
-        elif len(title) > TITLE_MAX:
-            errors[Field.MILESTONE_TITLE] = f"Keep it under {TITLE_MAX} characters."
+        elif wrong := problem(title, TITLE_MAX):
+            errors[Field.MILESTONE_TITLE] = wrong
         if start is None:
             errors[Field.MILESTONE_START] = "Pick a start date."
         if due is None:

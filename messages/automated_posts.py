@@ -4,7 +4,7 @@
 digest with one line per milestone (and its buttons). What a message says comes from the row's
 `payload["facts"]`, which the rules fill (bot.automation.rules documents them per rule). Every fact is
 optional here and a missing one only leaves its part out. Free text (titles, reasons) is escaped;
-person fields are display strings ("<@U123>" or a name) and are used as they are.
+person fields are display strings ("<@U123>" or a name): a mention is kept, anything else escaped.
 
 Facts read, by rule:
     every rule          customer_name; addressed (the person spoken to; named in channel posts)
@@ -32,6 +32,7 @@ managers. A rule whose subject is internal by nature refuses to render for the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -90,8 +91,14 @@ class Message:
 
 
 # -- formatting ---------------------------------------------------------------------------------
-def _esc(value: Any) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_esc = b.esc
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
+def _person(value: Any) -> str:
+    """A person fact: a mention of a Slack user the rules resolved stays one; a typed name is escaped."""
+    text = str(value)
+    return text if _MENTION.fullmatch(text) else _esc(text)
 
 
 def _day(value: Any) -> str:
@@ -123,7 +130,7 @@ def _title(row: Notification, f: dict[str, Any]) -> str:
 
 
 def _owners(f: dict[str, Any]) -> str:
-    names = ", ".join(str(v) for v in (f.get("customer_owner"), f.get("vendor_owner")) if v)
+    names = ", ".join(_person(v) for v in (f.get("customer_owner"), f.get("vendor_owner")) if v)
     return f" · {names}" if names else ""
 
 
@@ -138,7 +145,7 @@ def _in_channel(row: Notification) -> bool:
 
 def _to(row: Notification, f: dict[str, Any]) -> str:
     """Who a channel post speaks to, as an opening ("<@U…>, "); nothing in a direct message."""
-    return f"{f['addressed']}, " if f.get("addressed") and _in_channel(row) else ""
+    return f"{_person(f['addressed'])}, " if f.get("addressed") and _in_channel(row) else ""
 
 
 def _owners_unless_addressed(row: Notification, f: dict[str, Any]) -> str:
@@ -166,7 +173,7 @@ def _blocked(row: Notification, f: dict[str, Any], shared: bool) -> str:
     reason = f" ({_esc(f['blocked_reason'])})" if f.get("blocked_reason") else ""
     if shared:
         who = f.get("executive_sponsor") or f.get("addressed")
-        ask = f"{who}, could" if who else "Could"
+        ask = f"{_person(who)}, could" if who else "Could"
         by = f" by {_day(f['unblock_call_by'])}" if f.get("unblock_call_by") else " in the next two days"
         return (
             f":construction: *{_title(row, f)}* has been waiting{days}{reason}. {ask} we get the right "
@@ -179,7 +186,7 @@ def _blocked(row: Notification, f: dict[str, Any], shared: bool) -> str:
         lines.append(f"Waiting on {_esc(f.get('unblocker') or waiting)}.")
     if f.get("level"):
         lines.append("Nobody has picked it up yet, so it comes to you.")
-    who = f"{f['addressed']}: p" if f.get("addressed") and _in_channel(row) else "P"
+    who = f"{_person(f['addressed'])}: p" if f.get("addressed") and _in_channel(row) else "P"
     lines.append(f"{who}lease propose an unblock call within 48 hours.")
     if f.get("target_go_live_on"):
         days_left = f" ({_plural(f['days_to_target'], 'day')} away)" if f.get("days_to_target") is not None else ""
@@ -194,9 +201,9 @@ def _behind(row: Notification, f: dict[str, Any], shared: bool) -> str:
     if dates and f.get("projected_go_live_on"):
         dates += f", now heading for {_day(f['projected_go_live_on'])}"
     dates += ")" if dates else ""
-    buyer = f"{f['economic_buyer']}'s manager" if f.get("economic_buyer") else "the economic buyer's manager"
+    buyer = f"{_person(f['economic_buyer'])}'s manager" if f.get("economic_buyer") else "the economic buyer's manager"
     if _in_channel(row):
-        who = f.get("csm_manager") or "the CSM's manager"
+        who = _person(f["csm_manager"]) if f.get("csm_manager") else "the CSM's manager"
         play = f"Suggested play: {who} reaches out to {buyer}."
     else:
         play = f"Suggested play: reach out to {buyer}."
@@ -207,8 +214,8 @@ def _silent(row: Notification, f: dict[str, Any], shared: bool) -> str:
     customer = _esc(f.get("customer_name") or "the customer")
     days = f" for {_plural(f['days_silent'], 'day')}" if f.get("days_silent") else ""
     still = f", with {_plural(f['open_milestones'], 'milestone')} open" if f.get("open_milestones") else ""
-    owner = f.get("project_owner") or "the project owner"
-    sponsor = f.get("executive_sponsor") or "the executive sponsor"
+    owner = _person(f["project_owner"]) if f.get("project_owner") else "the project owner"
+    sponsor = _person(f["executive_sponsor"]) if f.get("executive_sponsor") else "the executive sponsor"
     if f.get("play") == "contact_executive_sponsor":
         play = f"Still quiet after checking with the project owner: time to reach out to {sponsor}."
     else:
@@ -234,14 +241,18 @@ def _part_score(value: Any) -> Any:
 
 def _health(row: Notification, f: dict[str, Any], shared: bool) -> str:
     customer = _esc(f.get("customer_name") or "This onboarding")
-    moved = f" went from {f['previous_score']} to {f.get('score', '?')}" if "previous_score" in f else " dropped"
+    moved = (
+        f" went from {_esc(f['previous_score'])} to {_esc(f.get('score', '?'))}"
+        if "previous_score" in f
+        else " dropped"
+    )
     since = f" since {_day(f['previous_day'])}" if f.get("previous_day") else ""
     parts: dict[str, Any] = f["parts"] if isinstance(f.get("parts"), dict) else {}
     before: dict[str, Any] = f["previous_parts"] if isinstance(f.get("previous_parts"), dict) else {}
     shown = []
     for name, value in parts.items():
-        was = f" (was {_part_score(before[name])})" if name in before else ""
-        shown.append(f"{_esc(name)} {_part_score(value)}{was}")
+        was = f" (was {_esc(_part_score(before[name]))})" if name in before else ""
+        shown.append(f"{_esc(name)} {_esc(_part_score(value))}{was}")
     why = f"\n{' · '.join(shown)}" if shown else ""
     return f":heartpulse: Health of {customer}{moved}{since}.{why}"
 
@@ -250,7 +261,7 @@ def _item(entry: Any) -> str:
     if not isinstance(entry, dict):
         return f"• {_esc(entry)}"
     due = f", {_day(entry['due_on'])}" if entry.get("due_on") else ""
-    owner = f" · {entry['owner']}" if entry.get("owner") else ""
+    owner = f" · {_person(entry['owner'])}" if entry.get("owner") else ""
     return f"• {_esc(entry.get('title') or '?')}{due}{owner}"
 
 
@@ -283,7 +294,7 @@ def _delivery_failed(row: Notification, f: dict[str, Any], shared: bool) -> str:
     where = f"<#{channel}>" if channel[:1] in ("C", "G", "D") else f"a direct message to <@{channel}>"
     error = str(f.get("error") or "")
     reason = ERROR_WORDS.get(error, f"Slack answered `{_esc(error)}`" if error else "Slack refused it")
-    csm = f"{f['csm']} " if f.get("csm") else ""
+    csm = f"{_person(f['csm'])} " if f.get("csm") else ""
     count = f.get("count") or 1
     return (
         f":warning: {csm}I couldn't post {_plural(count, 'message')} to {where}: {reason}. "
@@ -419,7 +430,7 @@ def render_digest(rows: Sequence[Notification]) -> Message:
     if rest:
         titles = ", ".join(_title(r, _facts(r)) for r in rest)
         blocks.append(b.section(f"…and {len(rest)} more: {titles}"))
-    return Message(text=f"{_digest_heading(rows)}: {count}", blocks=blocks)
+    return Message(text=f"{_esc(_digest_heading(rows))}: {count}", blocks=blocks)
 
 
 def render(rows: Sequence[Notification]) -> Message:

@@ -52,11 +52,11 @@ def owners(record: OnboardingRecord, m: Milestone) -> str:
 def milestone_line(record: OnboardingRecord, m: Milestone, today: date) -> str:
     status = MilestoneStatus(m.status)
     late = " · :rotating_light: overdue" if status.is_open and m.due_on < today else ""
-    line = f"*{m.title}*\n{STATUS_LABEL[status]} · due {_day(m.due_on)}{late}\n{owners(record, m)}"
+    line = f"*{b.esc(m.title)}*\n{STATUS_LABEL[status]} · due {_day(m.due_on)}{late}\n{owners(record, m)}"
     if status is MilestoneStatus.BLOCKED and m.blocked_reason:
-        line += f"\n_Blocked since {_day(m.blocked_since) if m.blocked_since else '?'}: {m.blocked_reason}_"
+        line += f"\n_Blocked since {_day(m.blocked_since) if m.blocked_since else '?'}: {b.esc(m.blocked_reason)}_"
         if m.blocked_unblocker:
-            line += f"\n_Who can unblock it: {m.blocked_unblocker}_"
+            line += f"\n_Who can unblock it: {b.esc(m.blocked_unblocker)}_"
     if m.client_verified and status is not MilestoneStatus.DONE:
         line += "\n_Confirmed by the customer when done._"
     return line
@@ -122,10 +122,10 @@ def stage_card(
     ]
     tail: list[dict[str, Any]] = []
     if done_items:
-        tail.append(b.context(":white_check_mark: Done: " + "; ".join(m.title for m in done_items)))
+        tail.append(b.context(":white_check_mark: Done: " + "; ".join(b.esc(m.title) for m in done_items)))
     if criteria:
         lines = [
-            f"{':white_check_mark:' if c.met else ':white_large_square:'} {c.text}"
+            f"{':white_check_mark:' if c.met else ':white_large_square:'} {b.esc(c.text)}"
             + (
                 " _(waiting for the customer to confirm)_"
                 if c.awaiting_customer
@@ -166,7 +166,7 @@ def fit(
         shown += 1
     rest = items[shown:]
     if rest:
-        listed = "; ".join(f"{m.title} (due {_day(m.due_on)})" for m in rest)
+        listed = "; ".join(f"{b.esc(m.title)} (due {_day(m.due_on)})" for m in rest)
         out.append(b.section(f"…and {len(rest)} more open: {listed}", block_id="rest"))
         out.append(b.context("Use *My tasks* for the buttons on yours."))
     return out + tail
@@ -180,7 +180,7 @@ def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[s
         and user_id in {p.slack_user_id for p in record.people if p.id in (m.customer_owner_id, m.vendor_owner_id)}
     ]
     awaiting = [m for m in record.milestones if m.status == MilestoneStatus.AWAITING_CONFIRMATION and m not in mine]
-    head = [b.section(f"*Your open milestones for {record.onboarding.customer_name}*")]
+    head = [b.section(f"*Your open milestones for {b.esc(record.onboarding.customer_name)}*")]
     if not mine:
         head.append(b.section("Nothing open with your name on it. :tada:"))
     listed = mine + awaiting
@@ -189,27 +189,34 @@ def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[s
 
 def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None) -> list[dict[str, Any]]:
     ob = record.onboarding
-    achieved = [m.title for m in record.milestones if m.status == MilestoneStatus.DONE]
+    achieved = [b.esc(m.title) for m in record.milestones if m.status == MilestoneStatus.DONE]
     out = [
         b.header(f"Go-live sign-off · {ob.customer_name}"),
-        b.section(f"*What success looks like, in your words*\n{ob.success_criteria or '_not recorded_'}"),
+        b.section(
+            "*What success looks like, in your words*\n"
+            + (b.esc(ob.success_criteria) if ob.success_criteria else "_not recorded_")
+        ),
         b.section(
             "*What we achieved together*\n"
             + ("\n".join(f"• {t}" for t in achieved[:25]) or "_nothing marked done yet_")
             + (f"\n…and {len(achieved) - 25} more" if len(achieved) > 25 else "")
         ),
     ]
-    sponsor = f"<@{sponsor_id}>" if sponsor_id else "the executive sponsor"
+    sponsor = b.mention(sponsor_id) if sponsor_id else "the executive sponsor"
     if ob.sponsor_signed_at:
         out.append(
-            b.section(f":white_check_mark: Signed off by <@{ob.sponsor_signed_by}> on {ob.sponsor_signed_at:%d %b %Y}")
+            b.section(
+                f":white_check_mark: Signed off by {b.mention(ob.sponsor_signed_by or '')} "
+                f"on {ob.sponsor_signed_at:%d %b %Y}"
+            )
         )
     else:
         out.append(b.section(f"{sponsor}, when you agree we're live, please sign off here."))
     if ob.csm_countersigned_at:
         out.append(
             b.section(
-                f":white_check_mark: Countersigned by <@{ob.csm_countersigned_by}> on {ob.csm_countersigned_at:%d %b %Y}"
+                f":white_check_mark: Countersigned by {b.mention(ob.csm_countersigned_by or '')} "
+                f"on {ob.csm_countersigned_at:%d %b %Y}"
             )
         )
     if ob.review_30d_on:
@@ -220,12 +227,22 @@ def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str |
             b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary")
         )
     elif not ob.csm_countersigned_at:
-        who_csm = f"<@{csm_id}>" if csm_id else "The CSM"
+        who_csm = b.mention(csm_id) if csm_id else "The CSM"
         out.append(b.context(f"{who_csm} countersigns next."))
         buttons.append(b.button("Countersign", Action.SIGNOFF_CSM, OnboardingRef(ob.id).encode(), style="primary"))
     if buttons:
         out.append(b.actions(*buttons, block_id=f"signoff.{ob.id}.{ob.version}"))
     return out
+
+
+def stage_card_text(record: OnboardingRecord, stage: Stage) -> str:
+    """The stage card's notification text (mrkdwn, like its blocks)."""
+    return f"{stage.label} · {b.esc(record.onboarding.customer_name)}"
+
+
+def signoff_card_text(record: OnboardingRecord) -> str:
+    """The sign-off card's notification text."""
+    return f"Go-live sign-off · {b.esc(record.onboarding.customer_name)}"
 
 
 def stage_summary(record: OnboardingRecord, finished: Stage, started: Stage) -> str:

@@ -294,7 +294,7 @@ def working_view(customer_name: str) -> dict[str, Any]:
     return b.modal(
         View.HANDOFF_RESULT,
         TITLE,
-        [b.section(f":hourglass_flowing_sand: Setting up *{customer_name}*: building the plan and posting it…")],
+        [b.section(f":hourglass_flowing_sand: Setting up *{b.esc(customer_name)}*: building the plan and posting it…")],
         close="Close",
     )
 

@@ -27,9 +27,10 @@ MESSAGE_TEXT_BUDGET = 10_000
 
 
 def who(person: Person | None) -> str:
+    """A person as mrkdwn: a mention when the bot stored their Slack user id, else their name, escaped."""
     if person is None:
         return "_not named yet_"
-    return f"<@{person.slack_user_id}>" if person.slack_user_id else person.name
+    return b.mention(person.slack_user_id) if person.slack_user_id else b.esc(person.name)
 
 
 def _day(d) -> str:
@@ -72,27 +73,33 @@ def internal_summary(
         b.section(
             "*Their people*\n"
             + "\n".join(
-                f"{ROLE_LABELS[Role(p.role)]}: {who(p)}" + (f" ({p.email})" if p.email else "") for p in customer
+                f"{ROLE_LABELS[Role(p.role)]}: {who(p)}" + (f" ({b.esc(p.email)})" if p.email else "") for p in customer
             )
         ),
     ]
     if ob.it_dependencies:
         out.append(b.section("*IT work in scope*: " + ", ".join(_it_label(d) for d in ob.it_dependencies)))
-    out.append(b.section(("*Timeline*: " if feasibility.feasible else ":warning: *Timeline*: ") + feasibility.reason))
+    timeline = "*Timeline*: " if feasibility.feasible else ":warning: *Timeline*: "
+    out.append(b.section(timeline + b.esc(feasibility.reason)))
     out.extend(gate_blocks(ob.id, readiness, overridden_by=overridden_by))
     return out
 
 
 def _it_label(key: str) -> str:
-    return IT_DEPENDENCY_LABELS[ITDependency(key)] if key in ITDependency._value2member_map_ else key
+    return IT_DEPENDENCY_LABELS[ITDependency(key)] if key in ITDependency._value2member_map_ else b.esc(key)
 
 
 def gate_blocks(onboarding_id: int, readiness: Readiness, *, overridden_by: str | None = None) -> list[dict[str, Any]]:
     if readiness.ready:
-        return [b.section(":white_check_mark: *Ready for kickoff.*\n" + "\n".join(c.text for c in readiness.checks))]
-    lines = "\n".join(f"• {c.text}" for c in readiness.missing)
+        checks = "\n".join(b.esc(c.text) for c in readiness.checks)
+        return [b.section(f":white_check_mark: *Ready for kickoff.*\n{checks}")]
+    lines = "\n".join(f"• {b.esc(c.text)}" for c in readiness.missing)
     if overridden_by:
-        return [b.section(f":large_orange_circle: *Not ready for kickoff*, overridden by <@{overridden_by}>.\n{lines}")]
+        return [
+            b.section(
+                f":large_orange_circle: *Not ready for kickoff*, overridden by {b.mention(overridden_by)}.\n{lines}"
+            )
+        ]
     return [
         b.section(f":no_entry: *Not ready for kickoff yet.*\n{lines}"),
         b.actions(
@@ -102,6 +109,16 @@ def gate_blocks(onboarding_id: int, readiness: Readiness, *, overridden_by: str 
             block_id=f"gate.{onboarding_id}",
         ),
     ]
+
+
+def internal_summary_text(record: OnboardingRecord) -> str:
+    """The internal handoff post's notification text."""
+    return f"Handoff: {b.esc(record.onboarding.customer_name)}"
+
+
+def internal_story_text(record: OnboardingRecord) -> str:
+    """The notification text of the handoff notes in the handoff post's thread."""
+    return f"Handoff notes: {b.esc(record.onboarding.customer_name)}"
 
 
 def internal_story(record: OnboardingRecord) -> list[dict[str, Any]]:
@@ -115,7 +132,7 @@ def internal_story(record: OnboardingRecord) -> list[dict[str, Any]]:
         (":lock: Concerns raised in the sale (internal)", ob.concerns),
         (":lock: Political dynamics (internal)", ob.political_dynamics),
     ]
-    return [b.section(f"*{label}*\n{text}") for label, text in parts if text]
+    return [b.section(f"*{label}*\n{b.esc(text)}") for label, text in parts if text]
 
 
 # --- shared channel -------------------------------------------------------------------------------
@@ -138,10 +155,20 @@ def welcome(record: OnboardingRecord) -> list[dict[str, Any]]:
         ),
     ]
     if ob.success_criteria:
-        out.append(b.section(f"*What success looks like, in your words*\n{ob.success_criteria}"))
+        out.append(b.section(f"*What success looks like, in your words*\n{b.esc(ob.success_criteria)}"))
     if ob.first_value_definition:
-        out.append(b.section(f"*First milestone that matters*\n{ob.first_value_definition}"))
+        out.append(b.section(f"*First milestone that matters*\n{b.esc(ob.first_value_definition)}"))
     return out
+
+
+def welcome_text(record: OnboardingRecord) -> str:
+    """The welcome's notification text (mrkdwn, like its blocks)."""
+    return f"Welcome aboard, {b.esc(record.onboarding.customer_name)}!"
+
+
+def plan_overview_text(record: OnboardingRecord) -> str:
+    """The plan overview's notification text."""
+    return f"Onboarding plan: {b.esc(record.onboarding.customer_name)}"
 
 
 def plan_overview(record: OnboardingRecord) -> list[dict[str, Any]]:
@@ -165,7 +192,7 @@ def plan_overview(record: OnboardingRecord) -> list[dict[str, Any]]:
         customer = record.person_by_id(m.customer_owner_id)
         vendor = record.person_by_id(m.vendor_owner_id)
         owners = f"{_owner(customer, m.customer_owner_role)} · {_owner(vendor, m.vendor_owner_role)}"
-        next_lines.append(f"• {m.title} — due {_day(m.due_on)} — {owners}")
+        next_lines.append(f"• {b.esc(m.title)} — due {_day(m.due_on)} — {owners}")
     return [
         b.header(f"Onboarding plan: {ob.customer_name}"),
         b.section("\n".join(lines) or "No milestones yet."),

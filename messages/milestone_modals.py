@@ -9,14 +9,16 @@ from typing import Any
 from bot.core.domain import ROLE_LABELS, Act, Role, Stage, Track
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef
+from bot.milestones.changes import TITLE_MAX
 from messages import blocks as b
 from store.models import Milestone, Person
 
 REASON_MAX = 500
+UNBLOCKER_MAX = 200
 
 
 def _title(m: Milestone) -> dict[str, Any]:
-    return b.section(f"*{m.title}*")
+    return b.section(f"*{b.esc(m.title)}*")
 
 
 def block_view(m: Milestone, ref: MilestoneRef, today: date) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def block_view(m: Milestone, ref: MilestoneRef, today: date) -> dict[str, Any]:
             b.input_block(
                 Field.BLOCKED_WHO,
                 "Who can unblock it?",
-                b.text_input(max_length=200, placeholder="A person or a team"),
+                b.text_input(max_length=UNBLOCKER_MAX, placeholder="A person or a team"),
             ),
             b.input_block(Field.BLOCKED_SINCE, "Blocked since", b.datepicker(today.isoformat())),
         ],
@@ -138,7 +140,7 @@ def add_view(onboardings: list[tuple[int, str]], *, preselected: int | None, tod
         b.input_block(
             Field.MILESTONE_TITLE,
             "Outcome",
-            b.text_input(max_length=200, placeholder="e.g. 5 SSO users provisioned and signed in"),
+            b.text_input(max_length=TITLE_MAX, placeholder="e.g. 5 SSO users provisioned and signed in"),
             hint="A specific, checkable result, not an activity.",
         ),
         b.input_block(Field.MILESTONE_STAGE, "Stage", b.static_select(stage_opts)),

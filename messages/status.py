@@ -20,7 +20,7 @@ def status(record: OnboardingRecord, now: datetime) -> tuple[str, list[dict[str,
     ob = record.onboarding
     word = health_word(ob, record.milestones, today_in(ob.timezone, now))
     blocks = [*plan_overview(record)[:-1], b.context(f"Health: *{word}* · stage {Stage(ob.stage).label}")]
-    return f"{ob.customer_name}: {word}", blocks
+    return f"{b.esc(ob.customer_name)}: {word}", blocks
 
 
 def listing(

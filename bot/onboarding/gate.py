@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.domain import Act, Side
 from bot.core.effects import CardKind, Changed, Event, History, Kind, Line, Outcome
+from bot.core.text import problem
 from bot.milestones import permissions
 from bot.milestones.rules import Actor
 from store import audit
@@ -21,9 +22,7 @@ REASON_MAX = 1000
 def reason_problem(reason: str) -> str | None:
     if len(reason) < REASON_MIN:
         return f"Give a reason of at least {REASON_MIN} characters."
-    if len(reason) > REASON_MAX:
-        return f"Keep the reason under {REASON_MAX} characters."
-    return None
+    return problem(reason, REASON_MAX, multiline=True)
 
 
 def may_override(engine: Engine, onboarding_id: int, actor: Actor) -> tuple[str | None, str]:

@@ -20,11 +20,13 @@ from bot.core.ids import Field, person_field
 from bot.core.money import AmountError, parse_acv
 from bot.core.payloads import BadPayload
 from bot.core.signing import SEAL_LENGTH
+from bot.core.text import problem
 
 NAME_MAX = 120
 EMAIL_MAX = 254
 STORY_MAX = 3000
 OTHER_IT_MAX = 300
+ACV_MAX = 3000  # the plain input's own limit
 
 CUSTOMER_ROLES: tuple[Role, ...] = (
     Role.ECONOMIC_BUYER,
@@ -135,16 +137,20 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     name = form.text(Field.CUSTOMER_NAME)
     if not name:
         errors[Field.CUSTOMER_NAME] = "Enter the customer's name."
-    elif len(name) > NAME_MAX:
-        errors[Field.CUSTOMER_NAME] = f"Keep the name under {NAME_MAX} characters."
+    elif wrong := problem(name, NAME_MAX):
+        errors[Field.CUSTOMER_NAME] = wrong
     draft.customer_name = name
 
-    try:
-        acv = parse_acv(form.text(Field.ACV))
-        draft.acv = str(acv)
-    except AmountError as exc:
-        errors[Field.ACV] = str(exc)
-        acv = None
+    acv_text = form.text(Field.ACV)
+    acv: Decimal | None = None
+    if wrong := problem(acv_text, ACV_MAX):
+        errors[Field.ACV] = wrong
+    else:
+        try:
+            acv = parse_acv(acv_text)
+            draft.acv = str(acv)
+        except AmountError as exc:
+            errors[Field.ACV] = str(exc)
 
     chosen_tier = form.option(Field.TIER)
     if chosen_tier:
@@ -179,8 +185,8 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     draft.timezone = form.option(Field.TIMEZONE) or draft.timezone
     draft.it_dependencies = [d for d in form.options(Field.IT_DEPENDENCIES) if d in ITDependency._value2member_map_]
     draft.it_other = form.text(Field.IT_OTHER)
-    if len(draft.it_other) > OTHER_IT_MAX:
-        errors[Field.IT_OTHER] = f"Keep this under {OTHER_IT_MAX} characters."
+    if wrong := problem(draft.it_other, OTHER_IT_MAX):
+        errors[Field.IT_OTHER] = wrong
     return errors
 
 
@@ -259,10 +265,12 @@ def read_customer(
         if user and user_teams.get(user) == vendor_team_id:
             errors[user_block] = "This is someone from your own team; pick the customer's person."
             continue
-        if email and (len(email) > EMAIL_MAX or not _EMAIL.match(email)):
+        if wrong := problem(email, EMAIL_MAX):
+            errors[email_block] = wrong
+        elif email and not _EMAIL.match(email):
             errors[email_block] = "That doesn't look like an email address."
-        if len(name) > NAME_MAX:
-            errors[name_block] = f"Keep the name under {NAME_MAX} characters."
+        if wrong := problem(name, NAME_MAX):
+            errors[name_block] = wrong
         if user:
             name = user_names.get(user) or name or user
         elif not name:
@@ -284,8 +292,8 @@ def read_story(form: Form, draft: HandoffDraft) -> Errors:
         text = form.text(block)
         if not text and block in REQUIRED_STORY:
             errors[block] = "This is needed so the customer never has to repeat it."
-        elif len(text) > STORY_MAX:
-            errors[block] = f"Keep this under {STORY_MAX} characters (it is {len(text)})."
+        elif wrong := problem(text, STORY_MAX, multiline=True):
+            errors[block] = wrong
         draft.story[block.value] = text
     return errors
 
