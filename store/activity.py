@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus
-from store.models import Activity, Onboarding
+from store import audit
+from store.models import Activity, AuditEntry, Onboarding
 
 MESSAGE = "message"
 CLICK = "click"
+CHANNEL = "channel"
 # Onboardings whose channel is still watched: being set up, or live and being adopted.
 WATCHED = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
 
@@ -51,3 +53,27 @@ def watched_in_channel(session: Session, channel_id: str) -> list[int]:
     """The onboardings still running whose shared channel this is (normally one, or none)."""
     query = select(Onboarding.id).where(Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(WATCHED))
     return list(session.exec(query))
+
+
+def record_channel_change(
+    session: Session, *, onboarding_id: int, action: str, team_id: str | None, at: datetime
+) -> bool:
+    """Note in the audit log that the onboarding's shared channel was shared or unshared; once per event.
+
+    Slack may deliver the event again; the same action at the same instant is the same event.
+    """
+    seen = session.exec(
+        select(AuditEntry.id).where(
+            AuditEntry.onboarding_id == onboarding_id,
+            AuditEntry.entity == CHANNEL,
+            AuditEntry.action == action,
+            AuditEntry.at == at,
+        )
+    ).first()
+    if seen is not None:
+        return False
+    audit.record(
+        session, onboarding_id=onboarding_id, entity=CHANNEL, action=action, field="team", new=team_id,
+        actor=audit.SYSTEM, at=at,
+    )  # fmt: skip
+    return True

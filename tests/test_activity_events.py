@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.core.domain import OnboardingStatus
 from handlers.activity import ts_instant
 from store.db import session_scope
-from store.models import Activity, Onboarding
+from store.models import Activity, AuditEntry, Onboarding
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_CSM, VENDOR_TEAM
 
 OTHER_CHANNEL = "C0ELSEWHERE"
@@ -146,3 +146,74 @@ def test_bots_edits_joins_and_other_channels_are_ignored(harness, onboarding_id)
     _settle(harness)
     assert [r[0] for r in _activity(harness.engine)] == [CUSTOMER_SPONSOR]
     assert not harness.fake.calls_to("users.info"), "nothing ignored should cost a Slack call"
+
+
+# -- the channels themselves ----------------------------------------------------------------------
+def _channel_audit(engine) -> list[tuple[int | None, str, str | None, datetime]]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.entity == "channel").order_by(AuditEntry.id)).scalars()
+        return [(a.onboarding_id, a.action, a.new_value, a.at) for a in rows]
+
+
+def test_a_shared_channel_being_shared_and_unshared_goes_into_the_audit_log_once(harness, onboarding_id):
+    shared = {"type": "channel_shared", "connected_team_id": CUSTOMER_TEAM, "channel": SHARED_CHANNEL}
+    shared["event_ts"] = "1777900100.000200"
+    assert harness.slack.event(shared, event_id="Ev0SHARED01").status == 200
+    harness.settle()  # Slack retries an event only after waiting for its answer
+    retry = harness.slack.event(shared, event_id="Ev0SHARED01", headers={"X-Slack-Retry-Num": "1"})
+    assert retry.status == 200
+    unshared = {
+        "type": "channel_unshared",
+        "previously_connected_team_id": CUSTOMER_TEAM,
+        "channel": SHARED_CHANNEL,
+        "is_ext_shared": False,
+        "event_ts": "1777900200.000300",
+    }
+    assert harness.slack.event(unshared).status == 200
+    harness.settle()
+    assert _channel_audit(harness.engine) == [
+        (onboarding_id, "channel_shared", CUSTOMER_TEAM, ts_instant("1777900100.000200")),
+        (onboarding_id, "channel_unshared", CUSTOMER_TEAM, ts_instant("1777900200.000300")),
+    ]
+    assert harness.fake.calls == []
+
+
+def test_channel_events_elsewhere_are_acknowledged_and_change_nothing(harness, onboarding_id):
+    for event in (
+        {
+            "type": "channel_shared",
+            "connected_team_id": CUSTOMER_TEAM,
+            "channel": OTHER_CHANNEL,
+            "event_ts": "1.000001",
+        },
+        {"type": "channel_unshared", "channel": CLOSED_CHANNEL, "event_ts": "1.000002"},
+        {"type": "channel_shared"},
+    ):
+        assert harness.slack.event(event).status == 200
+    harness.settle()
+    assert _channel_audit(harness.engine) == []
+    assert harness.fake.calls == []
+
+
+def test_someone_joining_the_shared_channel_is_acknowledged(harness, onboarding_id):
+    joined = {
+        "type": "member_joined_channel",
+        "user": "U0JOINER",
+        "channel": SHARED_CHANNEL,
+        "channel_type": "C",
+        "team": CUSTOMER_TEAM,
+        "inviter": CUSTOMER_CHAMPION,
+        "event_ts": "1777900300.000400",
+    }
+    assert harness.slack.event(joined).status == 200
+    harness.settle()
+    assert _activity(harness.engine) == []
+    assert harness.fake.calls == []
+
+
+@pytest.mark.parametrize("kind", ["reaction_added", "emoji_changed", "tokens_revoked", "something_new"])
+def test_events_nothing_listens_to_are_still_acknowledged(harness, kind):
+    reply = harness.slack.event({"type": kind, "event_ts": "1777900400.000500"})
+    assert reply.status == 200
+    harness.settle()
+    assert harness.fake.calls == []
