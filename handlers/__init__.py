@@ -12,6 +12,7 @@ from slack_bolt import App
 from bot.runtime.services import Services
 from handlers import (
     activity,
+    channel_events,
     commands,
     errors,
     gate,
@@ -36,3 +37,4 @@ def register(app: App, services: Services) -> None:
     stages.register(app, services)
     onboarding_commands.register(app, services, router)
     home.register(app, services)
+    channel_events.register(app, services)  # last: it also acknowledges any other event

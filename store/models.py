@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.core.domain import MilestoneStatus, OnboardingStatus, Stage, StageStatus
@@ -225,7 +225,20 @@ class Activity(SQLModel, table=True):
     """Someone did something in an onboarding (a message in the shared channel, a click)."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_onboarding_side_at", "onboarding_id", "side", "at"),)
+    __table_args__ = (
+        Index("ix_activity_onboarding_side_at", "onboarding_id", "side", "at"),
+        # A message's ts is unique in its channel: one row per message, however often Slack sends it.
+        # Only for messages: two clicks by one person may share an instant.
+        Index(
+            "uq_activity_message",
+            "onboarding_id",
+            "slack_user_id",
+            "at",
+            unique=True,
+            sqlite_where=text("kind = 'message'"),
+            postgresql_where=text("kind = 'message'"),
+        ),
+    )
 
     id: int = Field(default=None, primary_key=True)  # given by the database on insert
     onboarding_id: int = _fk("onboardings.id")

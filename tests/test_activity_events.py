@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from datetime import UTC, date, datetime
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from bot.core.domain import OnboardingStatus
 from handlers.activity import ts_instant
-from store.db import session_scope
-from store.models import Activity, Onboarding
+from store.activity import record_click, record_message
+from store.db import make_engine, session_scope
+from store.migrate import upgrade
+from store.models import Activity, AuditEntry, Onboarding
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_CSM, VENDOR_TEAM
 
 OTHER_CHANNEL = "C0ELSEWHERE"
@@ -146,3 +151,145 @@ def test_bots_edits_joins_and_other_channels_are_ignored(harness, onboarding_id)
     _settle(harness)
     assert [r[0] for r in _activity(harness.engine)] == [CUSTOMER_SPONSOR]
     assert not harness.fake.calls_to("users.info"), "nothing ignored should cost a Slack call"
+
+
+# -- the channels themselves ----------------------------------------------------------------------
+def _channel_audit(engine) -> list[tuple[int | None, str, str | None, datetime]]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.entity == "channel").order_by(AuditEntry.id)).scalars()
+        return [(a.onboarding_id, a.action, a.new_value, a.at) for a in rows]
+
+
+def test_a_shared_channel_being_shared_and_unshared_goes_into_the_audit_log_once(harness, onboarding_id):
+    shared = {"type": "channel_shared", "connected_team_id": CUSTOMER_TEAM, "channel": SHARED_CHANNEL}
+    shared["event_ts"] = "1777900100.000200"
+    assert harness.slack.event(shared, event_id="Ev0SHARED01").status == 200
+    harness.settle()  # Slack retries an event only after waiting for its answer
+    retry = harness.slack.event(shared, event_id="Ev0SHARED01", headers={"X-Slack-Retry-Num": "1"})
+    assert retry.status == 200
+    unshared = {
+        "type": "channel_unshared",
+        "previously_connected_team_id": CUSTOMER_TEAM,
+        "channel": SHARED_CHANNEL,
+        "is_ext_shared": False,
+        "event_ts": "1777900200.000300",
+    }
+    assert harness.slack.event(unshared).status == 200
+    harness.settle()
+    assert _channel_audit(harness.engine) == [
+        (onboarding_id, "channel_shared", CUSTOMER_TEAM, ts_instant("1777900100.000200")),
+        (onboarding_id, "channel_unshared", CUSTOMER_TEAM, ts_instant("1777900200.000300")),
+    ]
+    assert harness.fake.calls == []
+
+
+def test_channel_events_elsewhere_are_acknowledged_and_change_nothing(harness, onboarding_id):
+    for event in (
+        {
+            "type": "channel_shared",
+            "connected_team_id": CUSTOMER_TEAM,
+            "channel": OTHER_CHANNEL,
+            "event_ts": "1.000001",
+        },
+        {"type": "channel_unshared", "channel": CLOSED_CHANNEL, "event_ts": "1.000002"},
+        {"type": "channel_shared"},
+    ):
+        assert harness.slack.event(event).status == 200
+    harness.settle()
+    assert _channel_audit(harness.engine) == []
+    assert harness.fake.calls == []
+
+
+def test_someone_joining_the_shared_channel_is_acknowledged(harness, onboarding_id):
+    joined = {
+        "type": "member_joined_channel",
+        "user": "U0JOINER",
+        "channel": SHARED_CHANNEL,
+        "channel_type": "C",
+        "team": CUSTOMER_TEAM,
+        "inviter": CUSTOMER_CHAMPION,
+        "event_ts": "1777900300.000400",
+    }
+    assert harness.slack.event(joined).status == 200
+    harness.settle()
+    assert _activity(harness.engine) == []
+    assert harness.fake.calls == []
+
+
+@pytest.mark.parametrize("kind", ["reaction_added", "emoji_changed", "tokens_revoked", "something_new"])
+def test_events_nothing_listens_to_are_still_acknowledged(harness, kind):
+    reply = harness.slack.event({"type": kind, "event_ts": "1777900400.000500"})
+    assert reply.status == 200
+    harness.settle()
+    assert harness.fake.calls == []
+
+
+# -- one row per message, however it arrives ---------------------------------------------------------
+def test_one_message_delivered_three_times_at_once_is_one_row(harness, onboarding_id):
+    event = message(CUSTOMER_CHAMPION)
+    start = threading.Barrier(3)
+    statuses: list[int] = []
+
+    def deliver(n: int) -> None:
+        start.wait()
+        headers = {"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"} if n else None
+        statuses.append(harness.slack.event(event, event_id="Ev0RACED001", headers=headers).status)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    harness.settle()
+    assert statuses == [200, 200, 200]
+    assert _activity(harness.engine) == [(CUSTOMER_CHAMPION, "customer", "message", ts_instant(event["ts"]))]
+
+
+def test_clicks_at_the_same_instant_are_both_kept(harness, onboarding_id):
+    at = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
+    with session_scope(harness.engine) as s:
+        for _ in range(2):
+            record_click(s, onboarding_id=onboarding_id, slack_user_id=CUSTOMER_CHAMPION, side="customer", at=at)
+    assert len(_activity(harness.engine)) == 2
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path) -> Iterator[str]:
+    """An empty database of the same kind as the test database."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"onboard_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_engine(database_url).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield make_engine(database_url).url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_the_migration_keeps_one_of_each_message_already_stored_twice(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0002")
+        at = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
+        ob = _onboarding(engine, SHARED_CHANNEL)
+        with session_scope(engine) as s:
+            rows = [("message", CUSTOMER_CHAMPION, at)] * 3 + [("message", CUSTOMER_SPONSOR, at)] * 2
+            rows += [("click", CUSTOMER_CHAMPION, at)] * 2 + [("message", CUSTOMER_CHAMPION, at + timedelta(seconds=1))]
+            for kind, user, when in rows:
+                s.add(Activity(onboarding_id=ob, slack_user_id=user, side="customer", kind=kind, at=when))
+        upgrade(engine)
+        kept = sorted((r[2], r[0], r[3]) for r in _activity(engine))
+        assert kept == [
+            ("click", CUSTOMER_CHAMPION, at),
+            ("click", CUSTOMER_CHAMPION, at),
+            ("message", CUSTOMER_CHAMPION, at),
+            ("message", CUSTOMER_CHAMPION, at + timedelta(seconds=1)),
+            ("message", CUSTOMER_SPONSOR, at),
+        ]
+        with session_scope(engine) as s:
+            assert not record_message(s, onboarding_id=ob, slack_user_id=CUSTOMER_SPONSOR, side="customer", at=at)
+    finally:
+        engine.dispose()

@@ -6,9 +6,11 @@ import dataclasses
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import types
 from datetime import UTC, datetime, timedelta
 
@@ -17,8 +19,17 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.core.notices import Audience, Rule
-from bot.runtime import cli
-from bot.runtime.locks import acquire_lease, default_holder, release_lease, renew_lease, sweep_lock
+from bot.runtime import cli, locks
+from bot.runtime.locks import (
+    LEASE_TTL,
+    SWEEP,
+    acquire_lease,
+    default_holder,
+    holder_is_gone,
+    release_lease,
+    renew_lease,
+    sweep_lock,
+)
 from bot.runtime.scheduler import StopSignal, make_scheduler, run_until_stopped
 from bot.runtime.sweep import DryRunWrite, describe_plan, run_sweep
 from bot.slack.delivery import CLAIM_HOLD
@@ -397,3 +408,47 @@ def test_commands_refuse_bad_arguments_and_missing_rules(command, monkeypatch, c
     monkeypatch.setitem(sys.modules, "bot.automation.rules", None)
     assert command("sweep", "--dry-run") == 2
     assert "onboard-bot: the rules (bot.automation.rules) cannot be loaded" in capsys.readouterr().err
+
+
+def _gone_pid() -> int:
+    """The pid of a process that has come and gone (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_lease_is_short_and_kept_alive_while_its_holder_works(clean_db):
+    assert LEASE_TTL.total_seconds() <= 60, "a dead holder must not block the sweeps for long"
+    with locks._leased(clean_db, SWEEP, "a", timedelta(seconds=0.6)) as acquired:  # the lease itself, on any database
+        assert acquired
+        time.sleep(1.0)  # well past the first expiry: the renewer has pushed it out
+        assert not acquire_lease(clean_db, SWEEP, "b")
+    assert acquire_lease(clean_db, SWEEP, "b")
+
+
+def test_a_lease_left_by_a_dead_holder_elsewhere_is_taken_once_it_runs_out(clean_db):
+    now = MONDAY_9
+    assert acquire_lease(clean_db, SWEEP, "another-host:4242:1", now=now)
+    assert not acquire_lease(clean_db, SWEEP, default_holder(), now=now + LEASE_TTL / 2), "it might still live"
+    assert acquire_lease(clean_db, SWEEP, default_holder(), now=now + LEASE_TTL)
+
+
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_at_once(clean_db):
+    dead = f"{socket.gethostname()}:{_gone_pid()}:140000000000"
+    assert holder_is_gone(dead)
+    assert acquire_lease(clean_db, SWEEP, dead)
+    assert acquire_lease(clean_db, SWEEP, default_holder()), "its process is gone: no need to wait"
+    assert not renew_lease(clean_db, SWEEP, dead)
+
+
+def test_a_live_holders_lease_is_not_taken(clean_db):
+    for live in (
+        f"{socket.gethostname()}:{os.getppid()}:1",  # another process here, alive
+        f"{socket.gethostname()}:{os.getpid()}:1",  # another thread of this process
+        f"another-host:{_gone_pid()}:1",  # no pid of ours means anything there
+        "a holder of another form",
+    ):
+        assert not holder_is_gone(live), live
+        assert acquire_lease(clean_db, SWEEP, live)
+        assert not acquire_lease(clean_db, SWEEP, default_holder()), live
+        release_lease(clean_db, SWEEP, live)

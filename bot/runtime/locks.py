@@ -2,9 +2,11 @@
 
 On PostgreSQL a session-level advisory lock, held on one connection for the whole sweep: if the
 process dies, the connection closes and the lock goes with it. On SQLite a lease row in `leases`
-(holder, expires_at), taken when free or expired, renewed while the sweep runs, released at the end;
-a crashed holder's lease simply runs out. Lease times are wall-clock times, whatever "now" a sweep
-pretends it is.
+(holder, expires_at), taken when free or expired, released at the end. The lease is short (30 s)
+and the holder's renewer thread pushes it out every 10 s while the sweep runs, so a holder that
+died (`kill -9`, a lost machine) stops blocking the others within 30 s of its last renewal; and a
+holder on this same host whose process no longer exists is taken over at once (the holder names
+host, process and thread). Lease times are wall-clock times, whatever "now" a sweep pretends it is.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.engine import Engine
 
 from store.models import Lease
@@ -28,7 +30,8 @@ from store.types import utcnow
 log = logging.getLogger("onboard_bot.locks")
 
 SWEEP = "sweep"
-LEASE_TTL = timedelta(minutes=10)
+# Renewed every third of it: one missed renewal (a slow disk, a busy database) does not lose it.
+LEASE_TTL = timedelta(seconds=30)
 
 _LEASES = Lease.__table__  # type: ignore[attr-defined]
 
@@ -42,11 +45,37 @@ def _advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"onboard-bot:{name}".encode()).digest()[:8], "big", signed=True)
 
 
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process is there
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but someone else's
+        return True
+    except OSError:
+        return True  # cannot tell: assume it lives, and let its lease run out
+    return True
+
+
+def holder_is_gone(holder: str) -> bool:
+    """Whether `holder` (host:pid:thread) was a process on this host that no longer exists.
+
+    False whenever that cannot be known for sure: another host, a holder string of another form.
+    Processes sharing one SQLite file from separate containers need distinct host names for this.
+    """
+    host, sep, _thread = holder.rpartition(":")
+    host, sep2, pid = host.rpartition(":")
+    if not (sep and sep2) or host != socket.gethostname() or not pid.isdigit():
+        return False
+    pid_n = int(pid)
+    return pid_n > 0 and pid_n != os.getpid() and not _process_exists(pid_n)
+
+
 # -- leases (any database; the lock of choice on SQLite) --------------------------------------------
 def acquire_lease(
     engine: Engine, name: str, holder: str, *, ttl: timedelta = LEASE_TTL, now: datetime | None = None
 ) -> bool:
-    """Take the lease if nobody holds it, its holder let it run out, or we hold it already."""
+    """Take the lease if nobody holds it, its holder let it run out or is gone, or we hold it already."""
     now = now or utcnow()
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -58,7 +87,21 @@ def acquire_lease(
         where=or_(_LEASES.c.expires_at <= now, _LEASES.c.holder == holder),
     ).returning(_LEASES.c.holder)
     with engine.begin() as conn:
-        return conn.execute(statement).first() is not None
+        if conn.execute(statement).first() is not None:
+            return True
+        current = conn.execute(select(_LEASES.c.holder).where(_LEASES.c.name == name)).scalar()
+        if current is None or not holder_is_gone(current):
+            return False
+        # Only if it is still the dead holder's: another taker may have been quicker.
+        taken = conn.execute(
+            update(_LEASES)
+            .where(_LEASES.c.name == name, _LEASES.c.holder == current)
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        if taken.rowcount == 1:
+            log.warning("took over the %s lease from %s, a process that no longer exists", name, current)
+            return True
+        return False
 
 
 def renew_lease(

@@ -1,7 +1,9 @@
 """HTTP mode: Bolt behind a multi-threaded production WSGI server (waitress).
 
 `POST /slack/events` takes slash commands, interactivity and events alike; `GET /healthz` answers
-200 only while the database answers.
+200 only while the database answers. The body goes to `OnboardApp.handle_http` as raw bytes, read
+no further than its declared length and never past the size limit, so the signature is checked on
+exactly what Slack signed before anything parses it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
+from bot.runtime.app import MAX_BODY_BYTES, OnboardApp
 from store.db import ping
 
 log = logging.getLogger("onboard_bot.server")
@@ -23,9 +26,65 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
+def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain;charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _headers(environ: dict) -> dict[str, str]:
+    """The request's headers, lower-case and dashed, as Bolt names them."""
+    headers = {}
+    for key, value in environ.items():
+        if key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+            headers[key.lower().replace("_", "-")] = value
+        elif key.startswith("HTTP_"):
+            headers[key[5:].lower().replace("_", "-")] = value
+    return headers
+
+
+def _slack_front(app: OnboardApp) -> Callable:
+    def front(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _plain(start_response, "405 Method Not Allowed", "Method Not Allowed")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(start_response, "400 Bad Request", "Bad Request")
+        if length < 0:
+            return _plain(start_response, "400 Bad Request", "Bad Request")
+        # Read one byte past the limit, so an oversized body is refused rather than cut short.
+        raw = environ["wsgi.input"].read(min(length, MAX_BODY_BYTES + 1)) if length else b""
+        response = app.handle_http(raw, _headers(environ), environ.get("QUERY_STRING", ""))
+        body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
+        headers = [(name, value) for name, values in response.headers.items() for value in values]
+        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(f"{response.status} {_REASONS.get(response.status, '')}".strip(), headers)
+        return [body]
+
+    return front
+
+
+_REASONS = {
+    200: "OK",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
+
+
 def make_wsgi(app: App | None, engine: Engine) -> Callable:
     """The HTTP front. Without an app (Socket Mode) only the health check is served."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+    if app is None:
+        slack = None
+    elif isinstance(app, OnboardApp):
+        slack = _slack_front(app)
+    else:  # a bare Bolt app (benchmarks): Bolt's own adapter
+        slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -37,9 +96,8 @@ def make_wsgi(app: App | None, engine: Engine) -> Callable:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body] if method == "GET" else [b""]
-        if slack is None:
-            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-            return [b"Not Found"]
+        if slack is None or path != EVENTS_PATH:
+            return _plain(start_response, "404 Not Found", "Not Found")
         return slack(environ, start_response)
 
     return wsgi
@@ -55,5 +113,5 @@ def make_server(wsgi: Callable, *, host: str, port: int, threads: int = 8):
         ident="onboard-bot",
         clear_untrusted_proxy_headers=True,
         # Slack bodies are small; a large one is not from Slack.
-        max_request_body_size=1_048_576,
+        max_request_body_size=MAX_BODY_BYTES,
     )
