@@ -45,6 +45,16 @@ def _json(default_factory=list) -> Any:
 
 class Onboarding(SQLModel, table=True):
     __tablename__ = "onboardings"
+    __table_args__ = (
+        # One onboarding being set up or adopted per shared channel, however often the handoff is sent.
+        Index(
+            "uq_onboardings_running_channel",
+            "shared_channel_id",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'live')"),
+            postgresql_where=text("status IN ('active', 'live')"),
+        ),
+    )
 
     id: int = Field(default=None, primary_key=True)  # given by the database on insert
     customer_name: str = Field(max_length=200, index=True)

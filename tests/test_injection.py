@@ -139,11 +139,6 @@ def test_customer_name_blocks(harness, injection):
         assert injection not in seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/slack/publish.py still builds the cards' notification text from the raw customer name "
-    "instead of calling messages' *_text builders",
-)
 @injections
 def test_customer_name_in_notification_texts(harness, injection):
     start_onboarding(harness, basics_=basics(customer_name=text(typed(injection, "customer"))))

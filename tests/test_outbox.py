@@ -20,6 +20,7 @@ from store import outbox
 from store.db import session_scope
 from store.models import Notification, Onboarding, Person
 from tests.conftest import CUSTOMER_CHAMPION, INTERNAL_CHANNEL, SHARED_CHANNEL, VENDOR_CSM, VENDOR_MANAGER
+from tests.test_rules import _free_channel
 
 # Monday 4 May 2026, 09:00 in New York (EDT, UTC-4): the customer's business day starts.
 MONDAY_9 = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
@@ -35,6 +36,8 @@ def make_onboarding(
 ) -> int:
     """An onboarding in New York with a CSM and a customer champion in Slack; returns its id."""
     with session_scope(engine) as s:
+        if shared is not None:
+            shared = _free_channel(s, shared)
         ob = Onboarding(
             customer_name=customer,
             tier=2,

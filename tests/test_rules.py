@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.automation.rules import RuleSettings, decide
 from bot.core.domain import ITDependency
@@ -55,6 +55,18 @@ CUSTOMER_PEOPLE = (
 )
 
 
+def _free_channel(s, channel: str) -> str:
+    """The channel, or a sibling of it when another running onboarding has it (one per channel)."""
+    running = col(Onboarding.status).in_(["active", "live"])
+    taken = set(s.execute(select(Onboarding.shared_channel_id).where(running)).scalars())
+    n = 1
+    free = channel
+    while free in taken:
+        n += 1
+        free = f"{channel}{n}"
+    return free
+
+
 def add_onboarding(
     s: Session,
     name: str = "Acme",
@@ -68,6 +80,8 @@ def add_onboarding(
     created_at: datetime | None = None,
     people: tuple = VENDOR_PEOPLE + CUSTOMER_PEOPLE,
 ) -> Onboarding:
+    if shared is not None and status in ("active", "live"):
+        shared = _free_channel(s, shared)
     ob = Onboarding(
         customer_name=name,
         status=status,

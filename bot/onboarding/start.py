@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.core.domain import OnboardingStatus, Role, Side, Stage, StageStatus, Tier
@@ -61,6 +62,19 @@ def start_onboarding(
         playbook, draft.contract_signed_on, draft.target_go_live_on, it_in_scope=draft.it_dependencies
     )
     # A repeated or replayed last step finds the onboarding the first one made (one per shared channel).
+    try:
+        return _start(engine, draft, playbook, plan, actor=actor, now=now)
+    except IntegrityError:  # another submission of the same handoff got there first
+        with session_scope(engine) as session:
+            running = running_in_channel(session, draft.shared_channel_id)
+        if running is None:
+            raise
+        raise AlreadyRunning(running.customer_name, draft.shared_channel_id) from None
+
+
+def _start(
+    engine: Engine, draft: HandoffDraft, playbook: Playbook, plan: Plan, *, actor: str, now: datetime
+) -> StartResult:
     with session_scope(engine) as session:
         running = running_in_channel(session, draft.shared_channel_id)
         if running is not None:

@@ -59,26 +59,25 @@ def stored_card(session: Session, onboarding_id: int, kind: str, subject: str = 
 
 def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> Rendered:
     ob = record.onboarding
-    name = ob.customer_name
     if kind == CardKind.STAGE:
         stage = Stage(subject)
         today = today_in(ob.timezone, now)
         blocks = cards.stage_card(record, stage, criteria(record, stage), today, next_stage(stage))
-        return Rendered(blocks, f"{stage.label} · {name}")
+        return Rendered(blocks, cards.stage_card_text(record, stage))
     if kind == CardKind.SIGNOFF:
         sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
         blocks = cards.signoff_card(
             record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None
         )
-        return Rendered(blocks, f"Go-live sign-off · {name}")
+        return Rendered(blocks, cards.signoff_card_text(record))
     if kind == CardKind.HANDOFF:
         with session_scope(services.engine) as session:
             readiness = readiness_of(session, record)
         blocks = handoff_posts.internal_summary(
             record, readiness, feasibility_of(record, services.playbooks), overridden_by=ob.gate_override_by
         )
-        return Rendered(blocks, f"Handoff: {name}")
-    return Rendered(handoff_posts.plan_overview(record), f"Onboarding plan: {name}")
+        return Rendered(blocks, handoff_posts.internal_summary_text(record))
+    return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
 
 
 def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> PostedCard | None:
@@ -221,16 +220,18 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
         return ts
 
     summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
-    ts = post("handoff", ob.internal_channel_id, summary, f"Handoff: {ob.customer_name}")
+    ts = post("handoff", ob.internal_channel_id, summary, handoff_posts.internal_summary_text(record))
     if ts:
         posted_cards.append(
             PostedCard(onboarding_id=ob.id, kind=CardKind.HANDOFF.value, channel_id=ob.internal_channel_id or "", ts=ts)
         )
         for part in handoff_posts.pack(handoff_posts.internal_story(record)):
-            post("handoff notes", ob.internal_channel_id, part, f"Handoff notes: {ob.customer_name}", thread_ts=ts)
+            post("handoff notes", ob.internal_channel_id, part, handoff_posts.internal_story_text(record), thread_ts=ts)
 
-    post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), f"Welcome aboard, {ob.customer_name}!")
-    ts = post("plan", ob.shared_channel_id, handoff_posts.plan_overview(record), f"Onboarding plan: {ob.customer_name}")
+    post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), handoff_posts.welcome_text(record))
+    ts = post(
+        "plan", ob.shared_channel_id, handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record)
+    )
     if ts:
         posted_cards.append(
             PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value, channel_id=ob.shared_channel_id or "", ts=ts)
