@@ -26,7 +26,7 @@ from bot.onboarding.handoff import (
 from bot.onboarding.start import AlreadyRunning, StartResult, start_onboarding
 from bot.runtime.services import Services
 from bot.slack import publish
-from bot.slack.lookups import channel_facts, user_identities
+from bot.slack.lookups import SLACK_SLOW, SLOW, channel_facts, user_identities
 from handlers.boundary import Submission, on_view, open_view
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import handoff_modal as modal
@@ -81,9 +81,13 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
     def team(s: Submission[HandoffDraft]) -> None:
         form, draft = s.form, s.payload
         picked = {c for c in (form.conversation(Field.SHARED_CHANNEL), form.conversation(Field.INTERNAL_CHANNEL)) if c}
-        channels = {c: channel_facts(s.client, c) for c in picked}
         users = {u for f in VENDOR_FIELDS.values() if (u := form.user(f))}
-        teams, names = user_identities(s.client, users)
+        try:
+            channels = {c: channel_facts(services.quick, c) for c in picked}
+            teams, names = user_identities(services.quick, users)
+        except SLACK_SLOW:
+            s.refuse(SLOW)
+            return
         errors = read_team(
             form, draft, channels=channels, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id
         )
@@ -97,7 +101,11 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
     def customer(s: Submission[HandoffDraft]) -> None:
         form, draft = s.form, s.payload
         users = {u for role in CUSTOMER_ROLES if (u := form.user(person_field(role.value, "user")))}
-        teams, names = user_identities(s.client, users)
+        try:
+            teams, names = user_identities(services.quick, users)
+        except SLACK_SLOW:
+            s.refuse(SLOW)
+            return
         errors = read_customer(form, draft, user_names=names, user_teams=teams, vendor_team_id=services.vendor_team_id)
         if not errors and (problem := metadata_problem(draft)):
             errors = {person_field(Role.ECONOMIC_BUYER.value, "name"): problem}

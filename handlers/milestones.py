@@ -27,7 +27,7 @@ from bot.milestones.rules import Actor
 from bot.runtime.services import Services
 from bot.slack import publish
 from bot.slack.forms import FormValues
-from bot.slack.lookups import user_identities
+from bot.slack.lookups import SLACK_SLOW, SLOW, user_identities
 from handlers.boundary import From, Interaction, Submission, on_action, on_view
 from messages import cards as card_blocks
 from messages import milestone_modals as forms
@@ -203,7 +203,10 @@ def register(app: App, services: Services) -> None:
             return None, {Field.VENDOR_OWNER: "Pick the owner on your side."}
         if chosen_customer is not None and not chosen_customer.isdigit():
             return None, {Field.CUSTOMER_OWNER: "Pick the owner on the customer's side from the list."}
-        teams, names = user_identities(services.client, {vendor_user})
+        try:
+            teams, names = user_identities(services.quick, {vendor_user})
+        except SLACK_SLOW:
+            return None, {Field.VENDOR_OWNER: SLOW}
         if teams.get(vendor_user) != services.vendor_team_id:
             return None, {Field.VENDOR_OWNER: "Pick someone from your own team."}
         return Change(

@@ -13,6 +13,7 @@ from bot.core.domain import Side
 from bot.core.signing import Seal
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
+from bot.slack.client import LOOKUP_TIMEOUT, without_retries
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,16 @@ class Services:
     playbooks: dict[str, Playbook]
     team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
     clock: Clock = field(default_factory=SystemClock)  # "now" for every listener, sweep and delivery
+
+    @functools.cached_property
+    def poster(self) -> WebClient:
+        """For new posts: never retried blindly, since Slack cannot tell a retried post from a new one."""
+        return without_retries(self.client)
+
+    @functools.cached_property
+    def quick(self) -> WebClient:
+        """For look-ups before an ack: a short timeout and no sleeping retry."""
+        return without_retries(self.client, timeout=LOOKUP_TIMEOUT)
 
     @functools.cached_property
     def seal(self) -> Seal:

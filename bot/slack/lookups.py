@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.onboarding.handoff import ChannelFacts
 
 _MISSING_CHANNEL = ("channel_not_found", "not_in_channel", "missing_scope")
+
+# What a look-up made before an acknowledgement may raise when Slack is slow or busy (429, timeout):
+# the person is asked to submit again rather than kept waiting past Slack's 3 seconds.
+SLACK_SLOW = (SlackApiError, SlackClientError, OSError)
+SLOW = "Slack is slow to answer right now, so I couldn't check this. Submit again in a moment."
 
 
 def channel_facts(client: WebClient, channel_id: str) -> ChannelFacts:

@@ -40,6 +40,8 @@ class Outlet(Protocol):
     @property
     def client(self) -> WebClient: ...
     @property
+    def poster(self) -> WebClient: ...
+    @property
     def playbooks(self) -> dict[str, Playbook]: ...
 
 
@@ -89,7 +91,7 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
         return existing
     shown = _render(services, record, kind, subject, now)
     try:
-        ts = services.client.chat_postMessage(channel=ob.shared_channel_id or "", blocks=shown.blocks, text=shown.text)[
+        ts = services.poster.chat_postMessage(channel=ob.shared_channel_id or "", blocks=shown.blocks, text=shown.text)[
             "ts"
         ]
     except SlackApiError as exc:
@@ -133,7 +135,7 @@ def thread_line(services: Outlet, card: PostedCard | None, text: str) -> None:
     if card is None or not text:
         return
     try:
-        services.client.chat_postMessage(channel=card.channel_id, thread_ts=card.ts, text=text)
+        services.poster.chat_postMessage(channel=card.channel_id, thread_ts=card.ts, text=text)
     except SlackApiError as exc:
         log.warning("history line for card %s failed: %s", card.id, exc.response.get("error"))
 
@@ -142,9 +144,9 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
     """Tell one person something only they see: in the channel they acted from, else by direct message."""
     try:
         if channel_id and not channel_id.startswith("D"):
-            services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            services.poster.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
         else:
-            services.client.chat_postMessage(channel=user_id, text=text)
+            services.poster.chat_postMessage(channel=user_id, text=text)
     except SlackApiError as exc:
         log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
@@ -182,7 +184,7 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         finished, started = changed.moved
         ob = record.onboarding
         try:
-            services.client.chat_postMessage(
+            services.poster.chat_postMessage(
                 channel=ob.shared_channel_id or "", text=cards.stage_summary(record, finished, started)
             )
         except SlackApiError as exc:
@@ -201,7 +203,7 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
     record = result.record
     ob = record.onboarding
     assert ob.id is not None
-    client = services.client
+    client = services.poster
     posted_cards: list[PostedCard] = []
     posted: list[tuple[str, str, str]] = []
     failures: list[str] = []
@@ -237,7 +239,7 @@ def post_setup(services: Outlet, result: StartResult, *, actor: str, now: dateti
             PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value, channel_id=ob.shared_channel_id or "", ts=ts)
         )
         try:
-            client.pins_add(channel=ob.shared_channel_id or "", timestamp=ts)
+            services.client.pins_add(channel=ob.shared_channel_id or "", timestamp=ts)
         except SlackApiError as exc:
             log.info("could not pin the plan for onboarding %s: %s", ob.id, exc.response.get("error"))
 
