@@ -134,7 +134,7 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             ]
             s.client.views_update(view_id=s.view["id"], view=modal.result_view(running.customer_name, lines))
             return
-        result.post_failures = publish.post_setup(services, result, actor=s.actor.user_id, now=now)
+        result.post_failures = publish.post_setup(services, result.record, actor=s.actor.user_id, now=now)
         s.client.views_update(view_id=s.view["id"], view=modal.result_view(draft.customer_name, _result_lines(result)))
 
 

@@ -7,15 +7,17 @@ from typing import Any
 from slack_bolt import App
 
 from bot.core.calendar import today_in
+from bot.core.domain import Act
 from bot.core.effects import Kind
-from bot.core.ids import Field, View
+from bot.core.ids import Action, Field, View
 from bot.core.payloads import OnboardingRef
 from bot.core.text import problem
+from bot.milestones import permissions
 from bot.milestones.changes import TITLE_MAX, NewMilestone, add_milestone
 from bot.onboarding.lookup import choices_for, find, portfolio
 from bot.runtime.services import Services
 from bot.slack import publish
-from handlers.boundary import Submission, on_view, open_view
+from handlers.boundary import Interaction, Submission, on_action, on_view, open_view
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import milestone_modals as forms
 from messages import status as status_blocks
@@ -37,7 +39,8 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             hint = f"No onboarding matches “{name}”." if name else "This channel has no onboarding."
             call.ack(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
             return
-        text, blocks = status_blocks.status(found.record, services.clock.now())
+        missing = [publish.PART_NAMES[k] for k in publish.missing_setup(services.engine, found.record)]
+        text, blocks = status_blocks.status(found.record, services.clock.now(), missing)
         call.ack(response_type="ephemeral", text=text, blocks=blocks)
 
     def listing(call: CommandCall) -> None:
@@ -80,6 +83,18 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         )
     )
     router.add(Subcommand("milestone", "/onboard milestone add", "Add a milestone to a live plan.", milestone))
+
+    @on_action(app, services, Action.SETUP_REPOST, OnboardingRef, vendor_only=True)
+    def repost(i: Interaction[OnboardingRef]) -> None:
+        record = publish.fresh_record(services.engine, i.payload.onboarding_id)
+        if record is None:
+            i.say("This onboarding no longer exists.")
+            return
+        if refused := permissions.check(record, i.actor, Act.REPOST_SETUP):
+            i.say(refused)
+            return
+        failures = publish.post_setup(services, record, actor=i.actor.user_id, now=services.clock.now())
+        i.say("\n".join(f":x: {f}" for f in failures) if failures else "Posted: all of the setup is in Slack now.")
 
     @on_view(
         app,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.core.calendar import today_in
 from bot.core.domain import MilestoneStatus, Stage
+from bot.core.ids import Action
+from bot.core.payloads import OnboardingRef
 from bot.milestones.progress import health_word
 from messages import blocks as b
 from messages.handoff_posts import plan_overview
@@ -16,10 +19,15 @@ from store.onboardings import OnboardingRecord
 LISTED_MAX = 40
 
 
-def status(record: OnboardingRecord, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def status(record: OnboardingRecord, now: datetime, missing: Sequence[str] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """Where it stands; `missing` names setup posts that never reached Slack, with a button to post them."""
     ob = record.onboarding
     word = health_word(ob, record.milestones, today_in(ob.timezone, now))
     blocks = [*plan_overview(record)[:-1], b.context(f"Health: *{word}* · stage {Stage(ob.stage).label}")]
+    if missing:
+        blocks.append(b.section(":warning: These never reached Slack: " + ", ".join(missing) + "."))
+        repost = b.button("Post what's missing", Action.SETUP_REPOST, OnboardingRef(ob.id).encode(), style="primary")
+        blocks.append(b.actions(repost))
     return f"{b.esc(ob.customer_name)}: {word}", blocks
 
 

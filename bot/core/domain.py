@@ -131,6 +131,7 @@ class Act(StrEnum):
     SNOOZE = "snooze"
     PICK_UP = "pick_up"
     MY_TASKS = "my_tasks"
+    REPOST_SETUP = "repost_setup"
 
 
 class StageStatus(StrEnum):

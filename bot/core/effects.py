@@ -21,6 +21,7 @@ class CardKind(StrEnum):
     OVERVIEW = "overview"  # the pinned plan overview, in the shared channel
     SIGNOFF = "signoff"  # the go-live sign-off, in the shared channel
     HANDOFF = "handoff"  # the full handoff, in the internal channel
+    WELCOME = "welcome"  # the welcome, in the shared channel (posted once, never edited)
 
 
 class Event(StrEnum):

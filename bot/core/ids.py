@@ -47,6 +47,8 @@ class Action(StrEnum):
     ESCALATION_ACK = "escalation.ack"  # "I'm on it"
     # App Home
     OPEN_CARD = "home.open_card"
+    # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.
+    SETUP_REPOST = "setup.repost"
 
 
 class Field(StrEnum):

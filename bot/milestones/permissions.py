@@ -51,6 +51,7 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.SNOOZE: frozenset({TEAM, OWNER}),  # the owner: only their own milestone's nudges
     Act.PICK_UP: frozenset({TEAM}),
     Act.MY_TASKS: frozenset({TEAM, OTHER_VENDOR, OWNER, CUSTOMER}),
+    Act.REPOST_SETUP: frozenset({TEAM}),
 }
 
 REFUSALS = {

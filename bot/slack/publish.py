@@ -21,7 +21,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Role, Side, Stage
 from bot.core.effects import CardKind, Changed
 from bot.milestones.stages import criteria, next_stage
-from bot.onboarding.start import StartResult, feasibility_of, readiness_of
+from bot.onboarding.start import feasibility_of, readiness_of
 from bot.planning.playbook import Playbook
 from messages import cards, handoff_posts, history
 from store import audit
@@ -79,6 +79,8 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
             record, readiness, feasibility_of(record, services.playbooks), overridden_by=ob.gate_override_by
         )
         return Rendered(blocks, handoff_posts.internal_summary_text(record))
+    if kind == CardKind.WELCOME:
+        return Rendered(handoff_posts.welcome(record), handoff_posts.welcome_text(record))
     return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
 
 
@@ -195,81 +197,68 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     return record
 
 
-def post_setup(services: Outlet, result: StartResult, *, actor: str, now: datetime) -> list[str]:
-    """Post the handoff internally and the welcome and plan to the customer; what failed, in words.
+SETUP_PARTS = (CardKind.HANDOFF, CardKind.WELCOME, CardKind.OVERVIEW, CardKind.STAGE)
+PART_NAMES = {CardKind.HANDOFF: "handoff", CardKind.WELCOME: "welcome", CardKind.OVERVIEW: "plan",
+              CardKind.STAGE: "first stage card"}  # fmt: skip
 
-    A Slack failure is reported back and audited; the onboarding itself is already safely stored.
+
+def _first_stage(record: OnboardingRecord) -> str:
+    return min(record.stages, key=lambda s: s.position).key if record.stages else record.onboarding.stage
+
+
+def missing_setup(engine: Engine, record: OnboardingRecord) -> list[CardKind]:
+    """The setup posts of an onboarding that never reached Slack."""
+    with session_scope(engine) as session:
+        stored = {
+            (c.kind, c.subject) for c in session.exec(select(PostedCard).where(PostedCard.onboarding_id == record.id))
+        }
+    wanted = {kind: (kind.value, _first_stage(record) if kind is CardKind.STAGE else "") for kind in SETUP_PARTS}
+    return [kind for kind, key in wanted.items() if key not in stored]
+
+
+def post_setup(services: Outlet, record: OnboardingRecord, *, actor: str, now: datetime) -> list[str]:
+    """Post what is missing of the setup: the handoff (internally), the welcome, the pinned plan and the
+    first stage card (to the customer); what failed, in words.
+
+    Each part is stored as it lands, so running this again posts only what is still missing (and a
+    failure is audited and can be retried from `/onboard status`); the onboarding itself was stored
+    whole before anything was posted.
     """
-    record = result.record
     ob = record.onboarding
-    assert ob.id is not None
-    client = services.poster
-    posted_cards: list[PostedCard] = []
-    posted: list[tuple[str, str, str]] = []
     failures: list[str] = []
-
-    def post(
-        kind: str, channel: str | None, blocks: list[dict[str, Any]], text: str, thread_ts: str | None = None
-    ) -> str | None:
+    posted: list[tuple[str, str, str]] = []
+    for kind in missing_setup(services.engine, record):
+        channel = ob.internal_channel_id if kind is CardKind.HANDOFF else ob.shared_channel_id
+        subject = _first_stage(record) if kind is CardKind.STAGE else ""
+        shown = _render(services, record, kind.value, subject, now)
         try:
-            ts = client.chat_postMessage(channel=channel or "", blocks=blocks, text=text, thread_ts=thread_ts)["ts"]
+            ts = services.poster.chat_postMessage(channel=channel or "", blocks=shown.blocks, text=shown.text)["ts"]
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown_error")
-            failures.append(f"I couldn't post the {kind} in <#{channel}> (Slack said `{error}`).")
-            log.warning("posting %s for onboarding %s failed: %s", kind, ob.id, error)
-            return None
-        posted.append((kind, channel or "", ts))
-        return ts
-
-    summary = handoff_posts.internal_summary(record, result.readiness, result.feasibility)
-    ts = post("handoff", ob.internal_channel_id, summary, handoff_posts.internal_summary_text(record))
-    if ts:
-        posted_cards.append(
-            PostedCard(onboarding_id=ob.id, kind=CardKind.HANDOFF.value, channel_id=ob.internal_channel_id or "", ts=ts)
-        )
-        for part in handoff_posts.pack(handoff_posts.internal_story(record)):
-            post("handoff notes", ob.internal_channel_id, part, handoff_posts.internal_story_text(record), thread_ts=ts)
-
-    post("welcome", ob.shared_channel_id, handoff_posts.welcome(record), handoff_posts.welcome_text(record))
-    ts = post(
-        "plan", ob.shared_channel_id, handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record)
-    )
-    if ts:
-        posted_cards.append(
-            PostedCard(onboarding_id=ob.id, kind=CardKind.OVERVIEW.value, channel_id=ob.shared_channel_id or "", ts=ts)
-        )
-        try:
-            services.client.pins_add(channel=ob.shared_channel_id or "", timestamp=ts)
-        except SlackApiError as exc:
-            log.info("could not pin the plan for onboarding %s: %s", ob.id, exc.response.get("error"))
-
+            failures.append(f"I couldn't post the {PART_NAMES[kind]} in <#{channel}> (Slack said `{error}`).")
+            log.warning("posting the %s of onboarding %s failed: %s", kind.value, ob.id, error)
+            continue
+        with session_scope(services.engine) as session:
+            session.add(PostedCard(onboarding_id=record.id, kind=kind.value, subject=subject, channel_id=channel or "",
+                                   ts=ts, created_at=now, updated_at=now))  # fmt: skip
+        posted.append((PART_NAMES[kind], channel or "", ts))
+        if kind is CardKind.HANDOFF:
+            for part in handoff_posts.pack(handoff_posts.internal_story(record)):
+                try:
+                    services.poster.chat_postMessage(channel=channel or "", blocks=part, thread_ts=ts,
+                                                     text=handoff_posts.internal_story_text(record))  # fmt: skip
+                except SlackApiError as exc:
+                    log.warning("the handoff notes of onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        if kind is CardKind.OVERVIEW:
+            try:
+                services.client.pins_add(channel=channel or "", timestamp=ts)
+            except SlackApiError as exc:
+                log.info("could not pin the plan for onboarding %s: %s", ob.id, exc.response.get("error"))
     with session_scope(services.engine) as session:
-        session.add_all(posted_cards)
-    stage_card = post_card(services, record, CardKind.STAGE.value, ob.stage, now)
-    if stage_card is not None:
-        posted.append(("stage card", stage_card.channel_id, stage_card.ts))
-    with session_scope(services.engine) as session:
-        for kind, channel, ts in posted:
-            audit.record(
-                session,
-                onboarding_id=ob.id,
-                entity="message",
-                action="posted",
-                actor=actor,
-                actor_side=Side.VENDOR.value,
-                field=kind,
-                new=f"{channel}/{ts}",
-                at=now,
-            )
+        for what, channel, ts in posted:
+            audit.record(session, onboarding_id=record.id, entity="message", action="posted", actor=actor,
+                         actor_side=Side.VENDOR.value, field=what, new=f"{channel}/{ts}", at=now)  # fmt: skip
         for failure in failures:
-            audit.record(
-                session,
-                onboarding_id=ob.id,
-                entity="message",
-                action="post_failed",
-                actor=actor,
-                actor_side=Side.VENDOR.value,
-                reason=failure,
-                at=now,
-            )
+            audit.record(session, onboarding_id=record.id, entity="message", action="post_failed", actor=actor,
+                         actor_side=Side.VENDOR.value, reason=failure, at=now)  # fmt: skip
     return failures
