@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Role, Side
-from store.models import Milestone, Onboarding, Person, PostedCard
+from store.models import AuditEntry, Milestone, Onboarding, Person, PostedCard
 
 
 def onboarding_in_channel(session: Session, channel_id: str) -> Onboarding | None:
@@ -23,6 +23,19 @@ def running_in_channel(session: Session, channel_id: str) -> Onboarding | None:
     return session.exec(
         select(Onboarding).where(Onboarding.shared_channel_id == channel_id, col(Onboarding.status).in_(running))
     ).first()
+
+
+def failed_setups(session: Session, *, most_failures: int) -> list[int]:
+    """Ids of running onboardings with refused setup posts (audited "post_failed"), fewer than `most_failures`."""
+    running = [OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value]
+    query = (
+        select(AuditEntry.onboarding_id)
+        .join(Onboarding, col(Onboarding.id) == col(AuditEntry.onboarding_id))
+        .where(AuditEntry.entity == "message", AuditEntry.action == "post_failed", col(Onboarding.status).in_(running))
+        .group_by(col(AuditEntry.onboarding_id))
+        .having(func.count() < most_failures)
+    )
+    return [i for i in session.exec(query) if i is not None]
 
 
 def onboardings_named(session: Session, text: str) -> list[Onboarding]:

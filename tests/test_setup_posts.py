@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from bot.core.ids import Action
+from bot.slack import publish
 from store.db import session_scope
 from store.models import AuditEntry, PostedCard
 from tests.cards_helpers import button_values, start_onboarding
@@ -57,3 +58,24 @@ def test_a_refused_setup_post_is_told_and_posted_later_from_status(harness, arch
     assert harness.fake.calls_to("pins.add"), "the plan is pinned once it lands"
     answers = [c.args["text"] for c in harness.fake.calls_to("response_url")]
     assert answers[-2:] == ["Posted: all of the setup is in Slack now."] * 2
+
+
+def test_the_sweep_posts_refused_setup_posts_again_once_slack_takes_them(harness, archived_shared_channel):
+    start_onboarding(harness)
+    harness.settle()
+    assert publish.retry_setups(harness.services, now=harness.services.clock.now()) == 0, "still archived"
+    archived_shared_channel["is_archived"] = False
+    assert publish.retry_setups(harness.services, now=harness.services.clock.now()) == 3
+    assert publish.retry_setups(harness.services, now=harness.services.clock.now()) == 0, "nothing twice"
+    assert _kinds(harness) == ["handoff", "overview", "stage", "welcome"]
+    assert len(_shared_posts(harness)) == 3
+
+
+def test_the_sweep_gives_up_after_a_few_refusals(harness, archived_shared_channel):
+    start_onboarding(harness)
+    for _ in range(6):
+        publish.retry_setups(harness.services, now=harness.services.clock.now())
+    with session_scope(harness.engine) as s:
+        failed = list(s.exec(select(AuditEntry).where(AuditEntry.action == "post_failed")))
+    # Each try audits its three refusals; trying stops once the count reaches the limit.
+    assert len(failed) == publish.SETUP_REFUSALS

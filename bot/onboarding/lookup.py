@@ -9,7 +9,14 @@ from sqlalchemy.engine import Engine
 from store.db import session_scope
 from store.models import Milestone, Onboarding
 from store.onboardings import OnboardingRecord, load
-from store.queries import is_manager, milestones_of, onboarding_in_channel, onboardings_named, onboardings_of
+from store.queries import (
+    failed_setups,
+    is_manager,
+    milestones_of,
+    onboarding_in_channel,
+    onboardings_named,
+    onboardings_of,
+)
 
 
 @dataclass
@@ -44,6 +51,12 @@ def portfolio(engine: Engine, user_id: str, *, everyone: bool) -> Portfolio:
             return Portfolio(False)
         rows = onboardings_of(session, None if everyone else user_id)
         return Portfolio(True, rows, milestones_of(session, [ob.id for ob in rows if ob.id is not None]))
+
+
+def with_failed_setup(engine: Engine, *, most_failures: int) -> list[int]:
+    """Running onboardings some of whose setup posts Slack refused, fewer than `most_failures` times so far."""
+    with session_scope(engine) as session:
+        return failed_setups(session, most_failures=most_failures)
 
 
 def choices_for(engine: Engine, user_id: str, channel_id: str) -> tuple[int | None, list[tuple[int, str]]]:

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime.services import Services
 from bot.runtime.sweep import Decide, run_delivery, run_sweep
+from bot.slack import publish
 
 log = logging.getLogger("onboard_bot.scheduler")
 
@@ -66,6 +67,8 @@ class StopSignal:
 def _sweep_job(services: Services, decide: Decide) -> None:
     try:
         log.info("%s", run_sweep(services, services.clock.now(), decide=decide, clock=services.clock).summary())
+        if reposted := publish.retry_setups(services, now=services.clock.now()):
+            log.info("posted %d setup post(s) Slack had refused before", reposted)
     except Exception:
         log.exception("sweep failed")
 

@@ -21,6 +21,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Role, Side, Stage
 from bot.core.effects import CardKind, Changed
 from bot.milestones.stages import criteria, next_stage
+from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.planning.playbook import Playbook
 from messages import cards, handoff_posts, history
@@ -214,6 +215,21 @@ def missing_setup(engine: Engine, record: OnboardingRecord) -> list[CardKind]:
         }
     wanted = {kind: (kind.value, _first_stage(record) if kind is CardKind.STAGE else "") for kind in SETUP_PARTS}
     return [kind for kind, key in wanted.items() if key not in stored]
+
+
+SETUP_REFUSALS = 12  # refusals audited per onboarding before the sweep stops trying (the status button still works)
+
+
+def retry_setups(services: Outlet, *, now: datetime) -> int:
+    """Post again what Slack refused of any onboarding's setup; returns how many parts went out."""
+    posted = 0
+    for onboarding_id in with_failed_setup(services.engine, most_failures=SETUP_REFUSALS):
+        record = fresh_record(services.engine, onboarding_id)
+        if record is None or not (missing := missing_setup(services.engine, record)):
+            continue
+        failures = post_setup(services, record, actor=audit.SYSTEM, now=now)
+        posted += len(missing) - len(failures)
+    return posted
 
 
 def post_setup(services: Outlet, record: OnboardingRecord, *, actor: str, now: datetime) -> list[str]:
