@@ -35,6 +35,7 @@ from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.domain import Role, Side
 from bot.core.notices import DELIVERY_FAILED, Audience
 from bot.planning.settings import DEFAULTS
+from bot.slack.client import without_retries
 from messages.automated_posts import Message
 from messages.automated_posts import render as render_rows
 from store import audit, outbox
@@ -124,17 +125,7 @@ class _RateLimited(Exception):
 
 def bare_client(client: WebClient) -> WebClient:
     """The same connection settings without retry handlers: a blind retry of a post can post twice."""
-    return type(client)(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        headers=dict(client.headers),
-        logger=client.logger,
-        team_id=client.default_params.get("team_id"),
-        retry_handlers=[],
-    )
+    return without_retries(client)
 
 
 def deliver_due(
