@@ -21,6 +21,7 @@ from handlers.boundary import Interaction, Submission, on_action, on_view, open_
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import milestone_modals as forms
 from messages import status as status_blocks
+from messages.blocks import esc
 
 
 def _optional_onboarding(raw: str | None) -> OnboardingRef | None:
@@ -143,9 +144,12 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             vendor_owner_role=form.option(Field.VENDOR_OWNER),
             client_verified="yes" in form.options(Field.MILESTONE_CLIENT_VERIFIED),
         )
-        outcome = add_milestone(services.engine, new, s.actor, now=services.clock.now())
-        if outcome.kind is not Kind.APPLIED:
-            s.refuse(outcome.message, Field.MILESTONE_TITLE)
-            return
+        # The form's own inputs are fine: close it now, inside Slack's 3 seconds, then write (which may
+        # wait on the database) and tell the person what became of it.
         s.ack()
+        outcome = add_milestone(services.engine, new, s.actor, now=services.clock.now())
         publish.publish(services, outcome.changed, now=services.clock.now())
+        if outcome.kind is Kind.APPLIED:
+            publish.tell(services, s.actor.user_id, None, f"Added to the plan: *{esc(title)}*.")
+        else:
+            publish.tell(services, s.actor.user_id, None, f"I couldn't add *{esc(title)}*. {outcome.message}")

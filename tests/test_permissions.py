@@ -36,6 +36,7 @@ EXPECTED = {
     Act.REASSIGN: "Y . . . . .",
     Act.ADD_MILESTONE: "Y . . . . .",
     Act.ADVANCE_STAGE: "Y . . . . .",
+    Act.COMPLETE: "Y . . . . .",
     Act.SIGN_OFF: ". . Y Y . .",
     Act.COUNTERSIGN: "Y . . . . .",
     Act.OVERRIDE_GATE: "Y . . . . .",

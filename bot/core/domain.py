@@ -125,6 +125,7 @@ class Act(StrEnum):
     REASSIGN = "reassign"
     ADD_MILESTONE = "add_milestone"
     ADVANCE_STAGE = "advance_stage"
+    COMPLETE = "complete"  # close the onboarding once the adoption stage is done
     SIGN_OFF = "sign_off"
     COUNTERSIGN = "countersign"
     OVERRIDE_GATE = "override_gate"

@@ -39,6 +39,7 @@ class Event(StrEnum):
     SPONSOR_SIGNED = "sponsor_signed"
     CSM_COUNTERSIGNED = "csm_countersigned"
     GATE_OVERRIDDEN = "gate_overridden"
+    COMPLETED = "completed"  # the adoption stage is done: the onboarding is closed
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,31 @@ class Changed:
     ask: Ask | None = None
     moved: tuple[Stage, Stage] | None = None  # (finished, started)
     handoff: bool = False  # rebuild the internal handoff post
+    completed: bool = False  # the onboarding was just closed: say so in the shared channel
+
+
+class Need(StrEnum):
+    """What a milestone that holds its stage back needs before the stage can move on."""
+
+    CUSTOMER_OWNER = "customer_owner"  # nobody on the customer's side owns it
+    VENDOR_OWNER = "vendor_owner"  # nobody on the vendor's side owns it
+    DONE = "done"
+    UNBLOCK = "unblock"  # it is blocked
+    CONFIRMATION = "confirmation"  # marked done; waits for its customer-side owner to confirm
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One milestone that keeps a stage from moving on, and what it needs (several things at times)."""
+
+    onboarding_id: int
+    milestone_id: int
+    version: int
+    title: str  # as people typed it
+    stage: Stage
+    needs: tuple[Need, ...]
+    customer_role: str | None = None  # the roles its owners are meant to hold
+    vendor_role: str | None = None
 
 
 class Kind(StrEnum):
@@ -93,6 +119,7 @@ class Outcome:
     kind: Kind
     message: str = ""  # for the person who acted, when it was not applied (or to confirm what was)
     changed: Changed | None = None  # what to publish; a stale click still refreshes the cards
+    holds: list[Hold] = field(default_factory=list)  # a refused stage move: the milestones holding it
 
     @classmethod
     def refused(cls, message: str) -> Outcome:

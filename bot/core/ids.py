@@ -33,6 +33,7 @@ class Action(StrEnum):
     MILESTONE_MENU = "ms.menu"  # overflow: change due date, reassign
     MILESTONE_CONFIRM = "ms.confirm"
     MILESTONE_REJECT = "ms.reject"
+    MILESTONE_ASSIGN = "ms.assign"  # "Assign owner": the reassign form, from a refusal or My tasks
     # The same without a form, for when Slack won't open a modal for someone: "act|ref|reason".
     # Several sit in one block, so each button's action_id is this plus "." and the reason.
     MILESTONE_QUICK = "ms.quick"
@@ -41,6 +42,7 @@ class Action(StrEnum):
     STAGE_ADVANCE = "stage.advance"
     SIGNOFF_SPONSOR = "signoff.sponsor"
     SIGNOFF_CSM = "signoff.csm"
+    ONBOARDING_COMPLETE = "stage.complete"  # on the adoption card, once its exit criteria are met
     # On nudges and escalations.
     NUDGE_SNOOZE = "nudge.snooze"  # static_select: 1 day, 3 days, or a date
     NUDGE_SNOOZE_UNTIL = "nudge.snooze_until"  # datepicker
@@ -71,6 +73,7 @@ class Field(StrEnum):
     TECH_LEAD = "technical_lead"
     MANAGER = "csm_manager"
     ESCALATION_CONTACT = "escalation_contact"
+    ONGOING_CSM = "ongoing_csm"
 
     PROJECT_OWNER_FITNESS = "project_owner_fitness"
 

@@ -195,11 +195,13 @@ def _with_vendor_owner(
     session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime
 ) -> Change:
     """The reassignment with the vendor-side owner as a person of this onboarding (added when new to it)."""
-    vendor = next(
-        (p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id), None
-    )
+    theirs = [p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id]
+    role = milestone.vendor_owner_role
+    vendor = next((p for p in theirs if p.role == role), None)
+    if vendor is None and theirs and (not role or any(p.role == role for p in record.people)):
+        vendor = theirs[0]  # someone already on the team, and the milestone's role is held by another
     if vendor is None and change.vendor_user_id:
-        # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
+        # Someone new to the onboarding, or to a role nobody holds yet (the ongoing CSM, often), takes it on.
         vendor = Person(
             onboarding_id=record.id,
             side=Side.VENDOR.value,

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.core.calendar import today_in
 from bot.core.domain import Role, Side, Stage
 from bot.core.effects import CardKind, Changed
-from bot.milestones.stages import criteria, next_stage
+from bot.milestones.stages import criteria, next_stage, signoff_waits_for
 from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.planning.playbook import Playbook
@@ -69,8 +69,10 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         return Rendered(blocks, cards.stage_card_text(record, stage))
     if kind == CardKind.SIGNOFF:
         sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
+        playbook = services.playbooks.get(ob.playbook_key)
+        waiting = signoff_waits_for(record, playbook.go_live_milestone.key if playbook else None)
         blocks = cards.signoff_card(
-            record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None
+            record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None, waiting
         )
         return Rendered(blocks, cards.signoff_card_text(record))
     if kind == CardKind.HANDOFF:
@@ -154,6 +156,15 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
         log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
 
+def stage_cards(engine: Engine, onboarding_id: int) -> dict[str, tuple[str, str]]:
+    """The stage cards in the channel so far: stage key -> (channel id, ts)."""
+    with session_scope(engine) as session:
+        found = session.exec(
+            select(PostedCard).where(PostedCard.onboarding_id == onboarding_id, PostedCard.kind == CardKind.STAGE.value)
+        )
+        return {c.subject: (c.channel_id, c.ts) for c in found}
+
+
 def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
     with session_scope(engine) as session:
         return load(session, onboarding_id)
@@ -195,6 +206,12 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         post_card(services, record, CardKind.STAGE.value, started.value, now)
         if started is Stage.GO_LIVE:
             post_card(services, record, CardKind.SIGNOFF.value, "", now)
+    if changed.completed:
+        ob = record.onboarding
+        try:
+            services.poster.chat_postMessage(channel=ob.shared_channel_id or "", text=cards.completed_summary(record))
+        except SlackApiError as exc:
+            log.warning("the closing summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))
     return record
 
 
