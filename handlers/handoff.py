@@ -162,7 +162,10 @@ def _result_lines(result: StartResult) -> list[str]:
         }
     )
     if unowned:
-        lines.append(":warning: Milestones with no owner yet, for: " + ", ".join(unowned) + ".")
+        lines.append(
+            ":warning: Milestones with no owner yet, for: " + ", ".join(unowned) + ". "
+            "Name them with *Assign owner* under *My tasks* on the stage card."
+        )
     lines.extend(f":x: {failure}" for failure in result.post_failures)
     csm = result.record.person(Role.IMPLEMENTATION_CSM)
     lines.append(f"Implementation CSM: {who(csm)}")
