@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.core.calendar import today_in
-from bot.core.domain import Act, Stage
-from bot.core.effects import GONE, Kind, Outcome
+from bot.core.domain import Act
+from bot.core.effects import GONE, CardKind, Hold, Kind, Need, Outcome
 from bot.core.ids import Action
 from bot.core.payloads import OnboardingRef, StageRef
 from bot.milestones import permissions
@@ -24,10 +24,11 @@ def register(app: App, services: Services) -> None:
         if outcome.holds:
             # Name each milestone holding the stage, with the button that fixes it.
             onboarding_id = outcome.holds[0].onboarding_id
-            posted = publish.stage_cards(services.engine, onboarding_id)
+            posted = publish.posted_cards(services.engine, onboarding_id)
 
-            def link(stage: Stage) -> str | None:
-                card = posted.get(stage.value)
+            def link(hold: Hold) -> str | None:
+                signing = Need.SIGN_OFF in hold.needs
+                card = posted.get((CardKind.SIGNOFF, "") if signing else (CardKind.STAGE, hold.stage.value))
                 return services.permalink(*card) if card else None
 
             i.say(outcome.message, stage_holds.refusal(outcome.message, outcome.holds, link))
@@ -50,7 +51,15 @@ def register(app: App, services: Services) -> None:
     @on_action(app, services, Action.STAGE_ADVANCE, StageRef)
     def advance(i: Interaction[StageRef]) -> None:
         ref = i.payload
-        answer(i, advance_stage(services.engine, ref.onboarding_id, ref.stage, i.actor, now=services.clock.now()))
+        outcome = advance_stage(
+            services.engine,
+            ref.onboarding_id,
+            ref.stage,
+            i.actor,
+            now=services.clock.now(),
+            playbooks=services.playbooks,
+        )
+        answer(i, outcome)
 
     @on_action(app, services, Action.ONBOARDING_COMPLETE, OnboardingRef)
     def complete(i: Interaction[OnboardingRef]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.domain import ROLE_LABELS, Role, Stage
+from bot.core.domain import ROLE_LABELS, Role
 from bot.core.effects import Hold, Need
 from bot.core.ids import Action
 from bot.core.payloads import MilestoneRef, OnboardingRef
@@ -18,8 +18,8 @@ from messages import blocks as b
 
 HOLDS_SHOWN = 20  # a refusal stays well inside a message's 50 blocks
 
-# stage -> the link to its card in the channel, or None when the card is not posted yet
-CardLink = Callable[[Stage], str | None]
+# the link to the card that has the fix for this hold, or None when that card is not posted yet
+CardLink = Callable[[Hold], str | None]
 
 
 def _role(role: str | None) -> str:
@@ -35,6 +35,8 @@ def need_words(hold: Hold) -> str:
             words.append(f"an owner on our side ({_role(hold.vendor_role)})")
         elif need is Need.CONFIRMATION:
             words.append("the customer's confirmation (their owner presses *Confirm* on the card)")
+        elif need is Need.SIGN_OFF:
+            words.append("the executive sponsor's sign-off and the CSM's countersignature, on the sign-off card")
         elif need is Need.UNBLOCK:
             words.append("unblocking")
         else:
@@ -51,7 +53,7 @@ def assign_button(onboarding_id: int, milestone_id: int, version: int) -> dict[s
 def _fix(hold: Hold, link: CardLink) -> dict[str, Any] | None:
     if Need.CUSTOMER_OWNER in hold.needs or Need.VENDOR_OWNER in hold.needs:
         return assign_button(hold.onboarding_id, hold.milestone_id, hold.version)
-    url = link(hold.stage)
+    url = link(hold)
     if url is None:
         return None
     return b.button("Open card", Action.OPEN_CARD, OnboardingRef(hold.onboarding_id).encode(), url=url)

@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import update
 from sqlmodel import select
@@ -36,13 +37,17 @@ def _everyone_in_slack() -> dict:
     )
 
 
-def _standard_60(h: Harness, **team_over: Any) -> Onboarding:
+def _onboarding(h: Harness, playbook: str, **team_over: Any) -> Onboarding:
     return start_onboarding(
         h,
-        basics_=basics(playbook=choice("standard_60"), target_go_live=day("2026-08-14")),
+        basics_=basics(playbook=choice(playbook), target_go_live=day("2026-10-30")),
         team_=team(**team_over),
         customer_=_everyone_in_slack(),
     )
+
+
+def _standard_60(h: Harness, **team_over: Any) -> Onboarding:
+    return _onboarding(h, "standard_60", **team_over)
 
 
 def _updates(h: Harness, c: PostedCard) -> int:
@@ -123,9 +128,10 @@ def _move_on(h: Harness, ob_id: int, stage: Stage, following: Stage) -> None:
     h.settle()
 
 
-def test_a_standard_60_onboarding_goes_from_kickoff_to_a_completed_adoption_by_its_controls(harness):
+@pytest.mark.parametrize("playbook", ["standard_60", "standard_30", "light", "enterprise_90"])
+def test_an_onboarding_goes_from_kickoff_to_a_completed_adoption_by_its_controls(harness, playbook):
     h = harness
-    ob = _standard_60(h, ongoing_csm=user(ONGOING))
+    ob = _onboarding(h, playbook, ongoing_csm=user(ONGOING))
     with session_scope(h.engine) as s:
         unowned = s.exec(
             select(Milestone).where(
@@ -375,3 +381,18 @@ def test_the_add_milestone_form_is_acknowledged_before_anything_is_written(harne
     bad = h.slack.view_submission(form, {**values, Field.MILESTONE_TITLE: {Field.MILESTONE_TITLE: text("")}},
                                   user_id=VENDOR_CSM)  # fmt: skip
     assert bad.json["response_action"] == "errors" and Field.MILESTONE_TITLE in bad.json["errors"]
+
+
+def test_a_refused_move_from_go_live_points_at_the_sign_off_card(harness):
+    from tests.test_stages import _ready_to_sign, _to_go_live
+
+    h = harness
+    ob = _to_go_live(h)
+    _ready_to_sign(h, ob.id)
+    go_live, signoff = card(h, ob.id, "stage", "go_live"), card(h, ob.id, "signoff")
+    answers = len(h.fake.calls_to("response_url"))
+    click(h, Action.STAGE_ADVANCE, _control(shown(h, go_live), Action.STAGE_ADVANCE), VENDOR_CSM, go_live)
+    refused = h.fake.wait_for("response_url", count=answers + 1).args
+    holding = [b for b in refused["blocks"] if milestone(h, ob.id, "go_live_signed").title in as_text(b)]
+    assert len(holding) == 1 and "sign-off card" in holding[0]["text"]["text"]
+    assert f"/p{signoff.ts.replace('.', '')}" in holding[0]["accessory"]["url"]

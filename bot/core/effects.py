@@ -91,6 +91,7 @@ class Need(StrEnum):
     DONE = "done"
     UNBLOCK = "unblock"  # it is blocked
     CONFIRMATION = "confirmation"  # marked done; waits for its customer-side owner to confirm
+    SIGN_OFF = "sign_off"  # the go-live milestone: done by the sponsor's sign-off and the CSM's countersignature
 
 
 @dataclass(frozen=True)

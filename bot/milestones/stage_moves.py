@@ -35,7 +35,15 @@ class Signer(StrEnum):
     CSM = "csm"
 
 
-def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: Actor, *, now: datetime) -> Outcome:
+def advance_stage(
+    engine: Engine,
+    onboarding_id: int,
+    from_stage: Stage,
+    actor: Actor,
+    *,
+    now: datetime,
+    playbooks: dict[str, Playbook] | None = None,
+) -> Outcome:
     """Move the onboarding on from `from_stage` when its exit criteria are met (vendor side only)."""
     if actor.side is not Side.VENDOR:
         return Outcome.refused("Only the vendor's team moves the project to the next stage.")
@@ -51,7 +59,7 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
         following = next_stage(from_stage)
         if following is None:
             return Outcome.refused("This is the last stage: use *Complete onboarding* on its card once it is done.")
-        if refused := _unfinished(record, from_stage):
+        if refused := _unfinished(record, from_stage, _go_live_key(record, playbooks)):
             return refused
         moved = session.execute(
             update(Onboarding)
@@ -86,7 +94,12 @@ def advance_stage(engine: Engine, onboarding_id: int, from_stage: Stage, actor: 
         return Outcome(Kind.APPLIED, changed=changed)
 
 
-def _unfinished(record: OnboardingRecord, stage: Stage) -> Outcome | None:
+def _go_live_key(record: OnboardingRecord, playbooks: dict[str, Playbook] | None) -> str | None:
+    playbook = (playbooks or {}).get(record.onboarding.playbook_key)
+    return playbook.go_live_milestone.key if playbook else None
+
+
+def _unfinished(record: OnboardingRecord, stage: Stage, go_live_key: str | None = None) -> Outcome | None:
     """The refusal naming what is still open of `stage` (and each milestone holding it), or None."""
     missing = unmet(record, stage)
     if not missing:
@@ -102,7 +115,11 @@ def _unfinished(record: OnboardingRecord, stage: Stage) -> Outcome | None:
         )
         for c in missing
     )
-    return Outcome(Kind.REFUSED, f"{stage.label} isn't finished yet. Still to do:\n{lines}", holds=holds(record, stage))
+    return Outcome(
+        Kind.REFUSED,
+        f"{stage.label} isn't finished yet. Still to do:\n{lines}",
+        holds=holds(record, stage, go_live_key),
+    )
 
 
 def complete_onboarding(engine: Engine, onboarding_id: int, actor: Actor, *, now: datetime) -> Outcome:

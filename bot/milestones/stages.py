@@ -68,13 +68,18 @@ def _status_need(m: Milestone) -> Need | None:
     return Need.DONE
 
 
-def holds(record: OnboardingRecord, stage: Stage) -> list[Hold]:
-    """Each milestone that keeps `stage` from moving on, with what it needs, in plan order."""
+def holds(record: OnboardingRecord, stage: Stage, go_live_key: str | None = None) -> list[Hold]:
+    """Each milestone that keeps `stage` from moving on, with what it needs, in plan order.
+
+    `go_live_key` names the go-live milestone, which is done by the sign-off, not by a button.
+    """
     by_key = {m.key: m for m in record.milestones}
     needs: dict[int, list[Need]] = {}
     for c in unmet(record, stage):
         for key in c.milestones:
             need = _status_need(by_key[key])
+            if need is not None and key == go_live_key:
+                need = Need.SIGN_OFF
             if need is not None:
                 needs.setdefault(by_key[key].id, []).append(need)
     if stage is Stage.KICKOFF:

@@ -156,13 +156,11 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
         log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
 
-def stage_cards(engine: Engine, onboarding_id: int) -> dict[str, tuple[str, str]]:
-    """The stage cards in the channel so far: stage key -> (channel id, ts)."""
+def posted_cards(engine: Engine, onboarding_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """The cards in the channel so far: (kind, subject) -> (channel id, ts)."""
     with session_scope(engine) as session:
-        found = session.exec(
-            select(PostedCard).where(PostedCard.onboarding_id == onboarding_id, PostedCard.kind == CardKind.STAGE.value)
-        )
-        return {c.subject: (c.channel_id, c.ts) for c in found}
+        found = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
+        return {(c.kind, c.subject): (c.channel_id, c.ts) for c in found}
 
 
 def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
