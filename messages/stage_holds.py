@@ -16,7 +16,7 @@ from bot.core.ids import Action
 from bot.core.payloads import MilestoneRef, OnboardingRef
 from messages import blocks as b
 
-HOLDS_SHOWN = 20  # a refusal stays well inside a message's 50 blocks
+HOLDS_SHOWN = 12  # a refusal stays well inside a message's 50 blocks and Slack's size limit
 
 # the link to the card that has the fix for this hold, or None when that card is not posted yet
 CardLink = Callable[[Hold], str | None]

@@ -239,7 +239,7 @@ def test_a_refused_move_names_each_milestone_holding_it_and_offers_the_fix(harne
     answers = len(h.fake.calls_to("response_url"))
     click(h, Action.STAGE_ADVANCE, _control(shown(h, kickoff), Action.STAGE_ADVANCE), VENDOR_CSM, kickoff)
     refused = h.fake.wait_for("response_url", count=answers + 1).args
-    assert "Every milestone has an owner on both sides (1 still need one)" in refused["text"]
+    assert "Every milestone has an owner on both sides (1 still needs one)" in refused["text"]
     handoff = milestone(h, ob.id, "handoff_done")
     holding = [b for b in refused["blocks"] if handoff.title in b.get("text", {}).get("text", "")]
     assert len(holding) == 1
@@ -396,3 +396,39 @@ def test_a_refused_move_from_go_live_points_at_the_sign_off_card(harness):
     holding = [b for b in refused["blocks"] if milestone(h, ob.id, "go_live_signed").title in as_text(b)]
     assert len(holding) == 1 and "sign-off card" in holding[0]["text"]["text"]
     assert f"/p{signoff.ts.replace('.', '')}" in holding[0]["accessory"]["url"]
+
+
+def test_a_refusal_with_many_milestones_needing_owners_stays_within_slacks_limits(harness):
+    from bot.core.payloads import StageRef
+    from tests.test_stages import _finish_in_db, _move_to
+
+    h = harness
+    ob = start_onboarding(
+        h,
+        basics_=basics(playbook=choice("enterprise_90"), target_go_live=day("2026-10-30")),
+        team_=team(technical_lead={"type": "users_select", "selected_user": None}),
+        customer_=customer(
+            executive_sponsor=person("executive_sponsor"),
+            project_owner=person("project_owner"),
+            day_to_day_owner=person("day_to_day_owner"),
+            it_contact=person("it_contact"),
+            project_owner_fit=(),
+        ),
+    )
+    _finish_in_db(h, ob.id, "pre_kickoff", "kickoff")
+    _move_to(h, ob.id, "kickoff")
+    with session_scope(h.engine) as s:
+        unowned = s.exec(
+            select(Milestone).where(
+                Milestone.onboarding_id == ob.id,
+                (Milestone.customer_owner_id.is_(None)) | (Milestone.vendor_owner_id.is_(None)),  # type: ignore[union-attr]
+            )
+        ).all()
+    assert len(unowned) > 12
+    c = card(h, ob.id, "stage", "pre_kickoff")
+    click(h, Action.STAGE_ADVANCE, StageRef(ob.id, Stage.KICKOFF).encode(), VENDOR_CSM, c)
+    refused = h.fake.wait_for("response_url").args
+    assigns = [b for b in refused["blocks"] if b.get("accessory", {}).get("action_id") == Action.MILESTONE_ASSIGN]
+    assert len(assigns) == 12 and f"and {len(unowned) - 12} more" in as_text(refused["blocks"])
+    # Slack refuses messages of much more than ~13k characters of blocks; the harness checks the rest.
+    assert len(as_text(refused["blocks"])) < 11_000

@@ -43,7 +43,7 @@ def criteria(record: OnboardingRecord, stage: Stage) -> list[CriterionState]:
         out.append(CriterionState(c["text"], bool(c.get("client_verified")), met, awaiting, tuple(keys)))
     if stage is Stage.KICKOFF:
         missing = len(unowned(record))
-        text = OWNERS_TEXT + (f" ({missing} still need one)" if missing else "")
+        text = OWNERS_TEXT + (f" ({missing} still {'needs' if missing == 1 else 'need'} one)" if missing else "")
         out.append(CriterionState(text, False, missing == 0))
     return out
 
