@@ -272,6 +272,9 @@ def test_a_refused_move_names_each_milestone_holding_it_and_offers_the_fix(harne
     with session_scope(h.engine) as s:
         owner = s.get(Person, s.get(Milestone, handoff.id).vendor_owner_id)
     assert owner.slack_user_id == ONGOING and owner.role == "ongoing_csm"
+    with session_scope(h.engine) as s:
+        named = s.exec(select(AuditEntry).where(AuditEntry.entity == "person", AuditEntry.entity_id == owner.id)).one()
+    assert named.action == "added" and named.field == "ongoing_csm" and named.actor == VENDOR_CSM
 
     _move_on(h, ob.id, Stage.KICKOFF, Stage.SETUP)
     with session_scope(h.engine) as s:

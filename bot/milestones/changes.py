@@ -145,7 +145,7 @@ def apply_change(
         customers = {p.id for p in record.people if p.side == Side.CUSTOMER}
         if change.customer_owner_id is not None and change.customer_owner_id not in customers:
             return Outcome.refused("That person isn't one of this customer's people; pick one from the list.")
-        change = _with_vendor_owner(session, record, milestone, change, now)
+        change = _with_vendor_owner(session, record, milestone, change, now, actor)
 
     values, history = _changes(change, actor, milestone, new_status, record, now)
     values["version"] = milestone.version + 1
@@ -192,7 +192,7 @@ def apply_change(
 
 
 def _with_vendor_owner(
-    session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime
+    session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime, actor: Actor
 ) -> Change:
     """The reassignment with the vendor-side owner as a person of this onboarding (added when new to it)."""
     theirs = [p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id]
@@ -213,6 +213,19 @@ def _with_vendor_owner(
         session.add(vendor)
         session.flush()
         record.people.append(vendor)
+        audit.record(
+            session,
+            onboarding_id=record.id,
+            entity="person",
+            entity_id=vendor.id,
+            action="added",
+            field=vendor.role,
+            new=vendor.slack_user_id,
+            reason=f"named as owner of {milestone.key}",
+            actor=actor.user_id,
+            actor_side=actor.side_value,
+            at=now,
+        )
     customer = change.customer_owner_id if change.customer_owner_id is not None else milestone.customer_owner_id
     return Change(Act.REASSIGN, customer_owner_id=customer, vendor_owner_id=vendor.id if vendor else None)
 

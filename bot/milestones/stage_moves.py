@@ -1,8 +1,9 @@
-"""Moving an onboarding on to its next stage, and the go-live sign-off.
+"""Moving an onboarding on to its next stage, completing it after adoption, and the go-live sign-off.
 
-A stage moves on only when its exit criteria are met (bot.milestones.stages); go-live is signed off
-by the named executive sponsor (nobody may sign for them) and countersigned by the implementation
-CSM. Each is a compare-and-set on the onboarding, audited; the result says what to show.
+A stage moves on only when its exit criteria are met (bot.milestones.stages); a refusal names each
+milestone holding it and what it needs. Go-live is signed off by the named executive sponsor (nobody
+may sign for them) once the stage's other criteria are met, and countersigned by the implementation
+CSM; the adoption stage, the last, completes the onboarding (handed to the ongoing CSM). Each is a compare-and-set on the onboarding, audited; the result says what to show.
 """
 
 from __future__ import annotations
