@@ -22,6 +22,7 @@ from handlers import (
     nudge_controls,
     onboarding_commands,
     stages,
+    voice,
 )
 
 
@@ -37,4 +38,5 @@ def register(app: App, services: Services) -> None:
     stages.register(app, services)
     onboarding_commands.register(app, services, router)
     home.register(app, services)
+    voice.register(app, services)
     channel_events.register(app, services)  # last: it also acknowledges any other event

@@ -133,6 +133,7 @@ class Act(StrEnum):
     PICK_UP = "pick_up"
     MY_TASKS = "my_tasks"
     REPOST_SETUP = "repost_setup"
+    RATE = "rate"  # the customer's rating of a finished stage
 
 
 class StageStatus(StrEnum):

@@ -22,6 +22,7 @@ class CardKind(StrEnum):
     SIGNOFF = "signoff"  # the go-live sign-off, in the shared channel
     HANDOFF = "handoff"  # the full handoff, in the internal channel
     WELCOME = "welcome"  # the welcome, in the shared channel (posted once, never edited)
+    RATING = "rating"  # "how did it go?" for a finished stage, in the shared channel (subject: the stage key)
 
 
 class Event(StrEnum):
@@ -81,6 +82,8 @@ class Changed:
     moved: tuple[Stage, Stage] | None = None  # (finished, started)
     handoff: bool = False  # rebuild the internal handoff post
     completed: bool = False  # the onboarding was just closed: say so in the shared channel
+    rated: Stage | None = None  # rebuild this stage's rating card
+    low_rating: LowRating | None = None  # tell the CSM, internally, at once
 
 
 class Need(StrEnum):
@@ -106,6 +109,18 @@ class Hold:
     needs: tuple[Need, ...]
     customer_role: str | None = None  # the roles its owners are meant to hold
     vendor_role: str | None = None
+
+
+@dataclass(frozen=True)
+class LowRating:
+    """A customer-side person rated a stage low (or commented on a low rating they gave)."""
+
+    rating_id: int
+    stage: Stage
+    user_id: str
+    score: int
+    comment: str  # as typed
+    before: int | None = None  # their score before, when they changed it
 
 
 class Kind(StrEnum):

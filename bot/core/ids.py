@@ -21,6 +21,7 @@ class View(StrEnum):
     MILESTONE_DUE = "ms.due"
     MILESTONE_REASSIGN = "ms.reassign"
     MILESTONE_ADD = "ms.add"
+    RATING_COMMENT = "voice.comment"
 
 
 class Action(StrEnum):
@@ -51,6 +52,9 @@ class Action(StrEnum):
     OPEN_CARD = "home.open_card"
     # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.
     SETUP_REPOST = "setup.repost"
+    # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
+    RATE = "voice.rate"
+    RATE_COMMENT = "voice.comment"
 
 
 class Field(StrEnum):
@@ -102,6 +106,8 @@ class Field(StrEnum):
     MILESTONE_DUE = "milestone_due"
     MILESTONE_CLIENT_VERIFIED = "milestone_client_verified"
     ONBOARDING = "onboarding"
+    RATING_SCORE = "rating_score"
+    RATING_COMMENT = "rating_comment"
 
 
 def person_field(role: str, part: str) -> str:

@@ -176,6 +176,20 @@ class NoticeRef(Payload):
     subject: str
 
 
+@dataclass(frozen=True)
+class RatingChoice(Payload):
+    """One score button of a finished stage's rating card."""
+
+    KIND: ClassVar[str] = "r"
+    onboarding_id: int
+    stage: Stage
+    score: int
+
+    @property
+    def stage_ref(self) -> StageRef:
+        return StageRef(self.onboarding_id, self.stage)
+
+
 class SnoozeSpan(StrEnum):
     ONE_DAY = "1d"
     THREE_DAYS = "3d"

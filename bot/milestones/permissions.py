@@ -54,6 +54,7 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.PICK_UP: frozenset({TEAM}),
     Act.MY_TASKS: frozenset({TEAM, OTHER_VENDOR, OWNER, CUSTOMER}),
     Act.REPOST_SETUP: frozenset({TEAM}),
+    Act.RATE: frozenset({OWNER, CUSTOMER}),  # the customer's named people
 }
 
 REFUSALS = {
@@ -151,6 +152,8 @@ def refusal(act: Act, who: Standing) -> str | None:
     if who is Standing.VENDOR_TEAM:
         if act in (Act.CONFIRM, Act.REJECT):
             return "Only someone on the customer's side can confirm this; that is the point of asking them."
+        if act is Act.RATE:
+            return "The rating is the customer's to give; a low score reaches you in the internal channel."
         if act is Act.SIGN_OFF:
             return "Only the executive sponsor named for this project can sign off go-live."
         return "That isn't something the vendor's team does here."

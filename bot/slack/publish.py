@@ -19,13 +19,14 @@ from sqlmodel import Session, select
 
 from bot.core.calendar import today_in
 from bot.core.domain import Role, Side, Stage
-from bot.core.effects import CardKind, Changed
+from bot.core.effects import CardKind, Changed, LowRating
 from bot.milestones.stages import criteria, next_stage, signoff_waits_for
 from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
+from bot.onboarding.voice import RATED_STAGES
 from bot.planning.playbook import Playbook
-from messages import cards, handoff_posts, history
-from store import audit
+from messages import cards, handoff_posts, history, voice
+from store import audit, ratings
 from store.db import session_scope
 from store.models import PostedCard
 from store.onboardings import OnboardingRecord, load
@@ -84,6 +85,14 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         return Rendered(blocks, handoff_posts.internal_summary_text(record))
     if kind == CardKind.WELCOME:
         return Rendered(handoff_posts.welcome(record), handoff_posts.welcome_text(record))
+    if kind == CardKind.RATING:
+        stage = Stage(subject)
+        with session_scope(services.engine) as session:
+            answered = ratings.answered(session, ob.id, stage.value)
+        asked = sum(1 for p in record.people if p.side == Side.CUSTOMER.value and p.slack_user_id)
+        return Rendered(
+            voice.rating_card(ob.id, ob.customer_name, stage, answered, asked), voice.rating_card_text(stage)
+        )
     return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
 
 
@@ -117,7 +126,13 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
 
 
 def refresh(
-    services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime, handoff: bool = False
+    services: Outlet,
+    record: OnboardingRecord,
+    *,
+    stages: set[str],
+    now: datetime,
+    handoff: bool = False,
+    rated: Stage | None = None,
 ) -> None:
     """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
     ob = record.onboarding
@@ -126,6 +141,8 @@ def refresh(
     wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
     if handoff:
         wanted.append((CardKind.HANDOFF.value, ""))
+    if rated is not None:
+        wanted.append((CardKind.RATING.value, rated.value))
     with session_scope(services.engine) as session:
         found = [stored_card(session, ob.id, kind, subject) for kind, subject in wanted]
     for card in filter(None, found):
@@ -175,7 +192,7 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     record = fresh_record(services.engine, changed.onboarding_id)
     if record is None:
         return None
-    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff)
+    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, rated=changed.rated)
     with session_scope(services.engine) as session:
         lines = [
             (stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line) for line in changed.lines
@@ -204,13 +221,41 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         post_card(services, record, CardKind.STAGE.value, started.value, now)
         if started is Stage.GO_LIVE:
             post_card(services, record, CardKind.SIGNOFF.value, "", now)
+        if finished in RATED_STAGES:
+            post_card(services, record, CardKind.RATING.value, finished.value, now)
     if changed.completed:
         ob = record.onboarding
         try:
             services.poster.chat_postMessage(channel=ob.shared_channel_id or "", text=cards.completed_summary(record))
         except SlackApiError as exc:
             log.warning("the closing summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        post_card(services, record, CardKind.RATING.value, Stage.ADOPTION.value, now)
+    if changed.low_rating is not None:
+        alert_low_rating(services, record, changed.low_rating)
     return record
+
+
+def alert_low_rating(services: Outlet, record: OnboardingRecord, low: LowRating) -> None:
+    """Tell the CSM in the internal channel; a later change or comment goes into the first alert's thread."""
+    ob = record.onboarding
+    if not ob.internal_channel_id:
+        log.warning("onboarding %s has no internal channel for a low rating", ob.id)
+        return
+    with session_scope(services.engine) as session:
+        thread = ratings.alert_ts(session, low.rating_id)
+    try:
+        if thread:
+            services.poster.chat_postMessage(channel=ob.internal_channel_id, thread_ts=thread,
+                                             text=voice.low_rating_followup(low))  # fmt: skip
+            return
+        csm = record.person(Role.IMPLEMENTATION_CSM)
+        text = voice.low_rating_alert(ob.customer_name, csm.slack_user_id if csm else None, low)
+        ts = services.poster.chat_postMessage(channel=ob.internal_channel_id, text=text)["ts"]
+    except SlackApiError as exc:
+        log.warning("the low-rating alert for onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        return
+    with session_scope(services.engine) as session:
+        ratings.mark_alerted(session, low.rating_id, ts)
 
 
 SETUP_PARTS = (CardKind.HANDOFF, CardKind.WELCOME, CardKind.OVERVIEW, CardKind.STAGE)
