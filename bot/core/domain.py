@@ -132,6 +132,7 @@ class Act(StrEnum):
     PICK_UP = "pick_up"
     MY_TASKS = "my_tasks"
     REPOST_SETUP = "repost_setup"
+    REMIND_PUBLICLY = "remind_publicly"  # post a reminder in the shared channel (the sign-off's)
 
 
 class StageStatus(StrEnum):

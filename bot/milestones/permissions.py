@@ -52,6 +52,7 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.PICK_UP: frozenset({TEAM}),
     Act.MY_TASKS: frozenset({TEAM, OTHER_VENDOR, OWNER, CUSTOMER}),
     Act.REPOST_SETUP: frozenset({TEAM}),
+    Act.REMIND_PUBLICLY: frozenset({TEAM}),
 }
 
 REFUSALS = {
