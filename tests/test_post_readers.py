@@ -233,3 +233,17 @@ def test_only_the_vendors_team_posts_a_public_reminder(harness):
     _remind(harness, ob, CUSTOMER_SPONSOR, team_id=CUSTOMER_TEAM, channel_id=SHARED_CHANNEL)
     assert _answer(harness) == "That is for the vendor's team. Ask your CSM in this channel."
     assert harness.fake.calls_to("chat.postMessage") == []
+
+
+def test_a_customers_direct_message_goes_only_to_one_of_that_customers_people(harness, ob):
+    to_customer = notice(
+        ob, "go_live_signed", audience=Audience.CUSTOMER_DM, recipient=CUSTOMER_CHAMPION, signoff=True, **MILESTONE
+    )
+    to_vendor = notice(ob, "go_live_signed", audience=Audience.CUSTOMER_DM, recipient=VENDOR_CSM, signoff=True)
+    to_channel = notice(ob, "other", audience=Audience.CUSTOMER_DM, recipient=SHARED_CHANNEL, signoff=True)
+    said = [to_customer, to_vendor, to_channel]
+    report = run_sweep(harness.services, MONDAY_9, decide=lambda s, now: said, clock=ManualClock(MONDAY_9))
+    assert [p.keys for p in report.delivery.posts if p.keys != ()][:1] == [(to_customer.dedupe_key,)]
+    assert set(report.delivery.failed) == {to_vendor.dedupe_key, to_channel.dedupe_key}
+    [post] = [c for c in harness.fake.calls_to("chat.postMessage") if c.args["channel"] == CUSTOMER_CHAMPION]
+    assert "actions" not in json.dumps(post.args["blocks"])
