@@ -45,6 +45,7 @@ EXPECTED = {
     Act.MY_TASKS: "Y Y Y Y . .",
     Act.REPOST_SETUP: "Y . . . . .",
     Act.RATE: ". . Y Y . .",
+    Act.REMIND_PUBLICLY: "Y . . . . .",
 }
 CELLS = [(act, who, row.split()[i] == "Y") for act, row in EXPECTED.items() for i, who in enumerate(COLUMNS)]
 

@@ -134,6 +134,7 @@ class Act(StrEnum):
     MY_TASKS = "my_tasks"
     REPOST_SETUP = "repost_setup"
     RATE = "rate"  # the customer's rating of a finished stage
+    REMIND_PUBLICLY = "remind_publicly"  # post a reminder in the shared channel (the sign-off's)
 
 
 class StageStatus(StrEnum):

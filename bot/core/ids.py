@@ -48,6 +48,7 @@ class Action(StrEnum):
     NUDGE_SNOOZE = "nudge.snooze"  # static_select: 1 day, 3 days, or a date
     NUDGE_SNOOZE_UNTIL = "nudge.snooze_until"  # datepicker
     ESCALATION_ACK = "escalation.ack"  # "I'm on it"
+    SIGNOFF_REMIND = "signoff.remind"  # the CSM posts a sign-off reminder in the shared channel
     # App Home
     OPEN_CARD = "home.open_card"
     # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.

@@ -55,6 +55,7 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.MY_TASKS: frozenset({TEAM, OTHER_VENDOR, OWNER, CUSTOMER}),
     Act.REPOST_SETUP: frozenset({TEAM}),
     Act.RATE: frozenset({OWNER, CUSTOMER}),  # the customer's named people
+    Act.REMIND_PUBLICLY: frozenset({TEAM}),
 }
 
 REFUSALS = {

@@ -150,7 +150,7 @@ def _links(cards: list[PostedCard]):
 def _failed(row: Notification, names: dict[int, str]) -> FailedPost:
     # The deliverer keeps "code" or "code: what it adds" (bot.slack.delivery).
     error, _, detail = (row.last_error or "").partition(": ")
-    direct = row.audience == Audience.DM
+    direct = row.audience in (Audience.DM, Audience.CUSTOMER_DM)
     return FailedPost(
         customer_name=names.get(row.onboarding_id) if row.onboarding_id is not None else None,
         channel_id=None if direct else (row.channel_id or row.recipient),

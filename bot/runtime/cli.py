@@ -7,8 +7,9 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import OperationalError
 
@@ -42,10 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="decide, claim and deliver once")
     sweep.add_argument(
         "--now",
-        type=_moment,
         default=None,
         metavar="TIME",
-        help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)",
+        help="ISO time such as 2026-05-04T09:00, or a time of day such as 09:00 (today); read in --tz "
+        "unless it has an offset (default: now)",
+    )
+    sweep.add_argument(
+        "--tz",
+        type=_zone,
+        default="UTC",
+        metavar="ZONE",
+        help="IANA timezone --now is read in, e.g. America/New_York (default UTC)",
     )
     sweep.add_argument(
         "--dry-run",
@@ -75,12 +83,31 @@ def _minutes(raw: str) -> float:
     return value
 
 
-def _moment(raw: str) -> datetime:
+def _zone(raw: str) -> str:
     try:
-        moment = datetime.fromisoformat(raw)
+        return ZoneInfo(raw).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"not an IANA timezone such as America/New_York: {raw!r}") from None
+
+
+def _moment(raw: str, tz: str = "UTC", now: datetime | None = None) -> datetime:
+    """`raw` as an aware UTC instant: an ISO time, or a time of day meaning today; read in `tz` unless
+    it has an offset of its own."""
+    zone = ZoneInfo(tz)
+    try:
+        of_day = time.fromisoformat(raw) if len(raw) <= 8 and ":" in raw else None
+        moment = (
+            datetime.combine((now or datetime.now(UTC)).astimezone(zone).date(), of_day)
+            if of_day is not None
+            else datetime.fromisoformat(raw)
+        )
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time such as 2026-05-04T09:00: {raw!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise argparse.ArgumentTypeError(
+            f"not an ISO time such as 2026-05-04T09:00 or a time of day such as 09:00: {raw!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
 
 
 def _rules(playbooks: Mapping):
@@ -196,7 +223,13 @@ def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if isinstance(getattr(args, "now", None), str):
+        try:
+            args.now = _moment(args.now, args.tz)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument --now: {exc}")
     try:
         settings = load_settings()
         logs.configure(settings.log_level, secrets=(settings.slack_signing_secret or "",))
