@@ -7,6 +7,7 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 
@@ -109,7 +110,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         upgrade(engine)
     check_schema(engine)
-    services = build_services(settings, engine=engine)
+    # A click's work after its ack (the database, the card updates) runs on a pool as wide as the
+    # request threads: enough to keep the database pool busy, few enough to leave acks the CPU.
+    work = ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="work")
+    services = build_services(settings, engine=engine, work=work)
     app = create_app(services)
     scheduler = None
     if args.with_scheduler:
@@ -123,6 +127,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        work.shutdown(wait=True)
 
 
 def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) -> int:

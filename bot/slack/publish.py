@@ -114,19 +114,38 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
     return card
 
 
+Cards = dict[tuple[str, str], PostedCard]
+
+
+def posted_cards(session: Session, onboarding_id: int) -> Cards:
+    """Every card of an onboarding, by (kind, subject), in one query."""
+    rows = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
+    return {(c.kind, c.subject): c for c in rows}
+
+
 def refresh(
-    services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime, handoff: bool = False
+    services: Outlet,
+    record: OnboardingRecord,
+    *,
+    stages: set[str],
+    now: datetime,
+    handoff: bool = False,
+    posted: Cards | None = None,
 ) -> None:
-    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
+    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place.
+
+    The stage cards go first: they are what the person who clicked is looking at.
+    """
     ob = record.onboarding
     assert ob.id is not None
     wanted = [(CardKind.STAGE.value, s) for s in sorted(stages)]
     wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
     if handoff:
         wanted.append((CardKind.HANDOFF.value, ""))
-    with session_scope(services.engine) as session:
-        found = [stored_card(session, ob.id, kind, subject) for kind, subject in wanted]
-    for card in filter(None, found):
+    if posted is None:
+        with session_scope(services.engine) as session:
+            posted = posted_cards(session, ob.id)
+    for card in filter(None, (posted.get(key) for key in wanted)):
         shown = _render(services, record, card.kind, card.subject, now)
         try:
             services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
@@ -163,19 +182,15 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     """Show what a committed change did; returns the onboarding as it now stands (None when gone)."""
     if changed is None:
         return None
-    record = fresh_record(services.engine, changed.onboarding_id)
+    # The onboarding as it now stands and its cards, read in one go.
+    with session_scope(services.engine) as session:
+        record = load(session, changed.onboarding_id)
+        posted = posted_cards(session, changed.onboarding_id) if record is not None else {}
     if record is None:
         return None
-    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff)
-    with session_scope(services.engine) as session:
-        lines = [
-            (stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line) for line in changed.lines
-        ]
-        ask_card = (
-            stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage)
-            if changed.ask is not None
-            else None
-        )
+    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, posted=posted)
+    lines = [(posted.get((line.kind.value, line.subject)), line) for line in changed.lines]
+    ask_card = posted.get((CardKind.STAGE.value, changed.ask.stage)) if changed.ask is not None else None
     for card, line in lines:
         thread_line(services, card, history.line(line.history))
     if changed.ask is not None:
