@@ -1,10 +1,11 @@
 """The trust boundary: every click and form submission passes here before any domain code runs.
 
 `on_action` and `on_view` register a listener behind one gate: it acknowledges (clicks at once,
-their work then running on the services' work pool; forms once their own inputs are read), decodes the typed payload the bot put in the button value,
-option, block id or `private_metadata` (bot.core.payloads), resolves who is acting and on which
-side, and refuses (an ephemeral answer, or an inline form error) when any of it does not add up.
-Listeners receive an `Interaction` or a `Submission` and never parse a payload themselves.
+their work then running on the services' work pool; forms once their own inputs are read),
+decodes the typed payload the bot put in the button value, option, block id or
+`private_metadata` (bot.core.payloads), resolves who is acting and on which side, and refuses
+(an ephemeral answer, or an inline form error) when any of it does not add up. Listeners receive
+an `Interaction` or a `Submission` and never parse a payload themselves.
 """
 
 from __future__ import annotations

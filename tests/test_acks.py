@@ -18,6 +18,8 @@ from sqlalchemy import text as sql
 
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import OnboardingRef
+from handlers import milestones as milestone_handlers
+from handlers.errors import SORRY
 from store.db import session_scope
 from store.models import AuditEntry, Onboarding, PostedCard
 from tests.cards_helpers import card, click, milestone, ref, start_onboarding
@@ -123,3 +125,22 @@ def test_commands_and_the_gate_override_are_acknowledged_while_the_database_is_l
         assert s.get(Onboarding, handoff.onboarding_id).gate_override_by == VENDOR_MANAGER
         overrides = s.execute(select(AuditEntry).where(AuditEntry.action == "gate_overridden")).scalars().all()
     assert len(overrides) == 1, "applied once"
+
+
+def test_a_failure_in_the_work_after_the_ack_is_logged_and_told(harness, monkeypatch, caplog):
+    ob = start_onboarding(harness)
+    c = card(harness, ob.id, "stage", "pre_kickoff")
+    r = ref(harness, ob.id, "intake_received")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(milestone_handlers, "change", broken)
+    answered = len(harness.fake.calls_to("response_url"))
+    reply = click(harness, Action.MILESTONE_START, r.encode(), "U0CSM", c)
+    assert reply.status == 200 and not reply.text
+    told = harness.fake.wait_for("response_url", count=answered + 1).args
+    assert told["text"] == SORRY and told["response_type"] == "ephemeral"
+    harness.settle()
+    assert "listener failed: RuntimeError" in caplog.text
+    assert milestone(harness, ob.id, "intake_received").version == r.version
