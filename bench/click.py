@@ -88,6 +88,15 @@ class TimedFake(FakeSlack):
         if self.latency_s and call.method != "response_url":
             time.sleep(self.latency_s)
 
+    def quiet(self, for_s: float = 1.0, at_most_s: float = 60.0) -> None:
+        """Wait until no Web API call has arrived for `for_s` seconds."""
+        deadline = time.monotonic() + at_most_s
+        while time.monotonic() < deadline:
+            count = len(self.calls)
+            time.sleep(for_s)
+            if len(self.calls) == count:
+                return
+
     def seen(self, key: tuple[str, str]) -> int:
         with self.arrived:
             return len(self.updates[key])
@@ -279,6 +288,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=None, help="onboardings clicked first, not measured")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the fake Slack's delay before each answer")
     parser.add_argument("--threads", type=int, default=8, help="WSGI threads of each server (serve's default)")
+    parser.add_argument("--work-threads", type=int, default=None, help="serve's --work-threads (default: serve's)")
     parser.add_argument("--reset", action="store_true", help="empty DATABASE_URL's tables first")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
@@ -308,7 +318,9 @@ def main() -> int:
         )
         services = build_services(settings, engine=engine)
         started = time.perf_counter()
+        fake.latency_s = 0  # setting up is not measured
         plans = build(services, fake, warmup + measured)
+        fake.latency_s = args.latency_ms / 1000
         print(f"set up {warmup + measured} onboardings in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url,
                "DATABASE_URL": url, "ONBOARD_LOG_LEVEL": "INFO"}  # fmt: skip
@@ -316,6 +328,8 @@ def main() -> int:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         bot_cmd = [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1", "--port", "0",
                    "--threads", str(args.threads)]  # fmt: skip
+        if args.work_threads:
+            bot_cmd += ["--work-threads", str(args.work_threads)]
         bare_cmd = [sys.executable, __file__, "--bare-server", "--api-url", fake.url, "--threads", str(args.threads)]
         wide_cmd = [*bare_cmd, "--listeners", str(LISTENER_THREADS)]
         servers = (
@@ -331,6 +345,7 @@ def main() -> int:
                 procs.append(proc)
                 run_clicks(fake, base, plans[:warmup], args.concurrency)
                 acks, cards, errors = run_clicks(fake, base, plans[warmup:], args.concurrency)
+                fake.quiet()  # the rest of each click's work (other cards, history) must not spill into the next run
                 rows.append((name, len(acks), _pct(acks, 50), _pct(acks, 99), _pct(cards, 50), _pct(cards, 99), errors))
                 proc.terminate()
                 proc.wait(timeout=10)
