@@ -29,35 +29,38 @@ def _optional_onboarding(raw: str | None) -> OnboardingRef | None:
 
 
 def register(app: App, services: Services, router: CommandRouter) -> None:
+    # Both read the database: acknowledged at once, answered through the command's response_url.
     def status(call: CommandCall) -> None:
+        call.ack()
         name = " ".join(call.args).strip()
         found = find(services.engine, channel_id=call.command.get("channel_id", ""), name=name)
         if found.several:
             names = ", ".join(found.several[:10])
-            call.ack(response_type="ephemeral", text=f"Several onboardings match “{name}”: {names}.")
+            call.respond(response_type="ephemeral", text=f"Several onboardings match “{name}”: {names}.")
             return
         if found.record is None:
             hint = f"No onboarding matches “{name}”." if name else "This channel has no onboarding."
-            call.ack(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
+            call.respond(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
             return
         missing = [publish.PART_NAMES[k] for k in publish.missing_setup(services.engine, found.record)]
         text, blocks = status_blocks.status(found.record, services.clock.now(), missing)
-        call.ack(response_type="ephemeral", text=text, blocks=blocks)
+        call.respond(response_type="ephemeral", text=text, blocks=blocks)
 
     def listing(call: CommandCall) -> None:
+        call.ack()
         everyone = "--all" in call.args
         mine = portfolio(services.engine, call.user_id, everyone=everyone)
         if not mine.allowed:
-            call.ack(response_type="ephemeral", text="`--all` is for CSM managers.")
+            call.respond(response_type="ephemeral", text="`--all` is for CSM managers.")
             return
         if not mine.onboardings:
-            call.ack(
+            call.respond(
                 response_type="ephemeral",
                 text="No active onboardings" + ("." if everyone else " with you on the team."),
             )
             return
         text, blocks = status_blocks.listing(mine.onboardings, mine.milestones, services.clock.now(), everyone=everyone)
-        call.ack(response_type="ephemeral", text=text, blocks=blocks)
+        call.respond(response_type="ephemeral", text=text, blocks=blocks)
 
     def milestone(call: CommandCall) -> None:
         if call.args[:1] != ["add"]:

@@ -24,7 +24,7 @@ def register(app: App, services: Services) -> None:
         if outcome.holds:
             # Name each milestone holding the stage, with the button that fixes it.
             onboarding_id = outcome.holds[0].onboarding_id
-            posted = publish.posted_cards(services.engine, onboarding_id)
+            posted = publish.card_places(services.engine, onboarding_id)
 
             def link(hold: Hold) -> str | None:
                 signing = Need.SIGN_OFF in hold.needs

@@ -112,11 +112,9 @@ def apply_change(
     now: datetime,
     playbooks: dict[str, Playbook],
 ) -> Outcome:
-    milestone = session.get(Milestone, ref.milestone_id)
-    if milestone is None or milestone.onboarding_id != ref.onboarding_id:
-        return Outcome(Kind.MISSING, GONE)
     record = load(session, ref.onboarding_id)
-    if record is None or record.onboarding.status == OnboardingStatus.CANCELLED:
+    milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
+    if record is None or milestone is None or record.onboarding.status == OnboardingStatus.CANCELLED:
         return Outcome(Kind.MISSING, GONE)
     subject = subject_of(record, milestone)
     if reason := permissions.check(record, actor, change.act, milestone.customer_owner_id) or refusal(

@@ -125,6 +125,15 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
     return card
 
 
+Cards = dict[tuple[str, str], PostedCard]
+
+
+def posted_cards(session: Session, onboarding_id: int) -> Cards:
+    """Every card of an onboarding, by (kind, subject), in one query."""
+    rows = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
+    return {(c.kind, c.subject): c for c in rows}
+
+
 def refresh(
     services: Outlet,
     record: OnboardingRecord,
@@ -133,8 +142,12 @@ def refresh(
     now: datetime,
     handoff: bool = False,
     rated: Stage | None = None,
+    posted: Cards | None = None,
 ) -> None:
-    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
+    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place.
+
+    The stage cards go first: they are what the person who clicked is looking at.
+    """
     ob = record.onboarding
     assert ob.id is not None
     wanted = [(CardKind.STAGE.value, s) for s in sorted(stages)]
@@ -143,9 +156,10 @@ def refresh(
         wanted.append((CardKind.HANDOFF.value, ""))
     if rated is not None:
         wanted.append((CardKind.RATING.value, rated.value))
-    with session_scope(services.engine) as session:
-        found = [stored_card(session, ob.id, kind, subject) for kind, subject in wanted]
-    for card in filter(None, found):
+    if posted is None:
+        with session_scope(services.engine) as session:
+            posted = posted_cards(session, ob.id)
+    for card in filter(None, (posted.get(key) for key in wanted)):
         shown = _render(services, record, card.kind, card.subject, now)
         try:
             services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
@@ -173,7 +187,7 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
         log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
 
-def posted_cards(engine: Engine, onboarding_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+def card_places(engine: Engine, onboarding_id: int) -> dict[tuple[str, str], tuple[str, str]]:
     """The cards in the channel so far: (kind, subject) -> (channel id, ts)."""
     with session_scope(engine) as session:
         found = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
@@ -189,19 +203,16 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     """Show what a committed change did; returns the onboarding as it now stands (None when gone)."""
     if changed is None:
         return None
-    record = fresh_record(services.engine, changed.onboarding_id)
+    # The onboarding as it now stands and its cards, read in one go.
+    with session_scope(services.engine) as session:
+        record = load(session, changed.onboarding_id)
+        posted = posted_cards(session, changed.onboarding_id) if record is not None else {}
     if record is None:
         return None
-    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, rated=changed.rated)
-    with session_scope(services.engine) as session:
-        lines = [
-            (stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line) for line in changed.lines
-        ]
-        ask_card = (
-            stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage)
-            if changed.ask is not None
-            else None
-        )
+    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, rated=changed.rated,
+            posted=posted)  # fmt: skip
+    lines = [(posted.get((line.kind.value, line.subject)), line) for line in changed.lines]
+    ask_card = posted.get((CardKind.STAGE.value, changed.ask.stage)) if changed.ask is not None else None
     for card, line in lines:
         thread_line(services, card, history.line(line.history))
     if changed.ask is not None:
