@@ -27,7 +27,7 @@ def test_status_in_the_shared_channel_and_by_name(harness):
     start_onboarding(harness)
     here = harness.slack.command("status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL).json
     assert here["response_type"] == "ephemeral" and "Onboarding plan: Acme Corp" in json.dumps(here)
-    assert "Health:" in json.dumps(here)
+    assert "*Go-live* agreed Fri 19 Jun" in json.dumps(here)
     named = harness.slack.command("status acme", user_id=VENDOR_CSM, channel_id="C0GENERAL").json
     assert "Acme Corp" in json.dumps(named)
     none = harness.slack.command("status globex", user_id=VENDOR_CSM, channel_id="C0GENERAL").json

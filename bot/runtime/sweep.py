@@ -8,7 +8,7 @@ of them. A dry run decides in a transaction that is rolled back, and neither pos
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,6 +20,8 @@ from sqlmodel import Session
 from bot.automation import collector
 from bot.core.clock import Clock
 from bot.core.notices import Notice
+from bot.milestones import forecast
+from bot.planning.playbook import Playbook, load_playbooks
 from bot.runtime.locks import default_holder, sweep_lock
 from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
 from store import outbox
@@ -75,12 +77,13 @@ def run_sweep(
 ) -> SweepReport:
     """Decide and claim in one transaction, then deliver; skipped when another sweeper holds the lock."""
     if dry_run:
-        return plan_sweep(services.engine, now, decide=decide)
+        return plan_sweep(services, now, decide=decide)
     with sweep_lock(services.engine, holder or default_holder()) as acquired:
         if not acquired:
             log.info("another sweeper holds the lock; skipping this sweep")
             return SweepReport(now=now, ran=False)
         with session_scope(services.engine) as session, collector.paused():
+            forecast.refresh_daily(session, _playbooks(services), now)
             notices = list(decide(session, now))
             ready = [n for n in notices if may_go_out(n, now)]
             claimed = outbox.claim(session, ready)
@@ -111,16 +114,24 @@ def run_delivery(
         return deliver_due(services, now, clock=clock)
 
 
+def _playbooks(services: object) -> Mapping[str, Playbook]:
+    """The playbooks the sweep's onboardings run on: the services', else the shipped ones."""
+    found = getattr(services, "playbooks", None)
+    return found if found is not None else load_playbooks()
+
+
 def _refuse_commit(session: Session) -> None:
     raise DryRunWrite("a dry run writes nothing, but the rules tried to commit")
 
 
-def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
+def plan_sweep(services: Outlet | HasEngine | Engine, now: datetime, *, decide: Decide) -> SweepReport:
     """What a sweep at `now` would claim, read-only: the rules run in a transaction that is rolled back."""
+    engine = services if isinstance(services, Engine) else services.engine
     with Session(engine) as session:
         event.listen(session, "before_commit", _refuse_commit)
         try:
             with collector.paused():
+                forecast.refresh_daily(session, _playbooks(services), now)
                 notices = list(decide(session, now))
                 existing = outbox.statuses_of(session, [n.dedupe_key for n in notices])
         finally:
