@@ -17,7 +17,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from freezegun import freeze_time
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import select
 
 from bot.automation.rules import decide
@@ -27,11 +27,14 @@ from bot.core.ids import Action
 from bot.milestones.rules import Actor
 from bot.milestones.stage_moves import Signer, sign_off
 from bot.runtime.sweep import run_sweep
-from store.db import session_scope
-from store.models import Milestone, Notification, Onboarding
+from store.db import make_engine, session_scope
+from store.migrate import upgrade
+from store.models import Milestone, Notification, Onboarding, table_of
+from tests import test_activity_events
 from tests.cards_helpers import click, milestone, ref, start_onboarding
 from tests.conftest import CUSTOMER_SPONSOR, SHARED_CHANNEL, VENDOR_CSM
 
+empty_database_url = test_activity_events.empty_database_url  # the fixture
 NEW_YORK = ZoneInfo("America/New_York")
 LATE = "rollout_announced"
 GO_LIVE = "go_live_signed"
@@ -165,3 +168,62 @@ def test_the_monday_overview_gives_the_agreed_and_the_projected_go_live(harness)
         posted[-1].args, ensure_ascii=False
     )
     assert "risk" not in json.dumps(posted[-1].args), "the shared channel hears dates, not a verdict"
+
+
+def test_the_sweep_works_it_out_once_a_customer_day_and_leaves_live_onboardings_alone(harness):
+    ob = start_onboarding(harness)
+    everything_on_time_but(harness, ob.id, LATE)
+    sweep(harness, at(jun(16), 9))
+    assert onboarding(harness, ob.id).projected_go_live_on == jun(22)
+    with session_scope(harness.engine) as s:  # what a second sweep the same day must not touch
+        s.execute(update(Onboarding).where(Onboarding.id == ob.id).values(projected_go_live_on=jun(30)))
+    sweep(harness, at(jun(16), 16))
+    assert onboarding(harness, ob.id).projected_go_live_on == jun(30)
+    # 23:30 in New York is already Wed 17 in UTC, but still Tue 16 for the customer.
+    sweep(harness, at(jun(16), 23) + timedelta(minutes=30))
+    assert onboarding(harness, ob.id).projected_go_live_on == jun(30)
+    sweep(harness, at(jun(17), 0) + timedelta(minutes=30))
+    assert (onboarding(harness, ob.id).projected_go_live_on, onboarding(harness, ob.id).forecast_on) == (
+        jun(23),
+        jun(17),
+    )
+
+    with session_scope(harness.engine) as s:
+        s.execute(
+            update(Onboarding)
+            .where(Onboarding.id == ob.id)
+            .values(status="live", went_live_on=jun(17), projected_go_live_on=jun(17), schedule="live")
+        )
+    sweep(harness, at(jun(19)))
+    stored = onboarding(harness, ob.id)
+    assert (stored.projected_go_live_on, stored.schedule, stored.forecast_on) == (jun(17), "live", jun(17))
+
+
+def test_the_migration_records_the_go_live_day_of_onboardings_already_live(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0004")
+        live = _old_onboarding(engine, "C0LIVE", status="live", countersigned=datetime(2026, 6, 24, 18, 5, tzinfo=UTC))
+        running = _old_onboarding(engine, "C0RUNNING", status="active", countersigned=None)
+        upgrade(engine)
+        with session_scope(engine) as s:
+            assert (s.get(Onboarding, live).went_live_on, s.get(Onboarding, live).schedule) == (jun(24), "live")
+            assert (s.get(Onboarding, running).went_live_on, s.get(Onboarding, running).schedule) == (None, None)
+    finally:
+        engine.dispose()
+
+
+def _old_onboarding(engine, channel: str, *, status: str, countersigned: datetime | None) -> int:
+    now = datetime(2026, 5, 1, 13, 0, tzinfo=UTC)
+    values = {
+        "customer_name": f"Customer {channel}", "status": status, "stage": "go_live", "tier": 2,
+        "acv_cents": 4_000_000, "playbook_key": "standard_30", "timezone": "America/New_York",
+        "contract_signed_on": date(2026, 5, 1), "target_go_live_on": jun(19), "shared_channel_id": channel,
+        "sold": "", "commitments": "", "success_criteria": "", "first_value_definition": "",
+        "full_value_definition": "", "it_dependencies": [], "concerns": "", "political_dynamics": "",
+        "csm_countersigned_at": countersigned, "created_by": VENDOR_CSM, "created_at": now, "updated_at": now,
+        "version": 1,
+    }  # fmt: skip
+    table = table_of(Onboarding)
+    with engine.begin() as conn:
+        return conn.execute(insert(table).values(values).returning(table.c.id)).scalar_one()

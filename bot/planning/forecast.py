@@ -23,11 +23,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from bot.core.calendar import (
     NO_HOLIDAYS,
     add_business_days,
-    business_day_on_or_after,
     business_day_on_or_before,
     business_days_between,
 )
@@ -58,8 +58,8 @@ class Work:
 @dataclass(frozen=True)
 class Forecast:
     go_live: date  # the projected go-live
-    finish: dict[str, date]  # every milestone's actual or projected finish
     critical_path: tuple[str, ...]  # first to go-live
+    finish: dict[str, date]  # the actual or projected finish of each milestone on the critical path
     pushed_by: str | None  # the first milestone on the critical path finishing after its due date
 
 
@@ -75,42 +75,61 @@ def project(
     items = {w.key: w for w in work}
     if go_live_key not in items:
         return None
-    earliest_finish = business_day_on_or_after(today, holidays)
-    finish: dict[str, date] = {}
+    off = frozenset(holidays)
+    # Business days as numbers (day n of the calendar), so the walk is integer arithmetic.
+    earliest_finish = _number(today, off)
+    finish: dict[str, int] = {}
     after: dict[str, str | None] = {}
+    visiting: set[str] = set()
 
-    def place(key: str, path: frozenset[str]) -> date:
+    def place(key: str) -> int:
         if key in finish:
             return finish[key]
         w = items[key]
         if w.done_on is not None:
-            finish[key], after[key] = w.done_on, None
-            return w.done_on
-        length = max(1, business_days_between(w.start_on, w.due_on, holidays) + 1)
-        start = business_day_on_or_after(w.start_on, holidays)
+            # Done on a day off counts as done on the business day before, for what follows.
+            finish[key], after[key] = _number(w.done_on, off, before=True), None
+            return finish[key]
+        start = _number(w.start_on, off)
+        length = max(1, _number(w.due_on, off) - start + 1)
         latest: str | None = None
+        visiting.add(key)
         for dep in w.depends_on:
-            if dep in items and dep not in path:  # a cycle never ends; the playbook check refuses them
-                place(dep, path | {key})
+            if dep in items and dep not in visiting:  # a cycle never ends; the playbook check refuses them
+                place(dep)
                 if latest is None or finish[dep] > finish[latest]:
                     latest = dep
+        visiting.discard(key)
         if latest is not None:
-            wait = buffer_days if key == go_live_key else 0
-            start = max(
-                start, add_business_days(business_day_on_or_before(finish[latest], holidays), 1 + wait, holidays)
-            )
-        finish[key] = max(add_business_days(start, length - 1, holidays), earliest_finish)
+            start = max(start, finish[latest] + 1 + (buffer_days if key == go_live_key else 0))
+        finish[key] = max(start + length - 1, earliest_finish)
         after[key] = latest
         return finish[key]
 
-    for key in items:
-        place(key, frozenset())
+    place(go_live_key)  # and, on the way, everything it waits for; nothing else can move it
     chain = [go_live_key]
     while (previous := after.get(chain[-1])) is not None:
         chain.append(previous)
     chain.reverse()
-    pushed_by = next((k for k in chain if finish[k] > items[k].due_on), None)
-    return Forecast(finish[go_live_key], finish, tuple(chain), pushed_by)
+    dates = {k: items[k].done_on or _date(finish[k], off) for k in chain}
+    pushed_by = next((k for k in chain if dates[k] > items[k].due_on), None)
+    return Forecast(dates[go_live_key], tuple(chain), dates, pushed_by)
+
+
+_EPOCH = date(2000, 1, 3)  # a Monday: business day 0
+
+
+@lru_cache(maxsize=65_536)
+def _number(day: date, holidays: frozenset[date], before: bool = False) -> int:
+    """The business day `day` is (a day off: the next business day, or with `before` the previous one)."""
+    if before:
+        day = business_day_on_or_before(day, holidays)
+    return business_days_between(_EPOCH, day, holidays)
+
+
+@lru_cache(maxsize=65_536)
+def _date(number: int, holidays: frozenset[date]) -> date:
+    return add_business_days(_EPOCH, number, holidays)
 
 
 def schedule_of(
