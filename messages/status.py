@@ -10,7 +10,7 @@ from bot.core.calendar import business_days_between, today_in
 from bot.core.domain import MilestoneStatus, Stage
 from bot.core.ids import Action
 from bot.core.payloads import OnboardingRef
-from bot.milestones.forecast import forecast_for, schedule_now
+from bot.milestones.forecast import forecast_for, milestone_rows, schedule_now
 from bot.planning.forecast import Schedule
 from bot.planning.playbook import Playbook
 from messages import blocks as b
@@ -90,7 +90,7 @@ def go_live_words(agreed: date, projected: date | None, went_live: date | None, 
 
 
 def _pushed_by(record: OnboardingRecord, playbook: Playbook, today: date) -> str:
-    forecast = forecast_for(record.onboarding, record.milestones, playbook, today)
+    forecast = forecast_for(record.onboarding, milestone_rows(record.milestones), playbook, today)
     if forecast is None or forecast.pushed_by is None or forecast.go_live <= record.onboarding.target_go_live_on:
         return ""
     pushing = next((m for m in record.milestones if m.key == forecast.pushed_by), None)

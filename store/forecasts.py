@@ -8,22 +8,24 @@ from __future__ import annotations
 from collections import defaultdict, namedtuple
 from collections.abc import Collection
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, case, null, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
-from bot.core.domain import OnboardingStatus
+from bot.core.domain import MilestoneStatus, OnboardingStatus
 from store import bulk
 from store.models import Milestone, Onboarding, table_of
+from store.types import json_loads
 
 _O = table_of(Onboarding)
 _M = table_of(Milestone)
+DONE = MilestoneStatus.DONE.value
 
 ForecastOnboarding = namedtuple(
     "ForecastOnboarding", "id playbook_key timezone target_go_live_on projected_go_live_on schedule forecast_on"
 )
-PlanRow = namedtuple("PlanRow", "onboarding_id key start_on due_on depends_on status completed_at")
 
 
 def running(conn: Connection, *, ids: Collection[int] | None = None, not_since: date | None = None) -> list[Any]:
@@ -38,15 +40,28 @@ def running(conn: Connection, *, ids: Collection[int] | None = None, not_since: 
     return list(map(ForecastOnboarding._make, conn.execute(query).fetchall()))
 
 
-def plans(conn: Connection, onboarding_ids: Collection[int]) -> dict[int, list[Any]]:
-    """Each onboarding's milestones, as the projection needs them."""
+def plans(conn: Connection, onboarding_ids: Collection[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """Each onboarding's milestones as (key, start_on, due_on, depends_on keys, completed_at when done).
+
+    The dependency lists are read as the database gives them and parsed once per distinct list:
+    plans made from one playbook repeat the same few, and decoding each row's was most of the time.
+    """
     if not onboarding_ids:
         return {}
-    query = select(*(_M.c[name] for name in PlanRow._fields)).where(_M.c.onboarding_id.in_(list(onboarding_ids)))
-    found: dict[int, list[Any]] = defaultdict(list)
-    for row in conn.execute(query).fetchall():
-        found[row.onboarding_id].append(PlanRow._make(row))
+    done_at = type_coerce(case((_M.c.status == DONE, _M.c.completed_at), else_=null()), _M.c.completed_at.type)
+    query = select(
+        _M.c.onboarding_id, _M.c.key, _M.c.start_on, _M.c.due_on, type_coerce(_M.c.depends_on, Text), done_at
+    ).where(_M.c.onboarding_id.in_(list(onboarding_ids)))
+    found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for onboarding_id, key, start_on, due_on, deps, done in conn.execute(query).all():
+        keys = _keys(deps) if isinstance(deps, str) else tuple(deps or ())
+        found[onboarding_id].append((key, start_on, due_on, keys, done))
     return found
+
+
+@lru_cache(maxsize=4096)
+def _keys(text: str) -> tuple[str, ...]:
+    return tuple(json_loads(text) or ())
 
 
 def save(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -14,29 +14,34 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.core.calendar import today_in
+from bot.core.calendar import today_in, zone_of
 from bot.core.domain import MilestoneStatus
 from bot.planning.forecast import Forecast, Schedule, Work, project, schedule_of
 from bot.planning.playbook import Playbook
 from store import forecasts
+from store.models import Milestone
 
 DONE = MilestoneStatus.DONE.value
 
 
-def work_of(rows: list[Any], timezone: str) -> list[Work]:
+def work_of(rows: list[tuple[Any, ...]], timezone: str) -> list[Work]:
+    """The projection's view of milestones given as store.forecasts.plans gives them."""
+    zone = zone_of(timezone)
     return [
-        Work(
-            key=m.key,
-            start_on=m.start_on,
-            due_on=m.due_on,
-            depends_on=tuple(m.depends_on or ()),
-            done_on=today_in(timezone, m.completed_at) if m.status == DONE and m.completed_at else None,
-        )
-        for m in rows
+        Work(key, start_on, due_on, deps, done_at.astimezone(zone).date() if done_at is not None else None)
+        for key, start_on, due_on, deps, done_at in rows
     ]
 
 
-def forecast_for(ob: Any, rows: list[Any], playbook: Playbook, today: date) -> Forecast | None:
+def milestone_rows(milestones: list[Milestone]) -> list[tuple[Any, ...]]:
+    """Milestones read whole, in the shape of store.forecasts.plans."""
+    return [
+        (m.key, m.start_on, m.due_on, tuple(m.depends_on or ()), m.completed_at if m.status == DONE else None)
+        for m in milestones
+    ]
+
+
+def forecast_for(ob: Any, rows: list[tuple[Any, ...]], playbook: Playbook, today: date) -> Forecast | None:
     work = work_of(rows, ob.timezone)
     return project(work, playbook.go_live_milestone.key, today, buffer_days=playbook.buffer_days)
 
