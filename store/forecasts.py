@@ -1,6 +1,7 @@
 """What the go-live projection reads (the dated plan and what is done of it) and where it is kept.
 
-Each function is one statement, whatever the number of onboardings.
+Each function is one statement, whatever the number of onboardings (`plans`: one per
+IDS_PER_STATEMENT onboardings, within SQLite's limit of bound parameters).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from store.types import json_loads
 _O = table_of(Onboarding)
 _M = table_of(Milestone)
 DONE = MilestoneStatus.DONE.value
+IDS_PER_STATEMENT = 10_000
 
 ForecastOnboarding = namedtuple(
     "ForecastOnboarding", "id playbook_key timezone target_go_live_on projected_go_live_on schedule forecast_on"
@@ -51,11 +53,16 @@ def plans(conn: Connection, onboarding_ids: Collection[int]) -> dict[int, list[t
     done_at = type_coerce(case((_M.c.status == DONE, _M.c.completed_at), else_=null()), _M.c.completed_at.type)
     query = select(
         _M.c.onboarding_id, _M.c.key, _M.c.start_on, _M.c.due_on, type_coerce(_M.c.depends_on, Text), done_at
-    ).where(_M.c.onboarding_id.in_(list(onboarding_ids)))
+    )
+    ids = list(onboarding_ids)
     found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for onboarding_id, key, start_on, due_on, deps, done in conn.execute(query).all():
-        keys = _keys(deps) if isinstance(deps, str) else tuple(deps or ())
-        found[onboarding_id].append((key, start_on, due_on, keys, done))
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[start : start + IDS_PER_STATEMENT]
+        for onboarding_id, key, start_on, due_on, deps, done in conn.execute(
+            query.where(_M.c.onboarding_id.in_(chunk))
+        ).all():
+            keys = _keys(deps) if isinstance(deps, str) else tuple(deps or ())
+            found[onboarding_id].append((key, start_on, due_on, keys, done))
     return found
 
 

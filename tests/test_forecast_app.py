@@ -27,6 +27,7 @@ from bot.core.ids import Action
 from bot.milestones.rules import Actor
 from bot.milestones.stage_moves import Signer, sign_off
 from bot.runtime.sweep import run_sweep
+from store import forecasts
 from store.db import make_engine, session_scope
 from store.migrate import upgrade
 from store.models import Milestone, Notification, Onboarding, table_of
@@ -227,3 +228,14 @@ def _old_onboarding(engine, channel: str, *, status: str, countersigned: datetim
     table = table_of(Onboarding)
     with engine.begin() as conn:
         return conn.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+
+
+def test_plans_are_read_in_chunks_of_onboardings(harness, monkeypatch):
+    ob = start_onboarding(harness)
+    monkeypatch.setattr(forecasts, "IDS_PER_STATEMENT", 1)
+    with session_scope(harness.engine) as s:
+        count = len(s.exec(select(Milestone).where(Milestone.onboarding_id == ob.id)).all())
+        read = forecasts.plans(s.connection(), [ob.id, ob.id + 1000])
+    assert list(read) == [ob.id] and len(read[ob.id]) == count
+    keys = {row[0]: row for row in read[ob.id]}
+    assert keys[GO_LIVE][3] and all(isinstance(k, str) for k in keys[GO_LIVE][3]), "dependency keys, parsed"
