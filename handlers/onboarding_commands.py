@@ -43,7 +43,8 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             call.respond(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
             return
         missing = [publish.PART_NAMES[k] for k in publish.missing_setup(services.engine, found.record)]
-        text, blocks = status_blocks.status(found.record, services.clock.now(), missing)
+        playbook = services.playbooks.get(found.record.onboarding.playbook_key)
+        text, blocks = status_blocks.status(found.record, services.clock.now(), missing, playbook)
         call.respond(response_type="ephemeral", text=text, blocks=blocks)
 
     def listing(call: CommandCall) -> None:

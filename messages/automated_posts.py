@@ -26,7 +26,7 @@ Facts read, by rule:
     health_drop         score, previous_score, previous_day, parts / previous_parts ({name: {score, ...}}),
                         play (the part to act on)
     weekly_overview     week_of, done_last_week, due_this_week, blocked, awaiting_customer (lists of
-                        {title, due_on, owner})
+                        {title, due_on, owner}); target_go_live_on, projected_go_live_on, went_live_on
     any other rule      text: the line to say, as is
     delivery_failed     (the deliverer's own alert) channel, error, count, csm
 
@@ -410,6 +410,13 @@ def _weekly(row: Notification, f: dict[str, Any], shared: bool) -> str:
                 lines.append(f"…and {len(entries) - WEEKLY_ITEMS} more")
     if len(lines) == 1:
         lines.append("A quiet week: nothing due and nothing waiting.")
+    if f.get("went_live_on"):
+        lines.append(f"Live since {_day(f['went_live_on'])}.")
+    elif f.get("target_go_live_on"):
+        ahead = (
+            f", and the work left points to {_day(f['projected_go_live_on'])}" if f.get("projected_go_live_on") else ""
+        )
+        lines.append(f"Go-live: agreed for {_day(f['target_go_live_on'])}{ahead}.")
     return "\n".join(lines)
 
 

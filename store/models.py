@@ -67,6 +67,12 @@ class Onboarding(SQLModel, table=True):
     contract_signed_on: date
     target_go_live_on: date
     earliest_go_live_on: date | None = None
+    # The go-live as the remaining work projects it (bot.planning.forecast), worked out again on every
+    # change and each customer-local day; the schedule it gives against the agreed date; the actual day.
+    projected_go_live_on: date | None = None
+    schedule: str | None = Field(default=None, max_length=10)
+    forecast_on: date | None = None
+    went_live_on: date | None = None
     shared_channel_id: str | None = Field(default=None, max_length=32, index=True)
     internal_channel_id: str | None = Field(default=None, max_length=32)
 

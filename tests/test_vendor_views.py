@@ -37,7 +37,7 @@ def test_status_in_the_shared_channel_and_by_name(harness):
     start_onboarding(harness)
     here = _command(harness, "status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
     assert "Onboarding plan: Acme Corp" in json.dumps(here)
-    assert "Health:" in json.dumps(here)
+    assert "*Go-live* agreed Fri 19 Jun" in json.dumps(here)
     named = _command(harness, "status acme", user_id=VENDOR_CSM, channel_id="C0GENERAL")
     assert "Acme Corp" in json.dumps(named)
     none = _command(harness, "status globex", user_id=VENDOR_CSM, channel_id="C0GENERAL")

@@ -21,7 +21,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Side, Stage, Track
 from bot.core.effects import GONE, Ask, CardKind, Changed, Event, History, Kind, Line, Outcome
 from bot.core.payloads import MilestoneRef
-from bot.milestones import permissions
+from bot.milestones import forecast, permissions
 from bot.milestones.rules import Actor, Subject, refusal, transition
 from bot.onboarding.readiness import kickoff_allowed
 from bot.onboarding.start import readiness_of
@@ -183,6 +183,7 @@ def apply_change(
         at=now,
     )
     session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
+    forecast.refresh(session, [record.id], playbooks, now)
     changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
         changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)

@@ -21,6 +21,7 @@ from bot.core.effects import GONE, CardKind, Changed, Event, History, Kind, Line
 from bot.milestones import permissions
 from bot.milestones.rules import Actor
 from bot.milestones.stages import holds, next_stage, signoff_waits_for, unmet
+from bot.planning.forecast import Schedule
 from bot.planning.playbook import Playbook
 from store import audit
 from store.activity import record_activity
@@ -217,12 +218,16 @@ def sign_off(
                 return Outcome.refused(f"<@{ob.csm_countersigned_by}> already countersigned.")
             if csm is None or actor.user_id != csm.slack_user_id:
                 return Outcome.refused("Only the implementation CSM countersigns go-live.")
-            review = today_in(ob.timezone, now) + timedelta(days=30)
+            live_on = today_in(ob.timezone, now)
+            review = live_on + timedelta(days=30)
             values = {
                 "csm_countersigned_by": actor.user_id,
                 "csm_countersigned_at": now,
                 "review_30d_on": review,
                 "status": OnboardingStatus.LIVE.value,
+                "went_live_on": live_on,
+                "projected_go_live_on": live_on,
+                "schedule": Schedule.LIVE.value,
             }
             history = History(Event.CSM_COUNTERSIGNED, actor.user_id, after=review)
         changed = session.execute(

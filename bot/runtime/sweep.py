@@ -14,7 +14,7 @@ Only urgent notices (escalations) come on their own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Protocol
@@ -27,6 +27,8 @@ from bot.automation import collector
 from bot.core.calendar import today_in, zone_of
 from bot.core.clock import Clock
 from bot.core.notices import Notice
+from bot.milestones import forecast
+from bot.planning.playbook import Playbook, load_playbooks
 from bot.runtime.locks import default_holder, sweep_lock
 from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
 from store import outbox
@@ -86,12 +88,13 @@ def run_sweep(
 ) -> SweepReport:
     """Decide and claim in one transaction, then deliver; skipped when another sweeper holds the lock."""
     if dry_run:
-        return plan_sweep(services.engine, now, decide=decide)
+        return plan_sweep(services, now, decide=decide)
     with sweep_lock(services.engine, holder or default_holder()) as acquired:
         if not acquired:
             log.info("another sweeper holds the lock; skipping this sweep")
             return SweepReport(now=now, ran=False)
         with session_scope(services.engine) as session, collector.paused():
+            forecast.refresh_daily(session, _playbooks(services), now)
             notices = list(decide(session, now))
             ready = [n for n in notices if may_go_out(n, now)]
             late = after_todays_digest(session, ready, now)
@@ -155,16 +158,24 @@ def run_delivery(
         return deliver_due(services, now, clock=clock)
 
 
+def _playbooks(services: object) -> Mapping[str, Playbook]:
+    """The playbooks the sweep's onboardings run on: the services', else the shipped ones."""
+    found = getattr(services, "playbooks", None)
+    return found if found is not None else load_playbooks()
+
+
 def _refuse_commit(session: Session) -> None:
     raise DryRunWrite("a dry run writes nothing, but the rules tried to commit")
 
 
-def plan_sweep(engine: Engine, now: datetime, *, decide: Decide) -> SweepReport:
+def plan_sweep(services: Outlet | HasEngine | Engine, now: datetime, *, decide: Decide) -> SweepReport:
     """What a sweep at `now` would claim, read-only: the rules run in a transaction that is rolled back."""
+    engine = services if isinstance(services, Engine) else services.engine
     with Session(engine) as session:
         event.listen(session, "before_commit", _refuse_commit)
         try:
             with collector.paused():
+                forecast.refresh_daily(session, _playbooks(services), now)
                 notices = list(decide(session, now))
                 existing = outbox.statuses_of(session, [n.dedupe_key for n in notices])
                 late = after_todays_digest(session, [n for n in notices if may_go_out(n, now)], now)

@@ -58,7 +58,8 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
 - health_drop (subject "", period = ISO week; DM to the CSM and to the CSM's manager): score,
   previous_score, previous_day, drop, parts, previous_parts (see bot.automation.health for the parts).
 - weekly_overview (subject "", period = ISO week "2026-W19"; SHARED): week, week_of (its Monday),
-  done_last_week, due_this_week, blocked, awaiting_customer: lists of items.
+  done_last_week, due_this_week, blocked, awaiting_customer: lists of items; target_go_live_on,
+  projected_go_live_on (None before the first projection), went_live_on (None until live).
 
 An item is {key, title, due_on, owner (the customer-side owner, else the vendor-side one)}.
 """
