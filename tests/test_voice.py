@@ -66,7 +66,7 @@ def test_a_finished_stage_asks_the_customer_and_shows_only_that_they_answered(ha
     assert CUSTOMER_SPONSOR not in card_text and CUSTOMER_CHAMPION not in card_text
     assert not _internal_top(harness) or all("rated" not in m.get("text", "") for m in _internal_top(harness))
     with session_scope(harness.engine) as s:
-        audited = s.exec(select(AuditEntry).where(AuditEntry.entity == "rating")).all()
+        audited = s.exec(select(AuditEntry).where(AuditEntry.entity == "rating").order_by(AuditEntry.id)).all()
     assert [(a.actor, a.old_value, a.new_value) for a in audited] == [
         (CUSTOMER_CHAMPION, None, "4"),
         (CUSTOMER_CHAMPION, "4", "5"),

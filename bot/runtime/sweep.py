@@ -93,8 +93,11 @@ def run_sweep(
         if not acquired:
             log.info("another sweeper holds the lock; skipping this sweep")
             return SweepReport(now=now, ran=False)
-        with session_scope(services.engine) as session, collector.paused():
+        # Its own transaction: on SQLite a write taken before deciding would shut other writers out
+        # (a second sweeper asking for the lease, listeners) for as long as deciding takes.
+        with session_scope(services.engine) as session:
             forecast.refresh_daily(session, _playbooks(services), now)
+        with session_scope(services.engine) as session, collector.paused():
             notices = list(decide(session, now))
             ready = [n for n in notices if may_go_out(n, now)]
             late = after_todays_digest(session, ready, now)
