@@ -1,0 +1,70 @@
+"""`onboard-bot demo`: start the sandbox and its page, or play the script and write a transcript."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+from bot.demo.sandbox import Sandbox
+from bot.demo.web import make_page_server, transcript_html
+
+log = logging.getLogger("onboard_bot.demo")
+
+
+def serve(port: int = 8080, *, open_browser: bool = False, out=sys.stdout) -> int:
+    """Run the sandbox until Ctrl-C (SIGINT); everything it started is stopped on the way out."""
+    sandbox = Sandbox()
+    page = None
+    try:
+        sandbox.start()
+        try:
+            page = make_page_server(sandbox, port)
+        except OSError as exc:
+            print(
+                f"onboard-bot demo: port {port} on 127.0.0.1 cannot be used ({exc.strerror}); try --port",
+                file=sys.stderr,
+            )
+            return 2
+        url = f"http://127.0.0.1:{page.server_address[1]}/"
+        print(
+            f"onboard-bot demo: the sandbox is at {url}\n"
+            "  Bound to 127.0.0.1 only: nothing is reachable from other machines, and nothing goes to Slack.\n"
+            "  The real bot runs against a local fake Slack, with a fresh database in a temporary directory.\n"
+            "  Press Ctrl-C to stop it.",
+            file=out,
+            flush=True,
+        )
+        if open_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        page.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("onboard-bot demo: stopping", file=out, flush=True)
+    finally:
+        if page is not None:
+            page.server_close()
+        sandbox.stop()
+    print("onboard-bot demo: stopped", file=out, flush=True)
+    return 0
+
+
+def script(out_file: Path, *, days: int = 90, playbook: str | None = None, out=sys.stdout) -> int:
+    """Play the scripted onboarding headless and write the transcript to `out_file`."""
+    from bot.demo.script import play_script
+
+    with Sandbox(playbook=playbook) as sandbox:
+        play = play_script(sandbox, days=days, playbook=playbook)
+        problems = sandbox.bot_requests_ok()
+        state = sandbox.state()
+        state["script"] = play.log
+        out_file.write_text(transcript_html(state, "onboard-bot sandbox transcript"), encoding="utf-8")
+        sent = len(sandbox.requests.sent) if sandbox.requests else 0
+    for line in play.log:
+        print(line, file=out)
+    print(f"{sent} signed request(s) sent to the bot, {sent - len(problems)} answered 200", file=out)
+    print(f"transcript written to {out_file}", file=out, flush=True)
+    for problem in problems:
+        print(f"not accepted: {problem}", file=sys.stderr)
+    return 1 if problems else 0
