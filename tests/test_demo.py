@@ -61,7 +61,7 @@ def test_the_script_writes_a_transcript_with_every_kind_of_post_all_sent_signed_
     counted = re.fullmatch(r"(\d+) signed request\(s\) sent to the bot, (\d+) answered 200", sent)
     assert counted, sent
     total, accepted = int(counted.group(1)), int(counted.group(2))
-    assert total > 50 and accepted == total, sent
+    assert total > 20 and accepted == total, sent
 
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
@@ -91,7 +91,7 @@ def test_the_script_writes_a_transcript_with_every_kind_of_post_all_sent_signed_
     assert any(m["user"] == world.CHAMPION.id for m in shared_posts), "the customer speaking"
     assert any("Blocked" in r["text"] or "blocked" in r["text"] for _, r in posts), "a blocked item"
     seen = set().union(*(_types(m.get("blocks") or []) for _, m in posts))
-    assert {"header", "section", "context", "actions", "button", "overflow", "static_select", "datepicker"} <= seen
+    assert {"header", "section", "context", "actions", "button", "static_select", "datepicker"} <= seen
 
     # Everything shown is drawable, and the script said what it did.
     assert [p for _, m in posts for p in unknown_in(m.get("blocks"))] == []
@@ -208,3 +208,49 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path):
 def test_the_page_files_ship_with_the_package():
     static = Path(bot.demo.__file__).with_name("static")
     assert {p.name for p in static.iterdir()} >= {"index.html", "app.js", "blockkit.js", "app.css"}
+
+
+def test_a_modal_shows_its_inline_errors_then_the_next_step_and_closes():
+    with Sandbox() as sandbox:
+        sandbox.command(world.CSM.id, world.SHARED_CHANNEL, "new")
+        modal = sandbox.top_modal(world.CSM.id)
+        assert modal is not None
+        today = sandbox.clock.now().date()
+        basics = world.handoff_answers(today.isoformat(), (today + timedelta(days=60)).isoformat())[0]
+        basics["customer_name"] = {"type": "plain_text_input", "value": ""}
+        reply = sandbox.submit(world.CSM.id, modal.view_id, basics)
+        assert reply.json["response_action"] == "errors"
+        shown = sandbox.state()["modals"][world.CSM.id]
+        assert len(shown) == 1 and "customer_name" in shown[0]["errors"]
+        assert shown[0]["view"]["callback_id"] == "handoff.basics"
+        assert "private_metadata" not in shown[0]["view"]  # the page never sees the sealed draft
+
+        basics["customer_name"] = {"type": "plain_text_input", "value": "Northwind Traders"}
+        sandbox.submit(world.CSM.id, modal.view_id, basics)
+        shown = sandbox.state()["modals"][world.CSM.id]
+        assert shown[0]["view"]["callback_id"] == "handoff.team" and shown[0]["errors"] == {}
+        assert shown[0]["view"]["id"] == modal.view_id  # updated in place, as Slack does
+
+        sandbox.close(world.CSM.id, modal.view_id)
+        assert sandbox.state()["modals"][world.CSM.id] == []
+        assert sandbox.fake.messages(world.SHARED_CHANNEL) == []  # an abandoned handoff posts nothing
+
+
+def test_push_and_clear_answers_work_on_the_stack_as_in_slack():
+    from bot.demo.requests import Reply
+    from bot.demo.sandbox import Modal
+
+    sandbox = Sandbox()
+    sandbox.modals["U1"] = [Modal("V1")]
+
+    def answer(body: dict) -> Reply:
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body))
+
+    sandbox._answered("U1", "V1", answer({"response_action": "push", "view": {"type": "modal", "blocks": []}}), None)
+    assert sandbox.modals["U1"][0].view_id == "V1" and len(sandbox.modals["U1"]) == 2
+    pushed = sandbox.modals["U1"][1].view_id
+    sandbox._answered("U1", pushed, answer({}), None)  # a plain ack closes the top view only
+    assert [m.view_id for m in sandbox.modals["U1"]] == ["V1"]
+    sandbox._answered("U1", "V1", answer({"response_action": "push", "view": {"type": "modal"}}), None)
+    sandbox._answered("U1", "V1", answer({"response_action": "clear"}), None)
+    assert sandbox.modals["U1"] == []

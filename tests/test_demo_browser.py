@@ -49,6 +49,7 @@ def browser_page() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)  # a busy machine; nothing here waits on a timer
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             yield page

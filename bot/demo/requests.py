@@ -165,7 +165,14 @@ class SlackRequests:
         return self._interactive(payload, user_id)
 
     def view_submission(
-        self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str, user_name: str, team_id: str
+        self,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        *,
+        user_id: str,
+        user_name: str,
+        team_id: str,
+        trigger_id: str | None = None,
     ) -> Reply:
         """Submit `view` with its state `values` {block_id: {action_id: element state}}."""
         payload = {
@@ -174,7 +181,7 @@ class SlackRequests:
             "user": self._user(user_id, team_id, user_name),
             "api_app_id": self.api_app_id,
             "token": "legacy-verification-token",
-            "trigger_id": self._trigger(),
+            "trigger_id": trigger_id or self._trigger(),
             "view": {**view, "state": {"values": values}},
             "response_urls": [],
         }

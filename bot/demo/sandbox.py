@@ -137,6 +137,7 @@ class Sandbox:
         self._response_urls: dict[str, dict[str, Any]] = {}  # key -> {user, channel, ephemeral}
         self._seq = itertools.count(1)
         self._changed = threading.Condition()
+        self._lock = threading.RLock()  # modals and ephemerals change on the fake's threads too
         self.version = 0
         self._tmp: Path | None = None
         self._stoppers: list[Any] = []
@@ -229,6 +230,11 @@ class Sandbox:
 
     def _on_call(self, call: Call) -> None:
         """What Slack's clients would show after one of the bot's Web API calls."""
+        with self._lock:
+            self._show(call)
+        self._touch()
+
+    def _show(self, call: Call) -> None:
         self.calls.append(call)
         args, ok = call.args, call.ok
         if call.method in ("views.open", "views.push") and ok:
@@ -249,9 +255,12 @@ class Sandbox:
             self._add_ephemeral(str(args.get("user")), str(args.get("channel")), args)
         elif call.method == "response_url":
             self.on_response_url(call.target, args)
-        self._touch()
 
     def _add_ephemeral(self, user: str, channel: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._ephemeral(user, channel, body)
+
+    def _ephemeral(self, user: str, channel: str, body: dict[str, Any]) -> None:
         self.ephemerals.setdefault(user, []).append(
             {
                 "id": f"E{next(self._seq)}",
@@ -336,7 +345,6 @@ class Sandbox:
         """A plain message from `user`: it lands in the channel and the bot hears the `message` event."""
         p = self._who(user)
         message = self.fake.add_message(channel, user=p.id, text=text, thread_ts=thread_ts)
-        shared = bool(self.fake.channels.get(channel, {}).get("is_ext_shared"))
         event = {
             "type": "message",
             "channel": channel,
@@ -351,7 +359,6 @@ class Sandbox:
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
-        del shared
         reply = self._req().event(event, team_id=world.VENDOR_TEAM, bot_user_id=self.fake.bot_user_id)
         self.settle()
         self._touch()
@@ -445,8 +452,11 @@ class Sandbox:
         state = {block: (v if "type" not in v else {block: v}) for block, v in values.items()}
         state = {block: self._action_ids(view, block, v) for block, v in state.items()}
         before = (self.fake.view(view_id) or {}).get("hash")
-        reply = self._req().view_submission(view, state, user_id=p.id, user_name=p.name, team_id=p.team)
-        self._answered(user, view_id, reply, before)
+        reply = self._req().view_submission(
+            view, state, user_id=p.id, user_name=p.name, team_id=p.team, trigger_id=self._trigger(p.id)
+        )
+        with self._lock:
+            self._answered(user, view_id, reply, before)
         self.settle()
         self._touch()
         return reply
@@ -488,10 +498,11 @@ class Sandbox:
         """The person closes the modal (Cancel or the cross)."""
         p = self._who(user)
         view = self.view_of(user, view_id)
-        stack = self.modals.get(user, [])
-        index = next((i for i, m in enumerate(stack) if m.view_id == view_id), None)
-        if index is not None:
-            del stack[index:]
+        with self._lock:
+            stack = self.modals.get(user, [])
+            index = next((i for i, m in enumerate(stack) if m.view_id == view_id), None)
+            if index is not None:
+                del stack[index:]
         reply = None
         if view and view.get("notify_on_close"):
             reply = self._req().view_closed(view, user_id=p.id, user_name=p.name, team_id=p.team)
@@ -500,7 +511,8 @@ class Sandbox:
         return reply
 
     def dismiss(self, user: str, ephemeral: str) -> None:
-        self.ephemerals[user] = [e for e in self.ephemerals.get(user, []) if e["id"] != ephemeral]
+        with self._lock:
+            self.ephemerals[user] = [e for e in self.ephemerals.get(user, []) if e["id"] != ephemeral]
         self._touch()
 
     # -- time --------------------------------------------------------------------------------
@@ -544,6 +556,10 @@ class Sandbox:
     # -- what the page shows -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """Everything the page renders, as JSON-ready data."""
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> dict[str, Any]:
         channels = []
         for c in world.CHANNELS:
             channels.append({**c, "messages": _threads(self.fake.messages(c["id"]))})
@@ -581,7 +597,7 @@ class Sandbox:
     def sample_answers(self) -> dict[str, dict[str, Any]]:
         """The sample handoff's answers by step (callback id), for the page's "Fill in the sample" button."""
         today = self.clock.now().astimezone(zone_of(world.CUSTOMER_TZ)).date()
-        steps = world.handoff_answers(today.isoformat(), (today + timedelta(days=60)).isoformat())
+        steps = world.handoff_answers(today.isoformat(), (today + timedelta(days=world.GO_LIVE_AFTER_DAYS)).isoformat())
         return dict(zip(("handoff.basics", "handoff.team", "handoff.customer", "handoff.story"), steps, strict=True))
 
     def bot_requests_ok(self) -> list[str]:

@@ -8,6 +8,8 @@ self-contained HTML file. Add a step by writing a function and putting it in `ST
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +30,8 @@ class Play:
     playbook: str | None = None
     log: list[str] = field(default_factory=list)
     blocked: str | None = None  # block id of the milestone the script blocked
+    # Clicks the bot did not take, by (message ts, its blocks, button): not tried again until the message changes.
+    refused: set[tuple[str, str, str]] = field(default_factory=set)
 
     def say(self, line: str) -> None:
         self.log.append(f"{self.sandbox.clock.now():%Y-%m-%d %H:%M} UTC  {line}")
@@ -54,9 +58,22 @@ def buttons(sandbox: Sandbox, channel: str = world.SHARED_CHANNEL) -> Iterator[t
                     yield message, block, element, mentioned
 
 
+def _seen_as(message: dict, button: dict, user: str) -> tuple[str, str, str]:
+    blocks = json.dumps(message.get("blocks"), sort_keys=True)
+    return (
+        message["ts"],
+        hashlib.sha256(blocks.encode()).hexdigest(),
+        f"{user}:{button['action_id']}:{button.get('value')}",
+    )
+
+
 def press(play: Play, user: str, message: dict, block: dict, button: dict, channel: str = world.SHARED_CHANNEL) -> bool:
-    """Click `button` as `user`; True when the bot changed the message (the click was taken)."""
+    """Click `button` as `user`; True when the bot changed the message (the click was taken).
+
+    A click the bot did not take is not repeated on the same, unchanged message."""
     before = play.sandbox.find_message(channel, message["ts"]) or {}
+    if _seen_as(before, button, user) in play.refused:
+        return False
     action = {
         "type": "button",
         "action_id": button["action_id"],
@@ -66,7 +83,10 @@ def press(play: Play, user: str, message: dict, block: dict, button: dict, chann
     }
     play.sandbox.click(user, action, channel=channel, ts=message["ts"])
     after = play.sandbox.find_message(channel, message["ts"]) or {}
-    return after.get("blocks") != before.get("blocks")
+    if after.get("blocks") == before.get("blocks"):
+        play.refused.add(_seen_as(before, button, user))
+        return False
+    return True
 
 
 def find(play: Play, action_id: str, label: str | None = None) -> tuple[dict, dict, dict, list[str]] | None:
@@ -82,7 +102,7 @@ def handoff(play: Play) -> None:
     sb = play.sandbox
     sb.command(world.CSM.id, world.SHARED_CHANNEL, "new")
     today = sb.clock.now().date()
-    steps = world.handoff_answers(today.isoformat(), (today + timedelta(days=max(play.days - 5, 30))).isoformat())
+    steps = world.handoff_answers(today.isoformat(), (today + timedelta(days=world.GO_LIVE_AFTER_DAYS)).isoformat())
     if play.playbook:
         steps[0]["playbook"] = {"type": "static_select", "selected_option": {"value": play.playbook}}
     for answers in steps:
@@ -97,6 +117,21 @@ def handoff(play: Play) -> None:
     modal = sb.top_modal(world.CSM.id)
     if modal is not None:
         sb.close(world.CSM.id, modal.view_id)
+
+
+def gate(play: Play) -> None:
+    """When the readiness gate failed, the CSM overrides it from the internal channel, saying why."""
+    sb = play.sandbox
+    found = next((f for f in buttons(sb, world.INTERNAL_CHANNEL) if f[2]["action_id"] == "gate.override"), None)
+    if found is None:
+        return
+    message, block, button, _ = found
+    press(play, world.CSM.id, message, block, button, world.INTERNAL_CHANNEL)
+    modal = sb.top_modal(world.CSM.id)
+    if modal is not None:
+        reason = "The customer's sponsor accepted the risk on the date; we review it at the kickoff"
+        sb.submit(world.CSM.id, modal.view_id, {"override_reason": {"type": "plain_text_input", "value": reason}})
+        play.say("Casey (CSM) overrode the readiness gate, with a reason")
 
 
 def first_looks(play: Play) -> None:
@@ -214,7 +249,7 @@ def onboarding_days(play: Play) -> None:
 
 
 Step = Callable[[Play], Any]
-STEPS: list[Step] = [handoff, first_looks, start_first, block_one, silent_week, unblock, onboarding_days]
+STEPS: list[Step] = [handoff, gate, first_looks, start_first, block_one, silent_week, unblock, onboarding_days]
 
 
 def play_script(sandbox: Sandbox, *, days: int = 90, playbook: str | None = None) -> Play:

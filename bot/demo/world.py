@@ -10,6 +10,7 @@ VENDOR_TEAM = "T0VENDOR"
 CUSTOMER_TEAM = "T0NORTHWIND"
 CUSTOMER_NAME = "Northwind Traders"
 CUSTOMER_TZ = "America/New_York"
+GO_LIVE_AFTER_DAYS = 90  # the sample handoff's go-live date, from the day of the handoff
 SHARED_CHANNEL = "C0SHARED"
 INTERNAL_CHANNEL = "C0INTERNAL"
 

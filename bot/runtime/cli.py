@@ -230,6 +230,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.demo import run
 
+    if settings.log_level != "DEBUG":  # the page shows what the bot does; its request log would drown the console
+        logging.getLogger("onboard_bot").setLevel(logging.WARNING)
     if args.script:
         return run.script(Path(args.out), days=args.days, playbook=args.playbook)
     return run.serve(args.port, open_browser=args.open)
