@@ -3,6 +3,7 @@ of what it can draw, and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -254,3 +255,26 @@ def test_push_and_clear_answers_work_on_the_stack_as_in_slack():
     sandbox._answered("U1", "V1", answer({"response_action": "push", "view": {"type": "modal"}}), None)
     sandbox._answered("U1", "V1", answer({"response_action": "clear"}), None)
     assert sandbox.modals["U1"] == []
+
+
+def test_the_script_refuses_an_unknown_playbook_and_names_the_shipped_ones(tmp_path, capsys):
+    assert script(tmp_path / "t.html", playbook="no_such_plan") == 2
+    said = capsys.readouterr().err
+    assert "no_such_plan" in said and "standard_30" in said
+    assert not (tmp_path / "t.html").exists()
+
+
+def test_a_file_the_bot_uploads_shows_in_the_channel_and_travels_inside_a_transcript():
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    with Sandbox() as sandbox:
+        assert sandbox.services is not None
+        sandbox.services.client.files_upload_v2(
+            channel=world.SHARED_CHANNEL, content=png, filename="progress.png", title="Progress"
+        )
+        state = sandbox.state()
+        posted = [m for m in state["channels"][0]["messages"] if m.get("files")]
+        assert posted and posted[0]["files"][0]["name"] == "progress.png"
+        inlined = sandbox.with_files_inlined(state)
+        url = inlined["channels"][0]["messages"][0]["files"][0]["data_url"]
+        assert url.startswith("data:image/png;base64,")
+        assert base64.b64decode(url.split(",", 1)[1]) == png

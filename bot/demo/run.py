@@ -53,11 +53,23 @@ def serve(port: int = 8080, *, open_browser: bool = False, out=sys.stdout) -> in
 def script(out_file: Path, *, days: int = 90, playbook: str | None = None, out=sys.stdout) -> int:
     """Play the scripted onboarding headless and write the transcript to `out_file`."""
     from bot.demo.script import play_script
+    from bot.planning.playbook import load_playbooks
 
+    known = sorted(load_playbooks(None))
+    if playbook is not None and playbook not in known:
+        print(f"onboard-bot demo: no playbook {playbook!r}; the shipped ones are {', '.join(known)}", file=sys.stderr)
+        return 2
+    if days < 1:
+        print("onboard-bot demo: --days must be at least 1", file=sys.stderr)
+        return 2
     with Sandbox(playbook=playbook) as sandbox:
-        play = play_script(sandbox, days=days, playbook=playbook)
+        try:
+            play = play_script(sandbox, days=days, playbook=playbook)
+        except RuntimeError as exc:
+            print(f"onboard-bot demo: the script stopped: {exc}", file=sys.stderr)
+            return 1
         problems = sandbox.bot_requests_ok()
-        state = sandbox.state()
+        state = sandbox.with_files_inlined(sandbox.state())
         state["script"] = play.log
         out_file.write_text(transcript_html(state, "onboard-bot sandbox transcript"), encoding="utf-8")
         sent = len(sandbox.requests.sent) if sandbox.requests else 0

@@ -9,6 +9,7 @@ runs the scheduler's sweep and delivery at each business morning on the way.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import itertools
@@ -593,6 +594,19 @@ class Sandbox:
             "sweeps": self.sweeps[-5:],
             "samples": self.sample_answers(),
         }
+
+    def with_files_inlined(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The state with every uploaded file's bytes inside it (a data: URL), for a page that stands alone."""
+        conversations = [c["messages"] for c in state["channels"]] + [d["messages"] for d in state["dms"].values()]
+        for messages in conversations:
+            for message in messages:
+                for m in [message, *message.get("replies", [])]:
+                    for f in m.get("files") or []:
+                        data = self.fake.uploaded(str(f.get("id")))
+                        if data is not None:
+                            kind = f.get("mimetype") or "application/octet-stream"
+                            f["data_url"] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+        return state
 
     def sample_answers(self) -> dict[str, dict[str, Any]]:
         """The sample handoff's answers by step (callback id), for the page's "Fill in the sample" button."""

@@ -245,7 +245,7 @@ def onboarding_days(play: Play) -> None:
         if moved:
             play.say(f"day {day}: {moved} thing(s) moved on the cards")
         sb.advance("morning")
-    play.say(f"the script stopped after {play.days} days")
+    play.say(f"the script stopped after {play.elapsed_days:.0f} days")
 
 
 Step = Callable[[Play], Any]

@@ -90,10 +90,12 @@
     }
     for (const f of m.files || []) {
       const file = el("a", "file", "📎 " + (f.title || f.name));
-      file.href = "/files/" + f.id;
-      if (f.mimetype && f.mimetype.startsWith("image/") && !transcript) {
+      const src = f.data_url || "/files/" + f.id;
+      file.href = src;
+      file.download = f.name || "";
+      if (f.mimetype && f.mimetype.startsWith("image/")) {
         const img = el("img");
-        img.src = "/files/" + f.id;
+        img.src = src;
         img.style.maxWidth = "360px";
         img.style.display = "block";
         file.appendChild(img);
