@@ -151,14 +151,22 @@ def test_a_handoff_a_click_a_confirmation_and_a_week_in_the_browser(sandbox_page
     page.locator("section.conversation .msg").get_by_text("Your check-in").first.wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "digest.png"))
 
+    # Casey's App Home lists the onboarding (the page sends app_home_opened; the bot publishes the view).
+    page.click("#sidebar a[data-go='home']")
+    page.locator("section.conversation[data-home='U0CSM']").get_by_text("Northwind Traders").first.wait_for()
+    page.screenshot(path=str(shots / "app-home.png"))
+    # Its "Open card" link opens the card in the shared channel.
+    page.locator("section.conversation[data-home='U0CSM']").get_by_role("button", name="Open card").first.click()
+    page.locator("section.conversation[data-channel='C0SHARED'] .bk-header", has_text="Pre-kickoff").wait_for()
+
     assert page.evaluate("BlockKit.selfCheck()") == []
     assert page.locator(".bk-unknown").count() == 0
     assert sandbox.bot_requests_ok() == []
     kinds = {s.kind for s in sandbox.requests.sent} if sandbox.requests else set()
-    assert {"command", "view_submission", "block_actions"} <= kinds
+    assert {"command", "view_submission", "block_actions", "event:app_home_opened"} <= kinds
     assert sorted(p.name for p in shots.iterdir()) == sorted(
         [f"{s}.png" for s in ("handoff.basics", "handoff.team", "handoff.customer", "handoff.story")]
-        + ["handoff-result.png", "first-card.png", "confirmed.png", "digest.png"]
+        + ["handoff-result.png", "first-card.png", "confirmed.png", "digest.png", "app-home.png"]
     )
 
 

@@ -7,9 +7,9 @@
   const BK = window.BlockKit;
   const transcript = window.SANDBOX_TRANSCRIPT || null;
   let state = transcript;
+  let focusTs = null; // a message to keep in view (opened from a link), until the person goes elsewhere
   let me = localStorage.getItem("sandbox.me") || "U0CSM";
   let where = localStorage.getItem("sandbox.where") || "C0SHARED";
-  let busy = false;
 
   const $ = (id) => document.getElementById(id);
 
@@ -42,9 +42,16 @@
     return d.toLocaleString("en-GB", { timeZone: state.tz || "America/New_York", weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   }
 
-  async function act(body) {
-    if (transcript || busy) return null;
-    busy = true;
+  // One thing at a time, in the order they were done: a click while the clock is moving waits its turn.
+  let queue = Promise.resolve();
+  function act(body) {
+    if (transcript) return Promise.resolve(null);
+    const run = queue.then(() => send(body));
+    queue = run.catch(() => null);
+    return run;
+  }
+
+  async function send(body) {
     $("status").textContent = "sending to the bot…";
     try {
       const resp = await fetch("/api/act", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: me, ...body }) });
@@ -55,13 +62,26 @@
       $("status").textContent = "the sandbox is not answering";
       return null;
     } finally {
-      busy = false;
       await refresh();
     }
   }
 
   function ctxFor(extra) {
-    return { people: people(), channels: channelNames(), act: transcript ? null : extra.act, form: extra.form || null, errors: extra.errors || null };
+    return { people: people(), channels: channelNames(), act: transcript ? null : extra.act, form: extra.form || null, errors: extra.errors || null, openUrl };
+  }
+
+  // A link to a message in this workspace opens its channel here, scrolled to it; others open a new tab.
+  function openUrl(url) {
+    const found = /\/archives\/([A-Z0-9]+)\/p(\d+)/.exec(url);
+    if (!found) {
+      window.open(url, "_blank", "noopener");
+      return;
+    }
+    const ts = found[2].slice(0, -6) + "." + found[2].slice(-6);
+    where = found[1];
+    localStorage.setItem("sandbox.where", where);
+    focusTs = ts;
+    draw();
   }
 
   // -- messages ----------------------------------------------------------------------------
@@ -171,6 +191,7 @@
     for (const a of nav.querySelectorAll("a")) {
       a.addEventListener("click", () => {
         where = a.dataset.go;
+        focusTs = null;
         localStorage.setItem("sandbox.where", where);
         if (where === "home") act({ do: "home" });
         else draw();
@@ -226,7 +247,9 @@
     main.appendChild(composer(channelId));
     $("composer").value = keepText;
     const list = box.querySelector(".messages");
-    if (atBottom) list.scrollTop = list.scrollHeight;
+    const focus = focusTs && list.querySelector('.msg[data-ts="' + focusTs + '"]');
+    if (focus) focus.scrollIntoView({ block: "start" });
+    else if (atBottom) list.scrollTop = list.scrollHeight;
   }
 
   function drawModal() {

@@ -139,6 +139,7 @@
       node.disabled = !ctx.act;
       node.addEventListener("click", () => {
         if (e.confirm && !window.confirm(plainOf(e.confirm.text) || "Are you sure?")) return;
+        if (e.url && ctx.openUrl) ctx.openUrl(e.url); // a link button: Slack opens it and still sends the click
         const action = { type: "button", action_id: e.action_id, block_id: blockId(block), text: e.text };
         if (e.value !== undefined) action.value = e.value;
         ctx.act(action);
