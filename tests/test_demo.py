@@ -77,7 +77,8 @@ def test_the_script_writes_a_transcript_with_every_kind_of_post_all_sent_signed_
     assert "Handoff: Northwind Traders" in internal  # the full handoff, internal notes included
     assert "Welcome aboard, Northwind Traders" in shared
     assert "Onboarding plan: Northwind Traders" in shared
-    assert "Pre-kickoff · Northwind Traders" in shared and "Kickoff · Northwind Traders" in shared  # stage cards
+    for stage in ("Pre-kickoff", "Kickoff", "Setup", "Training", "Go-live", "Adoption"):  # one card per stage
+        assert f"{stage} · Northwind Traders" in shared, stage
     assert "Today with Northwind Traders" in shared  # the channel's daily digest
     assert "Nothing from Northwind Traders" in internal  # the silent week, told to the vendor's side
     dm_text = " ".join(v for k, v in texts.items() if k.startswith("dm:"))

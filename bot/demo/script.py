@@ -197,8 +197,10 @@ def unblock(play: Play) -> None:
 
 def _who_may(action: str, mentioned: list[str]) -> list[str]:
     customer = [u for u in mentioned if u in world.BY_ID and not world.BY_ID[u].vendor]
-    if action in ("ms.start", "ms.done", "stage.advance", "signoff.csm"):
+    if action in ("ms.start", "ms.done", "stage.advance", "stage.complete", "signoff.csm"):
         return [world.CSM.id]
+    if action == "voice.rate.4":  # a finished stage asks the customer for a score: a 4, from whoever may give it
+        return [p.id for p in CUSTOMER_PEOPLE]
     if action == "ms.confirm":
         return customer + [p.id for p in CUSTOMER_PEOPLE if p.id not in customer]
     if action == "signoff.sponsor":
@@ -249,6 +251,7 @@ def onboarding_days(play: Play) -> None:
 
 
 Step = Callable[[Play], Any]
+# The value report, once the bot sends one, is one more step here.
 STEPS: list[Step] = [handoff, gate, first_looks, start_first, block_one, silent_week, unblock, onboarding_days]
 
 
