@@ -171,7 +171,8 @@ def test_the_renderer_lists_what_the_bot_uses_and_flags_anything_else():
     ]
 
 
-def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path, stop):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "ONBOARD_"))}
     env["TMPDIR"] = str(tmp_path)
     proc = subprocess.Popen(
@@ -193,7 +194,7 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path):
             state = json.load(resp)
         assert [c["name"] for c in state["channels"]] == ["northwind-onboarding", "northwind-internal"]
         assert any(p.name.startswith("onboard-demo-") for p in tmp_path.iterdir()), "its database lives in TMPDIR"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         rest, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

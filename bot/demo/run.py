@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import webbrowser
@@ -18,6 +19,8 @@ def serve(port: int = 8080, *, open_browser: bool = False, out=sys.stdout) -> in
     """Run the sandbox until Ctrl-C (SIGINT); everything it started is stopped on the way out."""
     sandbox = Sandbox()
     page = None
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop cleans up like Ctrl-C
     try:
         sandbox.start()
         try:
@@ -48,6 +51,10 @@ def serve(port: int = 8080, *, open_browser: bool = False, out=sys.stdout) -> in
         sandbox.stop()
     print("onboard-bot demo: stopped", file=out, flush=True)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def script(out_file: Path, *, days: int = 90, playbook: str | None = None, out=sys.stdout) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -131,6 +132,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: Sandbox
     acting: threading.Lock
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A tab closed mid-answer is routine for a page that polls; anything else is logged.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            log.exception("the sandbox page failed to answer %s", client_address)
 
 
 def make_page_server(sandbox: Sandbox, port: int) -> _Server:
