@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from bot.demo.blockkit import unknown_in, unknown_in_call
 from bot.fake_slack import FakeSlack
 from bot.runtime.app import build_services, create_app
 from bot.runtime.config import Settings
@@ -191,10 +192,19 @@ def harness(_server, fake_slack, clean_db, listeners) -> Iterator[Harness]:
 
     def check_call(call) -> None:
         problems.extend(f"{call.method}: {p}" for p in check_recorded_call(call))
+        # Every message and view the bot builds must be drawable by the demo sandbox's renderer.
+        problems.extend(
+            f"{call.method}: the sandbox page cannot draw {p}" for p in unknown_in_call(call.method, call.args)
+        )
 
     def check_reply(reply: Reply) -> None:
         if reply.status == 200 and reply.headers.get("Content-Type", "").startswith("application/json"):
             problems.extend(f"ack body: {p}" for p in check_ack_body(reply.json))
+            view = reply.json.get("view")
+            drawn = unknown_in(reply.json.get("blocks")) + (
+                unknown_in(view.get("blocks")) if isinstance(view, dict) else []
+            )
+            problems.extend(f"ack body: the sandbox page cannot draw {p}" for p in drawn)
 
     fake_slack.add_listener(check_call)
     sender = SlackSender(

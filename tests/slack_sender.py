@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import itertools
 import json
@@ -12,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from bot.demo.requests import sign
 
 _ids = itertools.count(1)
 
@@ -25,11 +25,6 @@ class Reply:
     @property
     def json(self) -> dict[str, Any]:
         return json.loads(self.text) if self.text else {}
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     at: float = 0.0
+    target: str = ""  # for "response_url": the key of the response_url posted to
 
     @property
     def ok(self) -> bool:
@@ -70,6 +71,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeSlack:
+    # Where message timestamps come from (seconds since the epoch); time.time when None. The demo
+    # sandbox sets it to its own clock, so messages carry the sandbox's time.
+    ts_clock: Callable[[], float] | None = None
+
     def __init__(
         self,
         *,
@@ -320,7 +325,8 @@ class FakeSlack:
 
     # -- helpers for the method handlers -----------------------------------------------------
     def _next_ts(self) -> str:
-        us = max(int(time.time()) * 1_000_000 + 100, self._last_ts_us + 100)
+        now = self.ts_clock() if self.ts_clock else time.time()
+        us = max(int(now) * 1_000_000 + 100, self._last_ts_us + 100)
         self._last_ts_us = us
         return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
@@ -347,7 +353,7 @@ class FakeSlack:
                     if args is not None
                     else (400, INVALID_JSON)
                 )
-            self._record(Call("response_url", args or {}, headers, status, body, time.time()))
+            self._record(Call("response_url", args or {}, headers, status, body, time.time(), target=rest))
         elif route == "upload":
             file_id = rest.rpartition("/")[2]
             with self._cond:

@@ -74,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(run=cmd_sweep)
 
+    demo = sub.add_parser("demo", help="try the bot in a local Slack sandbox in your browser (no Slack app needed)")
+    demo.add_argument("--port", type=int, default=8080, help="port of the sandbox page on 127.0.0.1 (default 8080)")
+    demo.add_argument("--open", action="store_true", help="open the page in your web browser")
+    demo.add_argument("--script", action="store_true", help="play a scripted onboarding headless; write --out")
+    demo.add_argument("--playbook", default=None, metavar="KEY", help="with --script: the playbook to use")
+    demo.add_argument("--days", type=int, default=90, help="with --script: how many days to play (default 90)")
+    demo.add_argument("--out", default="transcript.html", help="with --script: the transcript file to write")
+    demo.set_defaults(run=cmd_demo)
+
     migrate = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     migrate.set_defaults(run=cmd_migrate)
 
@@ -228,6 +237,18 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.demo import run
+
+    if settings.log_level != "DEBUG":  # the page shows what the bot does; its request log would drown the console
+        logging.getLogger("onboard_bot").setLevel(logging.WARNING)
+    if args.script:
+        return run.script(Path(args.out), days=args.days, playbook=args.playbook)
+    return run.serve(args.port, open_browser=args.open)
 
 
 def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
