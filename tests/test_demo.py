@@ -195,7 +195,7 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(tmp_path, stop):
         assert [c["name"] for c in state["channels"]] == ["northwind-onboarding", "northwind-internal"]
         assert any(p.name.startswith("onboard-demo-") for p in tmp_path.iterdir()), "its database lives in TMPDIR"
         proc.send_signal(stop)
-        rest, _ = proc.communicate(timeout=30)
+        rest, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
