@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
@@ -217,6 +217,58 @@ def mark_all_sent(
     if channel_id:
         values["channel_id"] = channel_id
     return _move_all(session, rows, [SENDING], lambda _attempts: values)
+
+
+def mark_many_sent(
+    session: Session, landed: Sequence[tuple[Notification, str, str | None, datetime]]
+) -> list[Notification]:
+    """`mark_sent` for the rows of many posts, each (row, ts, channel_id, at), in two statements.
+
+    One executemany of the compare-and-set update, then one read of what the rows now hold: a row
+    counts as marked when it is sent with this ts at the attempt that was ours (a deliverer that
+    took the row over would have counted another attempt).
+    """
+    if not landed:
+        return []
+    table = _TABLE
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.status == SENDING,
+            table.c.attempts == bindparam("row_attempts"),
+        )
+        .values(
+            status=SENT,
+            ts=bindparam("row_ts"),
+            sent_at=bindparam("row_at"),
+            last_error=None,
+            channel_id=func.coalesce(bindparam("row_channel", type_=table.c.channel_id.type), table.c.channel_id),
+        )
+    )
+    conn = session.connection()
+    conn.execute(
+        statement,
+        [
+            {"row_id": r.id, "row_attempts": r.attempts, "row_ts": ts, "row_at": at, "row_channel": channel}
+            for r, ts, channel, at in landed
+        ],
+    )
+    ids = [r.id for r, *_ in landed]
+    now_held = {}
+    for start in range(0, len(ids), 5000):
+        query = select(table.c.id, table.c.status, table.c.ts, table.c.attempts).where(
+            table.c.id.in_(ids[start : start + 5000])
+        )
+        now_held.update({i: (status, ts, attempts) for i, status, ts, attempts in conn.execute(query)})
+    marked = []
+    for row, ts, channel, at in landed:
+        if now_held.get(row.id) == (SENT, ts, row.attempts):
+            row.status, row.ts, row.sent_at, row.last_error = SENT, ts, at, None
+            if channel:
+                row.channel_id = channel
+            marked.append(row)
+    return marked
 
 
 def take(session: Session, row: Notification, *, now: datetime, hold: timedelta) -> bool:

@@ -4,8 +4,10 @@ A run picks the due rows (store.outbox.due), checks each one's audience against 
 channels, holds back non-urgent rows that come late outside business hours (the business calendar
 of the onboarding's playbook, `[rules]` business_hours_start/end and business_days, the same the
 rules time their notices by; the defaults for an unknown playbook), and posts: urgent rows
-on their own, the rest bundled into one digest per destination. Each row is claimed (`sending`) in
-its own committed transaction before the post and marked `sent` with the post's ts after it.
+on their own, the rest bundled into one digest per destination. A post's rows are claimed (`sending`)
+in a committed transaction of their own before the post, and marked `sent` with the post's ts
+after it (while workers run, by one writer thread that marks every post that landed meanwhile in
+one transaction).
 
 A run drains what is due in rounds: each round takes every due row of up to `limit` destinations
 (never part of one destination's rows, so nobody's day is split into two digests), and delivers
@@ -125,6 +127,58 @@ class DeliveryReport:
         )
 
 
+@dataclass(frozen=True)
+class _Landed:
+    """A post Slack took (or one found already there), whose rows are still to be marked sent."""
+
+    rows: list[Notification]
+    channel: str
+    ts: str
+    posted: bool
+    at: datetime
+
+
+class _SentWriter:
+    """Marks posted rows sent from one thread, every post that landed meanwhile in one transaction.
+
+    With many posts in flight this is one commit for several posts instead of one each. A row
+    whose post landed but whose mark did not (the process died between) is still `sending`, and
+    is found in the channel's history when it comes due again, as after any crash mid-send.
+    """
+
+    def __init__(self, write: Callable[[Sequence[_Landed]], None]) -> None:
+        self._write = write
+        self._waiting: list[_Landed] = []
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="deliver-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, outcome: _Landed) -> None:
+        with self._cond:
+            self._waiting.append(outcome)
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._waiting or self._closed)
+                batch, self._waiting = self._waiting, []
+                if not batch and self._closed:
+                    return
+            try:
+                self._write(batch)
+            except Exception:
+                log.exception("could not mark %d post(s) sent; they are looked for in Slack when due again", len(batch))
+
+    def close(self) -> None:
+        """Write what is waiting and stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+
 class _Transient(Exception):
     """The call may or may not have taken effect; try again later."""
 
@@ -232,6 +286,7 @@ class _Run:
         self.customers: set[tuple[int, str]] = set()
         self.csms: dict[int, str] = {}
         self._crash: BaseException | None = None
+        self.writer: _SentWriter | None = None
 
     def stopping(self) -> bool:
         return self._crash is not None or self.stop()
@@ -310,14 +365,19 @@ class _Run:
         if self.in_flight == 1 or len(lanes) == 1:
             work()
         else:
+            self.writer = _SentWriter(self._write_sent)
             workers = [
                 threading.Thread(target=work, name=f"deliver-{i}", daemon=True)
                 for i in range(min(self.in_flight, len(lanes)))
             ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+            try:
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+            finally:
+                self.writer.close()
+                self.writer = None
         if self._crash is not None:
             raise self._crash
 
@@ -546,26 +606,42 @@ class _Run:
 
     # -- outcomes ---------------------------------------------------------------------------------
     def _sent(self, rows: Sequence[Notification], *, channel: str, ts: str, posted: bool) -> None:
-        at = self.clock.now()
-        marked = []
+        """Mark the rows of one post sent: through the run's writer while workers run, else at once."""
+        outcome = _Landed(list(rows), channel, ts, posted, self.clock.now())
+        if self.writer is not None:
+            self.writer.put(outcome)
+        else:
+            self._write_sent([outcome])
+
+    def _write_sent(self, outcomes: Sequence[_Landed]) -> None:
+        """Mark sent and audit the rows of these posts, in one transaction of three statements."""
+        landed = [(row, o.ts, o.channel, o.at) for o in outcomes for row in o.rows]
+        posted = {id(row): o.posted for o in outcomes for row in o.rows}
         with session_scope(self.engine) as session:
-            for row in outbox.mark_all_sent(session, rows, ts=ts, channel_id=channel, at=at):
-                marked.append(row.dedupe_key)
-                audit.record(
-                    session,
-                    onboarding_id=row.onboarding_id,
-                    entity="notification",
-                    entity_id=row.id,
-                    action="notice_sent" if posted else "notice_found_posted",
-                    actor=audit.SYSTEM,
-                    field=channel,
-                    new=ts,
-                    reason=(row.payload or {}).get("why") or None,
-                    at=at,
-                )
-        (self.report.sent if posted else self.report.recovered).extend(marked)
-        if posted:
-            self.report.posts.append(Post(channel, ts, tuple(r.dedupe_key for r in rows), at))
+            marked = outbox.mark_many_sent(session, landed)
+            audit.record_many(
+                session,
+                [
+                    {
+                        "onboarding_id": row.onboarding_id,
+                        "entity": "notification",
+                        "entity_id": row.id,
+                        "action": "notice_sent" if posted[id(row)] else "notice_found_posted",
+                        "actor": audit.SYSTEM,
+                        "field": row.channel_id,
+                        "new": row.ts,
+                        "reason": (row.payload or {}).get("why") or None,
+                        "at": row.sent_at,
+                    }
+                    for row in marked
+                ],
+            )
+        done = {id(row) for row in marked}
+        for o in outcomes:
+            keys = [row.dedupe_key for row in o.rows if id(row) in done]
+            (self.report.sent if o.posted else self.report.recovered).extend(keys)
+            if o.posted:
+                self.report.posts.append(Post(o.channel, o.ts, tuple(r.dedupe_key for r in o.rows), o.at))
 
     def _retry(self, rows: Sequence[Notification], error: str, *, at: datetime) -> None:
         with session_scope(self.engine) as session:
