@@ -117,9 +117,13 @@ class Book:
             self.rows[Escalation].append(dict(onboarding_id=i, rule="blocked", subject=key, opened_on=raised.date(),
                                               level=0, raised_at=raised, level_raised_at=raised))  # fmt: skip
         silent = rnd.random() < 0.1
+        said: set[tuple[str | None, datetime]] = set()  # one activity row per message (a unique index)
         for _ in range(rnd.randint(0, 15)):
             back = timedelta(days=rnd.randint(10, 40) if silent else rnd.randint(0, 20), minutes=rnd.randint(0, 1440))
             who = slack[rnd.choice(("executive_sponsor", "champion", "project_owner"))]
+            if (who, now - back) in said:
+                continue
+            said.add((who, now - back))
             self.rows[Activity].append(dict(onboarding_id=i, slack_user_id=who, side="customer", kind="message",
                                             at=now - back))  # fmt: skip
         self.rows[HealthSnapshot].append(dict(onboarding_id=i, day=today - timedelta(days=7),
@@ -368,6 +372,14 @@ def main() -> int:
             f"ratio to the plain query: decide {first['decide'] / plain_seconds:.1f}x, "
             f"first sweep {first['seconds'] / plain_seconds:.1f}x, later sweep {later['seconds'] / plain_seconds:.1f}x"
         )
+        print(f"ratio of the first sweep's claim to the bare write: {first['claim'] / bare_seconds:.2f}x")
+        checks = (
+            ("decide within 10x the plain query", first["decide"] <= 10 * plain_seconds),
+            ("a later sweep within 10x the plain query", later["seconds"] <= 10 * plain_seconds),
+            ("the first sweep's claim within 2x the bare write", first["claim"] <= 2 * bare_seconds),
+            ("the first sweep under 5 s", first["seconds"] < 5.0),
+        )
+        print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks))
         return 0
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from store.models import AuditEntry
@@ -47,3 +48,26 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Append many entries (the keyword arguments of `record`, one dict each) in one statement."""
+    if not entries:
+        return
+    rows = [
+        {
+            "onboarding_id": e.get("onboarding_id"),
+            "entity": e["entity"],
+            "entity_id": e.get("entity_id"),
+            "action": e["action"],
+            "field": e.get("field"),
+            "old_value": _text(e.get("old")),
+            "new_value": _text(e.get("new")),
+            "reason": e.get("reason"),
+            "actor": e["actor"],
+            "actor_side": e.get("actor_side"),
+            "at": e.get("at") or utcnow(),
+        }
+        for e in entries
+    ]
+    session.connection().execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]

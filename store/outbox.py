@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
@@ -131,8 +131,7 @@ def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:
     return {key: status for key, status in bulk.matching(session.connection(), _TABLE, "dedupe_key", keys, "status")}
 
 
-def due(session: Session, now: datetime, *, limit: int = 500) -> list[Notification]:
-    """Rows to deliver at `now`: ready pending and retry rows, and sending rows whose claim ran out."""
+def _is_due(now: datetime):
     waited = or_(col(Notification.next_attempt_at).is_(None), col(Notification.next_attempt_at) <= now)
     ready = and_(
         col(Notification.status).in_([PENDING, RETRY]),
@@ -140,12 +139,42 @@ def due(session: Session, now: datetime, *, limit: int = 500) -> list[Notificati
         or_(col(Notification.not_before).is_(None), col(Notification.not_before) <= now),
     )
     abandoned = and_(col(Notification.status) == SENDING, waited)
-    query = (
-        select(Notification)
-        .where(or_(ready, abandoned))
-        .order_by(col(Notification.urgent).desc(), col(Notification.not_before), col(Notification.id))
-        .limit(limit)
+    return or_(ready, abandoned)
+
+
+_ORDER = (col(Notification.urgent).desc(), col(Notification.not_before), col(Notification.id))
+
+
+def due(session: Session, now: datetime, *, limit: int = 500) -> list[Notification]:
+    """Rows to deliver at `now`: ready pending and retry rows, and sending rows whose claim ran out."""
+    query = select(Notification).where(_is_due(now)).order_by(*_ORDER).limit(limit)
+    return list(session.exec(query).all())
+
+
+def destination():
+    """Where a row goes: its channel, or for a direct message not sent yet, the person."""
+    return func.coalesce(Notification.channel_id, Notification.recipient)
+
+
+def due_by_destination(session: Session, now: datetime, *, destinations: int) -> list[Notification]:
+    """Every due row of the first `destinations` destinations with due rows, in one statement.
+
+    A destination's due rows are never split between two calls (one person's day stays one
+    digest); the destinations with urgent rows come first, then by their earliest due row.
+    """
+    where = destination()
+    first = (
+        select(where)
+        .where(_is_due(now))
+        .group_by(where)
+        .order_by(
+            func.max(case((col(Notification.urgent), 1), else_=0)).desc(),
+            func.min(Notification.not_before),
+            func.min(Notification.id),
+        )
+        .limit(destinations)
     )
+    query = select(Notification).where(_is_due(now), where.in_(first.scalar_subquery())).order_by(*_ORDER)
     return list(session.exec(query).all())
 
 
@@ -165,6 +194,112 @@ def _move(session: Session, row: Notification, from_statuses: Sequence[str], **v
     for name, value in values.items():
         setattr(row, name, value)
     return True
+
+
+def _move_all(
+    session: Session, rows: Sequence[Notification], from_statuses: Sequence[str], values_of
+) -> list[Notification]:
+    """`_move` for many rows in one statement per attempt count (one, nearly always); returns those moved, in order.
+
+    `values_of(attempts)` gives the values to set on the rows at that attempt.
+    """
+    by_attempts: dict[int, list[Notification]] = {}
+    for row in rows:
+        by_attempts.setdefault(row.attempts, []).append(row)
+    moved: list[int | None] = []
+    for attempts, group in by_attempts.items():
+        values = values_of(attempts)
+        result = session.exec(
+            update(Notification)
+            .where(
+                col(Notification.id).in_([r.id for r in group]),
+                col(Notification.status).in_(list(from_statuses)),
+                col(Notification.attempts) == attempts,
+            )
+            .values(**values)
+            .returning(col(Notification.id))
+        )
+        ids = set(result.scalars().all())
+        for row in group:
+            if row.id in ids:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                moved.append(row.id)
+    done = set(moved)
+    return [r for r in rows if r.id in done]
+
+
+def take_all(session: Session, rows: Sequence[Notification], *, now: datetime, hold: timedelta) -> list[Notification]:
+    """`take` for many rows at once: the ones claimed, in their order (the others another deliverer won)."""
+    taken = _move_all(
+        session,
+        rows,
+        [PENDING, RETRY, SENDING],
+        lambda attempts: {"status": SENDING, "attempts": attempts + 1, "next_attempt_at": now + hold},
+    )
+    return taken
+
+
+def mark_all_sent(
+    session: Session, rows: Sequence[Notification], *, ts: str, channel_id: str | None, at: datetime
+) -> list[Notification]:
+    """`mark_sent` for many rows of one post at once; returns the rows marked."""
+    values: dict[str, Any] = {"status": SENT, "ts": ts, "sent_at": at, "last_error": None}
+    if channel_id:
+        values["channel_id"] = channel_id
+    return _move_all(session, rows, [SENDING], lambda _attempts: values)
+
+
+def mark_many_sent(
+    session: Session, landed: Sequence[tuple[Notification, str, str | None, datetime]]
+) -> list[Notification]:
+    """`mark_sent` for the rows of many posts, each (row, ts, channel_id, at), in two statements.
+
+    One executemany of the compare-and-set update, then one read of what the rows now hold: a row
+    counts as marked when it is sent with this ts at the attempt that was ours (a deliverer that
+    took the row over would have counted another attempt).
+    """
+    if not landed:
+        return []
+    table = _TABLE
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.status == SENDING,
+            table.c.attempts == bindparam("row_attempts"),
+        )
+        .values(
+            status=SENT,
+            ts=bindparam("row_ts"),
+            sent_at=bindparam("row_at"),
+            last_error=None,
+            channel_id=func.coalesce(bindparam("row_channel", type_=table.c.channel_id.type), table.c.channel_id),
+        )
+    )
+    conn = session.connection()
+    conn.execute(
+        statement,
+        [
+            {"row_id": r.id, "row_attempts": r.attempts, "row_ts": ts, "row_at": at, "row_channel": channel}
+            for r, ts, channel, at in landed
+        ],
+    )
+    ids = [r.id for r, *_ in landed]
+    now_held = {}
+    for start in range(0, len(ids), 5000):
+        query = select(table.c.id, table.c.status, table.c.ts, table.c.attempts).where(
+            table.c.id.in_(ids[start : start + 5000])
+        )
+        now_held.update({i: (status, ts, attempts) for i, status, ts, attempts in conn.execute(query)})
+    marked = []
+    for row, ts, channel, at in landed:
+        if now_held.get(row.id) == (SENT, ts, row.attempts):
+            row.status, row.ts, row.sent_at, row.last_error = SENT, ts, at, None
+            if channel:
+                row.channel_id = channel
+            marked.append(row)
+    return marked
 
 
 def take(session: Session, row: Notification, *, now: datetime, hold: timedelta) -> bool:

@@ -481,16 +481,17 @@ def test_internal_words_never_reach_the_shared_channel(harness, ob, clock):
 
 # -- two deliverers ---------------------------------------------------------------------------------
 class MeetingClock(ManualClock):
-    """Holds the first reader of the time until the other deliverer has read its due rows too."""
+    """Holds the first reader of the time (and its other workers) until the other deliverer has read its due rows too."""
 
     def __init__(self, barrier: threading.Barrier) -> None:
         super().__init__()
-        self.barrier, self.met = barrier, False
+        self.barrier, self.met, self.lock = barrier, False, threading.Lock()
 
     def now(self):
-        if not self.met:
-            self.met = True
-            self.barrier.wait(timeout=10)
+        with self.lock:
+            if not self.met:
+                self.met = True
+                self.barrier.wait(timeout=10)
         return super().now()
 
 
@@ -524,6 +525,137 @@ def test_two_deliverers_at_once_post_each_row_once(harness, ob, database_url):
     assert len(harness.fake.messages(INTERNAL_CHANNEL)) == 4 and len(harness.fake.messages(SHARED_CHANNEL)) == 1
     assert sorted(k for r in reports for k in r.sent) == sorted(r.dedupe_key for r in rows(harness.engine))
     assert set(statuses(harness.engine).values()) == {outbox.SENT}
+
+
+# -- concurrency ----------------------------------------------------------------------------------
+def counting_client(harness):
+    """A client class that counts the posts in flight, per channel and in all; and the peaks it saw."""
+    lock = threading.Lock()
+    now: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    class Counting(WebClient):
+        def chat_postMessage(self, **kwargs):
+            channel = kwargs["channel"]
+            with lock:
+                for key in (channel, "*"):
+                    now[key] = now.get(key, 0) + 1
+                    peak[key] = max(peak.get(key, 0), now[key])
+            try:
+                return super().chat_postMessage(**kwargs)
+            finally:
+                with lock:
+                    for key in (channel, "*"):
+                        now[key] -= 1
+
+    services = dataclasses.replace(
+        harness.services, client=Counting(token=harness.services.client.token, base_url=harness.fake.url)
+    )
+    return services, peak
+
+
+def test_different_destinations_are_posted_to_at_once(harness, ob, clock):
+    claim(harness, notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.INTERNAL))
+    arrived = {SHARED_CHANNEL: threading.Event(), INTERNAL_CHANNEL: threading.Event()}
+    met: dict[str, bool] = {}
+
+    def meet(call) -> None:
+        # Each post is answered only once the other one has reached Slack too: one at a time never meets.
+        if call.method == "chat.postMessage" and call.args.get("channel") in arrived:
+            channel = call.args["channel"]
+            arrived[channel].set()
+            other = next(c for c in arrived if c != channel)
+            met[channel] = arrived[other].wait(timeout=5)
+
+    harness.fake.add_listener(meet)
+    try:
+        report = deliver_due(harness.services, clock.now(), clock=clock, in_flight=2)
+    finally:
+        harness.fake.remove_listener(meet)
+
+    assert met == {SHARED_CHANNEL: True, INTERNAL_CHANNEL: True}
+    assert len(report.posts) == 2 and set(statuses(harness.engine).values()) == {outbox.SENT}
+
+
+def test_one_channel_gets_one_post_at_a_time_a_second_apart_while_others_go_on(harness, ob, clock):
+    urgent = [notice(ob, s, rule=Rule.BLOCKED, audience=Audience.INTERNAL, urgent=True) for s in "abc"]
+    others = [notice(ob, "d", audience=Audience.SHARED), notice(ob, "e", recipient=VENDOR_MANAGER), notice(ob, "f")]
+    claim(harness, *urgent, *others)
+    services, peak = counting_client(harness)
+
+    report = deliver_due(services, clock.now(), clock=clock, in_flight=8)
+
+    assert len(report.posts) == 6 and set(statuses(harness.engine).values()) == {outbox.SENT}
+    assert peak[INTERNAL_CHANNEL] == 1, "never two posts to one channel in flight"
+    internal = [p.at for p in report.posts if p.channel == INTERNAL_CHANNEL]
+    assert len(internal) == 3
+    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in itertools.pairwise(internal))
+    assert sum(clock.slept) <= 2 + 1e-6, "only the internal channel's own posts waited for it"
+
+
+def test_one_call_in_flight_posts_one_at_a_time(harness, ob, clock):
+    claim(harness, notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.INTERNAL), notice(ob))
+    services, peak = counting_client(harness)
+
+    report = deliver_due(services, clock.now(), clock=clock, in_flight=1)
+
+    assert len(report.posts) == 3 and peak["*"] == 1
+
+
+def test_a_long_retry_after_holds_back_every_call_sharing_the_limit(harness, ob, clock):
+    shared, internal = notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.INTERNAL)
+    claim(harness, shared, internal)
+    harness.fake.fail_next("chat.postMessage", status=503, times=2)
+    deliver(harness, clock)
+    assert set(statuses(harness.engine).values()) == {outbox.RETRY}
+    clock.advance(minutes=1)
+    harness.fake.reset()
+    harness.fake.fail_next("conversations.history", status=429, retry_after=120)
+
+    report = deliver_due(harness.services, clock.now(), clock=clock, in_flight=1)
+
+    assert len(harness.fake.calls_to("conversations.history")) == 1, "the second look-up never went to Slack"
+    assert report.rate_limited == 1 and not report.posts and clock.slept == []
+    assert {r.status for r in rows(harness.engine)} == {outbox.RETRY}
+    assert {r.next_attempt_at for r in rows(harness.engine)} == {clock.now() + timedelta(seconds=120)}
+
+
+def test_a_rate_limited_channel_waits_while_other_channels_go_on(harness, ob, clock):
+    claim(harness, notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.INTERNAL))
+    harness.fake.fail_next("chat.postMessage", status=429, retry_after=3)
+
+    report = deliver_due(harness.services, clock.now(), clock=clock, in_flight=2)
+
+    assert report.rate_limited == 1 and 3 in clock.slept
+    assert len(harness.fake.messages(SHARED_CHANNEL)) == len(harness.fake.messages(INTERNAL_CHANNEL)) == 1
+    assert set(statuses(harness.engine).values()) == {outbox.SENT}
+
+
+def test_a_run_drains_every_round_and_never_splits_a_persons_day(harness, ob, clock):
+    csm = [notice(ob, s) for s in ("a", "b", "c")]
+    manager = [notice(ob, s, recipient=VENDOR_MANAGER) for s in ("d", "e")]
+    claim(harness, *csm, *manager, notice(ob, "f", audience=Audience.SHARED))
+
+    report = deliver_due(harness.services, clock.now(), clock=clock, limit=1)  # one destination a round
+
+    assert len(report.posts) == 3 and set(statuses(harness.engine).values()) == {outbox.SENT}
+    [to_csm] = posts_to(harness, VENDOR_CSM)
+    assert sorted(to_csm.args["metadata"]["event_payload"]["dedupe_keys"]) == sorted(n.dedupe_key for n in csm)
+    [to_manager] = posts_to(harness, VENDOR_MANAGER)
+    assert len(to_manager.args["metadata"]["event_payload"]["dedupe_keys"]) == 2
+
+
+def test_a_stopped_run_starts_no_new_post(harness, ob, clock):
+    claim(harness, notice(ob, "a", audience=Audience.SHARED), notice(ob, "b", audience=Audience.INTERNAL), notice(ob))
+    posted: list[object] = []
+    listener = harness.fake.add_listener(lambda call: call.method == "chat.postMessage" and posted.append(call))
+    try:
+        report = deliver_due(harness.services, clock.now(), clock=clock, in_flight=1, stop=lambda: bool(posted))
+    finally:
+        harness.fake.remove_listener(listener)
+
+    assert len(report.posts) == 1
+    assert sorted(statuses(harness.engine).values()) == [outbox.PENDING, outbox.PENDING, outbox.SENT]
 
 
 # -- rendering ---------------------------------------------------------------------------------

@@ -355,3 +355,35 @@ def test_conversations_open_gives_the_dm_channel(client, fake):
     assert opened["channel"]["id"].startswith("D")
     posted = client.chat_postMessage(channel=opened["channel"]["id"], text="hi")
     assert posted["channel"] == opened["channel"]["id"]
+
+
+# -- benchmark settings: latency and the per-channel rate limit (off by default) -----------------------
+def test_a_second_post_to_a_channel_within_a_second_is_rate_limited():
+    with FakeSlack(vendor_team_id=VENDOR, bot_token=TOKEN, channel_rate_limit=True) as limited:
+        limited.add_channel(SHARED, name="acme-onboarding", members=(CSM,))
+        limited.add_channel(INTERNAL, name="acme-internal", members=(CSM,))
+        client = WebClient(token=TOKEN, base_url=limited.url, retry_handlers=[])
+        client.chat_postMessage(channel=SHARED, text="first")
+        client.chat_postMessage(channel=INTERNAL, text="another channel is not held back")
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel=SHARED, text="too soon")
+
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers["Retry-After"] == "1"
+    assert [m["text"] for m in limited.messages(SHARED)] == ["first"]
+    assert len(limited.messages(INTERNAL)) == 1
+
+
+def test_the_fake_answers_at_full_speed_and_without_a_rate_limit_unless_told(fake, client):
+    assert (fake.latency, fake.channel_rate_limit) == (0.0, False)
+    for text in ("one", "two", "three"):
+        client.chat_postMessage(channel=SHARED, text=text)
+    assert [m["text"] for m in fake.messages(SHARED)] == ["one", "two", "three"]
+
+
+def test_latency_delays_every_answer():
+    with FakeSlack(vendor_team_id=VENDOR, bot_token=TOKEN, latency=0.05) as slow:
+        client = WebClient(token=TOKEN, base_url=slow.url)
+        started = time.monotonic()
+        client.auth_test()
+        assert time.monotonic() - started >= 0.05

@@ -293,6 +293,50 @@ def test_an_abandoned_claim_becomes_due_again_and_the_old_claimant_cannot_finish
     assert (row.status, row.ts, row.attempts, row.channel_id) == (outbox.SENT, "1.2", 2, "D0CSM")
 
 
+def test_taking_many_rows_at_once_claims_only_those_still_free_in_one_statement(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob, k) for k in ("a", "b", "c")])
+    with session_scope(clean_db) as s:
+        mine = outbox.due(s, MONDAY_9)
+    with session_scope(clean_db) as s:
+        theirs = outbox.due(s, MONDAY_9)[1]
+        assert outbox.take(s, theirs, now=MONDAY_9, hold=timedelta(minutes=10))
+
+    with session_scope(clean_db) as s, counted_statements(clean_db) as statements:
+        taken = outbox.take_all(s, mine, now=MONDAY_9, hold=timedelta(minutes=10))
+
+    assert [r.subject for r in taken] == ["a", "c"] and len(statements) == 1
+    assert {(r.status, r.attempts) for r in taken} == {(outbox.SENDING, 1)}
+    assert (mine[1].status, mine[1].attempts) == (outbox.PENDING, 0), "the row another deliverer took is left as read"
+    with session_scope(clean_db) as s:
+        marked = outbox.mark_all_sent(s, [*taken, mine[1]], ts="1.1", channel_id="D0CSM", at=MONDAY_9)
+    assert [r.subject for r in marked] == ["a", "c"]
+    assert {r.subject: r.status for r in rows(clean_db)} == {"a": outbox.SENT, "b": outbox.SENDING, "c": outbox.SENT}
+
+
+def test_marking_many_posts_sent_at_once_skips_a_claim_taken_over(clean_db):
+    ob = make_onboarding(clean_db)
+    with session_scope(clean_db) as s:
+        outbox.claim(s, [notice(ob, k) for k in ("a", "b")])
+    with session_scope(clean_db) as s:
+        a, b = outbox.take_all(s, outbox.due(s, MONDAY_9), now=MONDAY_9, hold=timedelta(minutes=10))
+    later = MONDAY_9 + timedelta(minutes=10)
+    with session_scope(clean_db) as s:
+        [newer] = [r for r in outbox.due(s, later) if r.subject == "b"]
+        assert outbox.take(s, newer, now=later, hold=timedelta(minutes=10)), "another deliverer took b over"
+
+    with session_scope(clean_db) as s, counted_statements(clean_db) as statements:
+        marked = outbox.mark_many_sent(s, [(a, "1.1", "D0CSM", MONDAY_9), (b, "1.2", "D0CSM", MONDAY_9)])
+
+    assert marked == [a] and len(statements) == 2
+    assert (a.status, a.ts, a.channel_id) == (outbox.SENT, "1.1", "D0CSM")
+    assert {r.subject: (r.status, r.ts) for r in rows(clean_db)} == {
+        "a": (outbox.SENT, "1.1"),
+        "b": (outbox.SENDING, None),
+    }
+
+
 def test_failed_for_csm_lists_their_onboardings_and_their_direct_messages(clean_db):
     ours, other = make_onboarding(clean_db), make_onboarding(clean_db, customer="Globex")
     with session_scope(clean_db) as s:

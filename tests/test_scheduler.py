@@ -33,7 +33,7 @@ from bot.runtime.locks import (
     sweep_lock,
 )
 from bot.runtime.scheduler import StopSignal, make_scheduler, run_until_stopped
-from bot.runtime.sweep import DryRunWrite, describe_plan, run_sweep
+from bot.runtime.sweep import DryRunWrite, describe_plan, run_delivery, run_sweep
 from bot.slack.delivery import CLAIM_HOLD
 from store import outbox
 from store.db import make_engine, session_scope
@@ -471,3 +471,35 @@ def test_a_live_holders_lease_is_not_taken(clean_db):
         assert acquire_lease(clean_db, SWEEP, live)
         assert not acquire_lease(clean_db, SWEEP, default_holder()), live
         release_lease(clean_db, SWEEP, live)
+
+
+def test_a_long_delivery_does_not_hold_the_sweep_lock(harness, ob):
+    claim_first = notice(ob, "crm", audience=Audience.SHARED)
+    with session_scope(harness.engine) as s:
+        outbox.claim(s, [claim_first])
+    posting, go_on = threading.Event(), threading.Event()
+
+    def hold(call) -> None:
+        if call.method == "chat.postMessage":
+            posting.set()
+            go_on.wait(timeout=10)
+
+    listener = harness.fake.add_listener(hold)
+    results: list = []
+    runner = threading.Thread(
+        target=lambda: results.append(run_delivery(harness.services, MONDAY_9, clock=ManualClock(), holder="deliverer"))
+    )
+    runner.start()
+    try:
+        assert posting.wait(timeout=10)
+        report = run_sweep(harness.services, MONDAY_9, decide=deciding(notice(ob, "sso")), holder="sweeper")
+    finally:
+        go_on.set()
+        runner.join(timeout=10)
+        harness.fake.remove_listener(listener)
+
+    assert report.ran and report.claimed == 1, "the sweep ran while the delivery was posting"
+    assert report.delivery is None, "its rows are left to the deliverer already running"
+    [delivered] = results
+    assert len(delivered.posts) == 2, "the running deliverer took the sweep's row too, in its next round"
+    assert {r.status for r in rows(harness.engine)} == {outbox.SENT}

@@ -3,6 +3,11 @@
 It keeps a small directory (users, channels) and the state Slack would show (messages, views,
 uploaded files), answers with realistic ids and `ts` values, and can be told to fail the next
 calls with HTTP 429 + Retry-After, a 5xx, or an `{"ok": false}` error.
+
+For benchmarks it can also answer every call after a delay (`latency`, seconds) and keep Slack's
+limit of one message a second per channel (`channel_rate_limit`): a second `chat.postMessage` to
+a channel within a second of the last one it took is answered 429 with Retry-After. Both are off
+unless asked for.
 """
 
 from __future__ import annotations
@@ -87,10 +92,13 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         app_id: str = "A0APP",
         team_domain: str = "vendor",
+        latency: float = 0.0,
+        channel_rate_limit: bool = False,
     ) -> None:
         self.vendor_team_id, self.bot_token, self.bot_user_id = vendor_team_id, bot_token, bot_user_id
         self.app_token, self.bot_id, self.app_id, self.team_domain = app_token, bot_id, app_id, team_domain
         self.host, self.port = host, port
+        self.latency, self.channel_rate_limit = latency, channel_rate_limit
         self.calls: list[Call] = []
         self.errors: list[BaseException] = []  # raised by listeners, or by the fake itself (answered as 500)
         self.users: dict[str, dict] = {}
@@ -318,6 +326,7 @@ class FakeSlack:
             self._used_triggers: set[str] = set()
             self._response_urls: dict[str, dict] = {}
             self._last_ts_us = 0
+            self._last_post_at: dict[str, float] = {}  # channel -> when it last took a post (monotonic)
             if not keep_directory:
                 self.users.clear()
                 self.channels.clear()
@@ -340,6 +349,8 @@ class FakeSlack:
         headers = {k.lower(): v for k, v in req.headers.items()}
         route, _, rest = parts.path.lstrip("/").partition("/")
         extra: dict[str, str] = {}
+        if self.latency > 0:
+            time.sleep(self.latency)
         if route == "api":
             args = _parse_args(parts.query, raw, req.headers.get_content_type())
             with self._cond:
@@ -381,12 +392,23 @@ class FakeSlack:
             error = "not_authed" if not token else "not_allowed_token_type" if known else "invalid_auth"
             return 200, {"ok": False, "error": error}, {}
         failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is None and self.channel_rate_limit and method == "chat.postMessage":
+            failure = self._over_channel_limit(str(args.get("channel") or ""))
         if failure is None or failure.applied:
             status, body = self._guard(lambda: handler(self, args))
             if failure is None:
                 return status, body, {}
         extra = {"Retry-After": str(int(failure.retry_after))} if failure.retry_after is not None else {}
         return failure.status, {"ok": False, "error": failure.error}, extra
+
+    def _over_channel_limit(self, channel: str) -> _Failure | None:
+        """A 429 when this channel took a post less than a second ago; else the post counts as taken now."""
+        at = time.monotonic()
+        last = self._last_post_at.get(channel)
+        if last is not None and at - last < 1.0:
+            return _Failure(429, "ratelimited", 1, applied=False)
+        self._last_post_at[channel] = at
+        return None
 
     def _guard(self, fn: Callable[[], dict], status: int = 200) -> tuple[int, dict]:
         try:

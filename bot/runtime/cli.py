@@ -232,7 +232,9 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runtime.app import build_services
 
         settings.require("slack_bot_token")
-        report = run_sweep(build_services(settings, engine=engine), now, decide=decide)
+        report = run_sweep(
+            build_services(settings, engine=engine), now, decide=decide, in_flight=settings.delivery_in_flight
+        )
         print(report.summary())
         return 0
     finally:

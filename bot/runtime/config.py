@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.slack.delivery import DEFAULT_IN_FLIGHT, MAX_IN_FLIGHT
 from store.db import DatabaseURLError, normalise_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     default_timezone: Annotated[str, _env("ONBOARD_DEFAULT_TIMEZONE")] = "UTC"
     playbooks_dir: Annotated[Path | None, _env("ONBOARD_PLAYBOOKS_DIR")] = None
     log_level: Annotated[str, _env("ONBOARD_LOG_LEVEL")] = "INFO"
+    delivery_in_flight: Annotated[int, _env("ONBOARD_DELIVERY_IN_FLIGHT")] = DEFAULT_IN_FLIGHT
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -97,6 +99,13 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("delivery_in_flight")
+    @classmethod
+    def _in_flight(cls, v: int) -> int:
+        if not 1 <= v <= MAX_IN_FLIGHT:
+            raise ValueError(f"must be a whole number from 1 to {MAX_IN_FLIGHT}")
+        return v
 
     @property
     def socket_mode(self) -> bool:

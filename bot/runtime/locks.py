@@ -30,6 +30,7 @@ from store.types import utcnow
 log = logging.getLogger("onboard_bot.locks")
 
 SWEEP = "sweep"
+DELIVERY = "delivery"
 # Renewed every third of it: one missed renewal (a slow disk, a busy database) does not lose it.
 LEASE_TTL = timedelta(seconds=30)
 

@@ -1,8 +1,11 @@
 """The long-lived scheduler: a sweep every few minutes and a delivery every minute, until stopped.
 
-Both jobs take the sweep lock, so two schedulers (or a scheduler beside `serve --with-scheduler`)
-never sweep or deliver at the same time; a job whose turn comes while the other runs is skipped
-rather than queued. `run_until_stopped` ends cleanly on SIGTERM or SIGINT: running jobs finish
+The sweep job decides and claims under the sweep lock, then delivers; the delivery job drains
+everything due under the delivery lock, in rounds, to different channels at once
+(ONBOARD_DELIVERY_IN_FLIGHT calls in flight). So two schedulers (or a scheduler beside
+`serve --with-scheduler`) never sweep at the same time nor deliver at the same time, a sweep runs
+while a long delivery drains the Monday morning, and a job whose lock is taken is skipped rather
+than queued (what it would have delivered goes out with the running deliverer or the next job). `run_until_stopped` ends cleanly on SIGTERM or SIGINT: running jobs finish
 first, and a post cut short by a harder kill is found again by the outbox.
 """
 
@@ -64,18 +67,28 @@ class StopSignal:
 
 # Jobs name no lock holder: each run is its own holder (host, process, thread), so a sweep and a
 # delivery overlapping in this process exclude each other like two processes would.
-def _sweep_job(services: Services, decide: Decide) -> None:
+def _sweep_job(services: Services, decide: Decide, stopping: Callable[[], bool]) -> None:
     try:
-        log.info("%s", run_sweep(services, services.clock.now(), decide=decide, clock=services.clock).summary())
+        report = run_sweep(
+            services,
+            services.clock.now(),
+            decide=decide,
+            clock=services.clock,
+            in_flight=services.settings.delivery_in_flight,
+            stop=stopping,
+        )
+        log.info("%s", report.summary())
         if reposted := publish.retry_setups(services, now=services.clock.now()):
             log.info("posted %d setup post(s) Slack had refused before", reposted)
     except Exception:
         log.exception("sweep failed")
 
 
-def _delivery_job(services: Services) -> None:
+def _delivery_job(services: Services, stopping: Callable[[], bool]) -> None:
     try:
-        report = run_delivery(services, clock=services.clock)
+        report = run_delivery(
+            services, clock=services.clock, in_flight=services.settings.delivery_in_flight, stop=stopping
+        )
         if report and (report.posts or report.failed or report.retrying or report.recovered):
             log.info("delivery: %s", report.summary())
     except Exception:
@@ -88,8 +101,12 @@ def make_scheduler(
     decide: Decide,
     every_minutes: float = SWEEP_EVERY_MINUTES,
     deliver_every_minutes: float = DELIVER_EVERY_MINUTES,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler (not started) with the sweep job (first run at once) and the delivery job."""
+    """A BackgroundScheduler (not started) with the sweep job (first run at once) and the delivery job.
+
+    `stopping` is asked between posts: once it says so, a delivery starts no new post.
+    """
     if every_minutes <= 0 or deliver_every_minutes <= 0:
         raise ValueError("intervals must be positive")
     scheduler = BackgroundScheduler(timezone=UTC)
@@ -98,7 +115,7 @@ def make_scheduler(
     scheduler.add_job(
         _sweep_job,
         IntervalTrigger(minutes=every_minutes, timezone=UTC),
-        args=(services, decide),
+        args=(services, decide, stopping),
         id="sweep",
         name="sweep",
         next_run_time=start,
@@ -107,7 +124,7 @@ def make_scheduler(
     scheduler.add_job(
         _delivery_job,
         IntervalTrigger(minutes=deliver_every_minutes, timezone=UTC),
-        args=(services,),
+        args=(services, stopping),
         id="deliver",
         name="deliver",
         next_run_time=start + timedelta(minutes=deliver_every_minutes),
@@ -127,7 +144,7 @@ def run_until_stopped(
     """Run the scheduler until `stop` is set, or until SIGTERM/SIGINT when called on the main thread."""
     own_stop = stop is None
     stop = stop or StopSignal()
-    scheduler = make_scheduler(services, decide=decide, every_minutes=every_minutes)
+    scheduler = make_scheduler(services, decide=decide, every_minutes=every_minutes, stopping=stop.is_set)
     on_main = threading.current_thread() is threading.main_thread()
     previous = {}
     if on_main:

@@ -1,5 +1,10 @@
 """One sweep: decide what must be said at `now`, claim it in the outbox, deliver what is due.
 
+Deciding and claiming hold the sweep lock; delivering holds the delivery lock instead, so a long
+delivery (the Monday morning) never keeps the next sweep waiting, and one deliverer at a time
+drains the outbox (two at once would still post each row once, by the outbox's claims, but would
+share Slack's per-channel limit without knowing of each other).
+
 The same sweep runs from the scheduler, from `onboard-bot sweep` and from tests with their own
 clock. The rules are a parameter (`decide(session, now) -> notices`), so this module knows nothing
 of them. A dry run decides in a transaction that is rolled back, and neither posts nor writes.
@@ -29,8 +34,8 @@ from bot.core.clock import Clock
 from bot.core.notices import Notice
 from bot.milestones import forecast
 from bot.planning.playbook import Playbook, load_playbooks
-from bot.runtime.locks import default_holder, sweep_lock
-from bot.slack.delivery import DeliveryReport, Outlet, deliver_due
+from bot.runtime.locks import DELIVERY, default_holder, sweep_lock
+from bot.slack.delivery import DEFAULT_IN_FLIGHT, DeliveryReport, Outlet, deliver_due
 from store import outbox
 from store.db import session_scope
 
@@ -85,8 +90,14 @@ def run_sweep(
     dry_run: bool = False,
     clock: Clock | None = None,
     holder: str | None = None,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+    stop: Callable[[], bool] | None = None,
 ) -> SweepReport:
-    """Decide and claim in one transaction, then deliver; skipped when another sweeper holds the lock."""
+    """Decide and claim in one transaction, then deliver; skipped when another sweeper holds the lock.
+
+    The delivery is left to the deliverer already running, if one is (it looks for due rows
+    again after each round, and the scheduler's next delivery job runs within a minute).
+    """
     if dry_run:
         return plan_sweep(services, now, decide=decide)
     with sweep_lock(services.engine, holder or default_holder()) as acquired:
@@ -102,7 +113,14 @@ def run_sweep(
             ready = [n for n in notices if may_go_out(n, now)]
             late = after_todays_digest(session, ready, now)
             claimed = outbox.claim(session, [n for n in ready if n.dedupe_key not in late])
-        delivery = deliver_due(services, now, clock=clock)  # type: ignore[arg-type]
+    delivery = run_delivery(
+        services,  # type: ignore[arg-type]
+        now,
+        clock=clock,
+        holder=holder,
+        in_flight=in_flight,
+        stop=stop,
+    )
     return SweepReport(
         now=now,
         decided=len(notices),
@@ -152,13 +170,20 @@ def _day_starts(tz: str | None, now: datetime) -> datetime:
 
 
 def run_delivery(
-    services: Outlet, now: datetime | None = None, *, clock: Clock | None = None, holder: str | None = None
+    services: Outlet,
+    now: datetime | None = None,
+    *,
+    clock: Clock | None = None,
+    holder: str | None = None,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport | None:
-    """Deliver what is due, under the sweep lock (None when another sweeper holds it)."""
-    with sweep_lock(services.engine, holder or default_holder()) as acquired:
+    """Drain what is due, under the delivery lock (None when another deliverer holds it)."""
+    with sweep_lock(services.engine, holder or default_holder(), name=DELIVERY) as acquired:
         if not acquired:
+            log.info("another deliverer is draining the outbox; leaving it to them")
             return None
-        return deliver_due(services, now, clock=clock)
+        return deliver_due(services, now, clock=clock, in_flight=in_flight, stop=stop)
 
 
 def _playbooks(services: object) -> Mapping[str, Playbook]:

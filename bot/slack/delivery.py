@@ -4,8 +4,17 @@ A run picks the due rows (store.outbox.due), checks each one's audience against 
 channels, holds back non-urgent rows that come late outside business hours (the business calendar
 of the onboarding's playbook, `[rules]` business_hours_start/end and business_days, the same the
 rules time their notices by; the defaults for an unknown playbook), and posts: urgent rows
-on their own, the rest bundled into one digest per destination. Each row is claimed (`sending`) in
-its own committed transaction before the post and marked `sent` with the post's ts after it.
+on their own, the rest bundled into one digest per destination. A post's rows are claimed (`sending`)
+in a committed transaction of their own before the post, and marked `sent` with the post's ts
+after it (while workers run, by one writer thread that marks every post that landed meanwhile in
+one transaction).
+
+A run drains what is due in rounds: each round takes every due row of up to `limit` destinations
+(never part of one destination's rows, so nobody's day is split into two digests), and delivers
+to different destinations concurrently, at most `in_flight` calls at a time. The posts to one
+destination go one after the other, a second apart; a rate limit Slack reports (429 and
+Retry-After) is kept in state shared by every worker of the run, per method and channel, so all
+of them wait it out, not only the one that hit it.
 
 chat.postMessage has no idempotency key, so this module owns every retry of a post: its client
 has no retry handlers, a 429 is waited out here (Retry-After, through the injected clock), and a
@@ -17,8 +26,12 @@ and raises one alert in the onboarding's internal channel per broken destination
 
 from __future__ import annotations
 
+import heapq
 import http.client
+import itertools
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +73,10 @@ BACKOFF = (
 RATE_LIMIT_TRIES = 3
 LONGEST_RATE_LIMIT_WAIT = 60.0  # seconds; a longer Retry-After puts the rows back rather than waiting
 CHANNEL_GAP = 1.0  # Slack's one message per second per channel
+DEFAULT_IN_FLIGHT = 8  # Web API calls at once (ONBOARD_DELIVERY_IN_FLIGHT)
+MAX_IN_FLIGHT = 16  # stays within the database pool
+DESTINATIONS_PER_ROUND = 2000
+MAX_ROUNDS = 1000
 HISTORY_PAGES = 3
 LATE = timedelta(hours=1)
 TRANSIENT_ERRORS = frozenset(
@@ -100,6 +117,7 @@ class DeliveryReport:
     failed: list[str] = field(default_factory=list)
     postponed: list[str] = field(default_factory=list)
     waited: list[float] = field(default_factory=list)  # seconds slept for rate limits and pacing
+    rate_limited: int = 0  # 429s received
 
     def summary(self) -> str:
         return (
@@ -107,6 +125,58 @@ class DeliveryReport:
             f"already posted, {len(self.retrying)} to retry, {len(self.failed)} failed, "
             f"{len(self.postponed)} held for business hours"
         )
+
+
+@dataclass(frozen=True)
+class _Landed:
+    """A post Slack took (or one found already there), whose rows are still to be marked sent."""
+
+    rows: list[Notification]
+    channel: str
+    ts: str
+    posted: bool
+    at: datetime
+
+
+class _SentWriter:
+    """Marks posted rows sent from one thread, every post that landed meanwhile in one transaction.
+
+    With many posts in flight this is one commit for several posts instead of one each. A row
+    whose post landed but whose mark did not (the process died between) is still `sending`, and
+    is found in the channel's history when it comes due again, as after any crash mid-send.
+    """
+
+    def __init__(self, write: Callable[[Sequence[_Landed]], None]) -> None:
+        self._write = write
+        self._waiting: list[_Landed] = []
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="deliver-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, outcome: _Landed) -> None:
+        with self._cond:
+            self._waiting.append(outcome)
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._waiting or self._closed)
+                batch, self._waiting = self._waiting, []
+                if not batch and self._closed:
+                    return
+            try:
+                self._write(batch)
+            except Exception:
+                log.exception("could not mark %d post(s) sent; they are looked for in Slack when due again", len(batch))
+
+    def close(self) -> None:
+        """Write what is waiting and stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
 
 
 class _Transient(Exception):
@@ -134,39 +204,100 @@ def deliver_due(
     *,
     clock: Clock | None = None,
     render: Render = render_rows,
-    limit: int = 500,
+    limit: int = DESTINATIONS_PER_ROUND,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Post what is due at `now` (default: the clock's now). Waits and pacing go through `clock`."""
+    """Post everything due at `now` (default: the clock's now), in rounds of up to `limit` destinations.
+
+    Later rounds look at the clock again, so what fell due while the run went on (the alert about
+    a post that failed, a row whose short backoff ran out) goes out in the same run. `stop` is
+    asked between posts; once it says so, no new post starts. Waits and pacing go through `clock`.
+    """
     clock = clock or (ShiftedClock(now) if now else SystemClock())
     now = now or clock.now()
-    run = _Run(outlet, clock, render, now)
-    # The second round posts the alerts about posts that failed in the first.
-    for _ in range(2):
-        run.alerts_raised = 0
-        run.round(limit)
-        if not run.alerts_raised:
-            break
+    run = _Run(outlet, clock, render, now, in_flight=in_flight, stop=stop or (lambda: False))
+    previous: set[int] | None = None
+    for _ in range(MAX_ROUNDS):
+        ids = run.round(limit)
+        if not ids or ids == previous or run.stopping():
+            break  # nothing due, or nothing moved (rows another deliverer holds)
+        previous = ids
+        run.now = max(run.now, clock.now())
     return run.report
 
 
+class RateLimits:
+    """When each Web API limit next lets a call through, shared by every worker of a run.
+
+    A key is (method, channel) for the posting methods, which Slack limits per channel, and
+    (method, "") for the rest, limited per workspace. A 429's Retry-After closes the key for
+    everyone; a post closes its channel for CHANNEL_GAP after it returned.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._open_at: dict[tuple[str, str], datetime] = {}
+
+    def wait(self, key: tuple[str, str]) -> float:
+        """Seconds until `key` is open (0 when it is)."""
+        with self._lock:
+            at = self._open_at.get(key)
+        return max((at - self.clock.now()).total_seconds(), 0.0) if at else 0.0
+
+    def open_at(self, key: tuple[str, str]) -> datetime:
+        with self._lock:
+            return self._open_at.get(key) or self.clock.now()
+
+    def close_for(self, key: tuple[str, str], seconds: float) -> None:
+        at = self.clock.now() + timedelta(seconds=seconds)
+        with self._lock:
+            if at > self._open_at.get(key, at - timedelta(seconds=1)):
+                self._open_at[key] = at
+
+
+def _limit_key(method: str, channel: str) -> tuple[str, str]:
+    return (method, channel) if method.startswith("chat.") else (method, "")
+
+
+POST = "chat.postMessage"
+
+
 class _Run:
-    def __init__(self, outlet: Outlet, clock: Clock, render: Render, now: datetime) -> None:
+    def __init__(
+        self,
+        outlet: Outlet,
+        clock: Clock,
+        render: Render,
+        now: datetime,
+        *,
+        in_flight: int = DEFAULT_IN_FLIGHT,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.engine, self.bot_user_id, self.playbooks = outlet.engine, outlet.bot_user_id, outlet.playbooks
         self.client = bare_client(outlet.client)
         self.clock, self.render, self.now = clock, render, now
+        self.in_flight = max(1, min(in_flight, MAX_IN_FLIGHT))
+        self.stop = stop
         self.report = DeliveryReport()
-        self.last_post: dict[str, datetime] = {}
-        self.alerts_raised = 0
+        self.limits = RateLimits(clock)
         self.onboardings: dict[int, Onboarding] = {}
         self.customers: set[tuple[int, str]] = set()
         self.csms: dict[int, str] = {}
+        self._crash: BaseException | None = None
+        self.writer: _SentWriter | None = None
+
+    def stopping(self) -> bool:
+        return self._crash is not None or self.stop()
 
     # -- one pass over the due rows --------------------------------------------------------------
-    def round(self, limit: int) -> None:
+    def round(self, limit: int) -> set[int]:
+        """Deliver every due row of up to `limit` destinations; returns the ids of the rows it found due."""
         with session_scope(self.engine) as session:
-            rows = outbox.due(session, self.now, limit=limit)
+            rows = outbox.due_by_destination(session, self.now, destinations=limit)
             self._load_onboardings(session, {r.onboarding_id for r in rows if r.onboarding_id})
-        urgent: list[list[Notification]] = []
+        urgent: dict[str, list[list[Notification]]] = {}
         bundles: dict[str, list[Notification]] = {}
         for row in rows:
             onboarding = self.onboardings.get(row.onboarding_id or 0)
@@ -182,14 +313,73 @@ class _Run:
                         self.report.postponed.append(row.dedupe_key)
                 continue
             if row.urgent:
-                urgent.append([row])
+                urgent.setdefault(self._destination(row), []).append([row])
             else:
                 bundles.setdefault(self._destination(row), []).append(row)
-        for batch in [*urgent, *bundles.values()]:
+        lanes: dict[str, deque[list[Notification]]] = {}
+        for where in [*urgent, *bundles]:
+            lanes[where] = deque([*urgent.get(where, []), *([bundles[where]] if where in bundles else [])])
+        self._drive(lanes)
+        return {r.id for r in rows if r.id is not None}
+
+    def _drive(self, lanes: dict[str, deque[list[Notification]]]) -> None:
+        """Post every lane's batches in order, one lane per worker at a time, `in_flight` workers.
+
+        A lane goes back in line after each post, due when its channel opens again; the lanes with
+        urgent posts, then the longest, start first, so their later posts are due while the rest go.
+        """
+        sequence = itertools.count()
+        ready: list[tuple[datetime, int, int, str]] = []
+        start = self.clock.now()
+        for rank, where in enumerate(sorted(lanes, key=lambda w: (not lanes[w][0][0].urgent, -len(lanes[w])))):
+            ready.append((start, rank, next(sequence), where))
+        heapq.heapify(ready)
+        state = threading.Condition()
+        busy = 0
+
+        def work() -> None:
+            nonlocal busy
+            while True:
+                with state:
+                    while not ready and busy and not self.stopping():
+                        state.wait()
+                    if not ready or self.stopping():
+                        return
+                    _, rank, _, where = heapq.heappop(ready)
+                    busy += 1
+                lane = lanes[where]
+                try:
+                    self._deliver(lane.popleft())
+                except Exception:
+                    log.exception("delivery to %s broke off", where)
+                except BaseException as exc:  # the process is going down: no new post starts
+                    self._crash = self._crash or exc
+                finally:
+                    with state:
+                        busy -= 1
+                        if lane:
+                            opens = self.limits.open_at(_limit_key(POST, where))
+                            heapq.heappush(ready, (opens, rank, next(sequence), where))
+                        state.notify_all()
+
+        if self.in_flight == 1 or len(lanes) == 1:
+            work()
+        else:
+            self.writer = _SentWriter(self._write_sent)
+            workers = [
+                threading.Thread(target=work, name=f"deliver-{i}", daemon=True)
+                for i in range(min(self.in_flight, len(lanes)))
+            ]
             try:
-                self._deliver(batch)
-            except Exception:
-                log.exception("delivery of %s broke off", [r.dedupe_key for r in batch])
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+            finally:
+                self.writer.close()
+                self.writer = None
+        if self._crash is not None:
+            raise self._crash
 
     def _load_onboardings(self, session, ids: set[int]) -> None:
         wanted = ids - self.onboardings.keys()
@@ -259,16 +449,12 @@ class _Run:
     # -- one post ---------------------------------------------------------------------------------
     def _deliver(self, batch: list[Notification]) -> None:
         where = self._destination(batch[0])
-        taken: list[Notification] = []
-        seen_before = False
+        earlier = {row.id: row.attempts for row in batch}
         with session_scope(self.engine) as session:
-            for row in batch:
-                earlier = row.attempts
-                if outbox.take(session, row, now=self.clock.now(), hold=CLAIM_HOLD):
-                    taken.append(row)
-                    seen_before = seen_before or earlier > 0
+            taken = outbox.take_all(session, batch, now=self.clock.now(), hold=CLAIM_HOLD)
         if not taken:
             return
+        seen_before = any(earlier[row.id] > 0 for row in taken)
         try:
             if seen_before:
                 taken = self._skip_already_posted(taken, where)
@@ -313,12 +499,11 @@ class _Run:
         return None, []
 
     def _post(self, where: str, message: Message, rows: Sequence[Notification]) -> SlackResponse:
-        self._pace(where)
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"dedupe_keys": [r.dedupe_key for r in rows]}}
         try:
             return self._call(
                 self.client.chat_postMessage,
-                where,
+                _limit_key(POST, where),
                 channel=where,
                 text=message.text,
                 blocks=message.blocks,
@@ -327,31 +512,34 @@ class _Run:
                 unfurl_media=False,
             )
         finally:
-            self.last_post[where] = self.clock.now()
+            self.limits.close_for(_limit_key(POST, where), CHANNEL_GAP)
 
-    def _pace(self, where: str) -> None:
-        last = self.last_post.get(where)
-        if last is None:
-            return
-        wait = CHANNEL_GAP - (self.clock.now() - last).total_seconds()
-        if wait > 0:
+    def _wait_turn(self, key: tuple[str, str]) -> None:
+        """Sleep until `key` is open; again if someone else's 429 closed it meanwhile."""
+        while (wait := self.limits.wait(key)) > 0:
+            if wait > LONGEST_RATE_LIMIT_WAIT:
+                raise _RateLimited(wait)
             self.report.waited.append(wait)
             self.clock.sleep(wait)
 
-    def _call(self, method: Callable[..., SlackResponse], where: str, **kwargs: Any) -> SlackResponse:
-        """One Web API call, waiting out 429s; raises _RateLimited, _Transient or _Permanent."""
+    def _call(self, method: Callable[..., SlackResponse], key: tuple[str, str], **kwargs: Any) -> SlackResponse:
+        """One Web API call, waiting out 429s (its own and those of others sharing the limit).
+
+        Raises _RateLimited, _Transient or _Permanent.
+        """
         for attempt in range(RATE_LIMIT_TRIES):
+            self._wait_turn(key)
             try:
                 return method(**kwargs)
             except SlackApiError as exc:
                 status, error = exc.response.status_code, exc.response.get("error") or ""
                 if status == 429 or error == "ratelimited":
                     wait = _retry_after(exc.response)
+                    self.report.rate_limited += 1
+                    self.limits.close_for(key, wait)
                     if wait > LONGEST_RATE_LIMIT_WAIT or attempt == RATE_LIMIT_TRIES - 1:
                         raise _RateLimited(wait) from None
-                    log.info("rate limited on %s; waiting %.0fs as Slack asks", where, wait)
-                    self.report.waited.append(wait)
-                    self.clock.sleep(wait)
+                    log.info("rate limited on %s; waiting %.0fs as Slack asks", key, wait)
                     continue
                 if status >= 500 or error in TRANSIENT_ERRORS:
                     raise _Transient(error or f"http_{status}") from None
@@ -398,7 +586,7 @@ class _Run:
         for _ in range(HISTORY_PAGES):
             page = self._call(
                 self.client.conversations_history,
-                channel,
+                _limit_key("conversations.history", channel),
                 channel=channel,
                 limit=100,
                 include_all_metadata=True,
@@ -422,27 +610,42 @@ class _Run:
 
     # -- outcomes ---------------------------------------------------------------------------------
     def _sent(self, rows: Sequence[Notification], *, channel: str, ts: str, posted: bool) -> None:
-        at = self.clock.now()
-        marked = []
+        """Mark the rows of one post sent: through the run's writer while workers run, else at once."""
+        outcome = _Landed(list(rows), channel, ts, posted, self.clock.now())
+        if self.writer is not None:
+            self.writer.put(outcome)
+        else:
+            self._write_sent([outcome])
+
+    def _write_sent(self, outcomes: Sequence[_Landed]) -> None:
+        """Mark sent and audit the rows of these posts, in one transaction of three statements."""
+        landed = [(row, o.ts, o.channel, o.at) for o in outcomes for row in o.rows]
+        posted = {id(row): o.posted for o in outcomes for row in o.rows}
         with session_scope(self.engine) as session:
-            for row in rows:
-                if outbox.mark_sent(session, row, ts=ts, channel_id=channel, at=at):
-                    marked.append(row.dedupe_key)
-                    audit.record(
-                        session,
-                        onboarding_id=row.onboarding_id,
-                        entity="notification",
-                        entity_id=row.id,
-                        action="notice_sent" if posted else "notice_found_posted",
-                        actor=audit.SYSTEM,
-                        field=channel,
-                        new=ts,
-                        reason=(row.payload or {}).get("why") or None,
-                        at=at,
-                    )
-        (self.report.sent if posted else self.report.recovered).extend(marked)
-        if posted:
-            self.report.posts.append(Post(channel, ts, tuple(r.dedupe_key for r in rows), at))
+            marked = outbox.mark_many_sent(session, landed)
+            audit.record_many(
+                session,
+                [
+                    {
+                        "onboarding_id": row.onboarding_id,
+                        "entity": "notification",
+                        "entity_id": row.id,
+                        "action": "notice_sent" if posted[id(row)] else "notice_found_posted",
+                        "actor": audit.SYSTEM,
+                        "field": row.channel_id,
+                        "new": row.ts,
+                        "reason": (row.payload or {}).get("why") or None,
+                        "at": row.sent_at,
+                    }
+                    for row in marked
+                ],
+            )
+        done = {id(row) for row in marked}
+        for o in outcomes:
+            keys = [row.dedupe_key for row in o.rows if id(row) in done]
+            (self.report.sent if o.posted else self.report.recovered).extend(keys)
+            if o.posted:
+                self.report.posts.append(Post(o.channel, o.ts, tuple(r.dedupe_key for r in o.rows), o.at))
 
     def _retry(self, rows: Sequence[Notification], error: str, *, at: datetime) -> None:
         with session_scope(self.engine) as session:
@@ -513,7 +716,7 @@ class _Run:
             "not_before": self.now,
             "next_attempt_at": self.now,
         }
-        self.alerts_raised += outbox.insert_new(session, [alert])
+        outbox.insert_new(session, [alert])
 
 
 def _retry_after(response: SlackResponse) -> float:
