@@ -44,6 +44,24 @@ def _onboarding(engine, channel: str, status: str = OnboardingStatus.ACTIVE.valu
         return ob.id
 
 
+def _onboarding_at_0002(engine, channel: str) -> int:
+    """An onboarding row as the schema of revision 0002 holds it (later columns do not exist yet)."""
+    columns = {
+        "customer_name": "Acme Corp", "status": "active", "stage": "pre_kickoff", "tier": 2,
+        "acv_cents": 4_000_000, "playbook_key": "standard_60", "timezone": "America/New_York",
+        "contract_signed_on": date(2026, 5, 1), "target_go_live_on": date(2026, 6, 19),
+        "shared_channel_id": channel, "sold": "", "commitments": "", "success_criteria": "",
+        "first_value_definition": "", "full_value_definition": "", "it_dependencies": "[]", "concerns": "",
+        "political_dynamics": "", "created_by": VENDOR_CSM, "created_at": datetime.now(UTC),
+        "updated_at": datetime.now(UTC), "version": 1,
+    }  # fmt: skip
+    names = ", ".join(columns)
+    values = ", ".join(f":{n}" for n in columns)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO onboardings ({names}) VALUES ({values})"), columns)
+        return conn.execute(text("SELECT max(id) FROM onboardings")).scalar_one()
+
+
 @pytest.fixture
 def onboarding_id(harness) -> int:
     _onboarding(harness.engine, CLOSED_CHANNEL, OnboardingStatus.CANCELLED.value)
@@ -274,7 +292,7 @@ def test_the_migration_keeps_one_of_each_message_already_stored_twice(empty_data
     try:
         upgrade(engine, "0002")
         at = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
-        ob = _onboarding(engine, SHARED_CHANNEL)
+        ob = _onboarding_at_0002(engine, SHARED_CHANNEL)
         with session_scope(engine) as s:
             rows = [("message", CUSTOMER_CHAMPION, at)] * 3 + [("message", CUSTOMER_SPONSOR, at)] * 2
             rows += [("click", CUSTOMER_CHAMPION, at)] * 2 + [("message", CUSTOMER_CHAMPION, at + timedelta(seconds=1))]
