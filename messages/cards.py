@@ -187,7 +187,10 @@ def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[s
     return fit(head, [milestone_blocks(record, m, today) for m in listed], listed, [])
 
 
-def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None) -> list[dict[str, Any]]:
+def signoff_card(
+    record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None, adoption: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """`adoption`: the go-live criterion's blocks (messages.value_posts), shown once usage is reported."""
     ob = record.onboarding
     achieved = [b.esc(m.title) for m in record.milestones if m.status == MilestoneStatus.DONE]
     out = [
@@ -221,6 +224,7 @@ def signoff_card(record: OnboardingRecord, sponsor_id: str | None, csm_id: str |
         )
     if ob.review_30d_on:
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
+    out.extend(adoption or [])
     buttons = []
     if not ob.sponsor_signed_at:
         buttons.append(

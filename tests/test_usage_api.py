@@ -217,6 +217,8 @@ def import_csv(h: Harness, tmp_path, monkeypatch, capsys, text: str, *flags: str
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "ONBOARD_PLAYBOOKS_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", h.engine.url.render_as_string(hide_password=False))
+    # in this process the log handlers must keep writing where pytest's capture can reach
+    monkeypatch.setattr(cli.logs, "configure", lambda *a, **k: None)
     with freeze_time(NOW):
         code = cli.main(["usage", "import", str(path), *flags])
     out = capsys.readouterr()
@@ -261,3 +263,23 @@ def test_a_good_csv_imports_and_its_key_event_completes_the_milestone(harness: H
     code, out, _ = import_csv(harness, tmp_path, monkeypatch, capsys, good)
     assert code == 0 and out == "imported 2 values for 1 onboarding(s); 1 milestone(s) done by their key event\n"
     assert milestone(harness, ob.id, "first_workflow_live").status == "done"
+
+
+def test_the_go_live_card_shows_the_criterion_once_usage_arrives(harness: Harness):
+    ob = with_account(harness)
+    with freeze_time(NOW):
+        publish.post_card(
+            harness.services, publish.fresh_record(harness.engine, ob.id), "signoff", "", harness.services.clock.now()
+        )
+    signoff = card(harness, ob.id, "signoff")
+    assert "seats active" not in json.dumps(shown(harness, signoff)["blocks"])
+    with freeze_time(NOW):
+        assert post(harness, REPORT)[0] == 200
+    text = json.dumps(shown(harness, signoff)["blocks"])
+    # 41 of 50 on 19 May, within the last 7 days of 20 May: 82 % >= 80 %
+    assert "41 of 50 seats active in the last 7 days (82%): the go-live bar of 80% is met." in text
+    with freeze_time(NOW):
+        low = {"records": [{"account_id": "acme-42", "date": "2026-05-20", "weekly_active_users": 20}]}
+        assert post(harness, low)[0] == 200
+    text = json.dumps(shown(harness, signoff)["blocks"])
+    assert "20 of 50 seats active in the last 7 days (40%); go-live asks for 80%." in text

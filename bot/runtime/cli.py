@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("dir", nargs="?", help="directory of playbooks (default: the shipped ones)")
     validate.set_defaults(run=cmd_playbooks_validate)
 
+    templates = sub.add_parser("templates", help="work with message templates")
+    templates_sub = templates.add_subparsers(dest="templates_command", required=True, metavar="ACTION")
+    templates_validate = templates_sub.add_parser(
+        "validate", help="check a directory of message templates; every problem with file and line"
+    )
+    templates_validate.add_argument("dir", help="directory of *.md.j2 templates (as ONBOARD_TEMPLATES_DIR)")
+    templates_validate.set_defaults(run=cmd_templates_validate)
+
     usage = sub.add_parser("usage", help="product usage reports")
     usage_sub = usage.add_subparsers(dest="usage_command", required=True, metavar="ACTION")
     usage_import = usage_sub.add_parser(
@@ -207,6 +215,26 @@ def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.planning.playbook import validate_command
 
     return validate_command(args.dir)
+
+
+def cmd_templates_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from messages.templates import validate_dir
+    from messages.value_posts import SAMPLES
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        print(f"onboard-bot: {directory} is not a directory", file=sys.stderr)
+        return 2
+    problems = validate_dir(directory, SAMPLES)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s); fix them before pointing ONBOARD_TEMPLATES_DIR here", file=sys.stderr)
+        return 1
+    print(f"{directory}: templates are valid")
+    return 0
 
 
 def cmd_usage_import(args: argparse.Namespace, settings: Settings) -> int:

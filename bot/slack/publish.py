@@ -24,7 +24,9 @@ from bot.milestones.stages import criteria, next_stage
 from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.planning.playbook import Playbook
-from messages import cards, handoff_posts, history
+from bot.value.summary import summarise
+from messages import cards, handoff_posts, history, value_posts
+from messages.templates import Templates
 from store import audit
 from store.db import session_scope
 from store.models import PostedCard
@@ -44,6 +46,8 @@ class Outlet(Protocol):
     def poster(self) -> WebClient: ...
     @property
     def playbooks(self) -> dict[str, Playbook]: ...
+    @property
+    def templates(self) -> Templates: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,10 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
     if kind == CardKind.SIGNOFF:
         sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
         blocks = cards.signoff_card(
-            record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None
+            record,
+            sponsor.slack_user_id if sponsor else None,
+            csm.slack_user_id if csm else None,
+            adoption=_adoption(services, record, now),
         )
         return Rendered(blocks, cards.signoff_card_text(record))
     if kind == CardKind.HANDOFF:
@@ -83,6 +90,14 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
     if kind == CardKind.WELCOME:
         return Rendered(handoff_posts.welcome(record), handoff_posts.welcome_text(record))
     return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
+
+
+def _adoption(services: Outlet, record: OnboardingRecord, now: datetime) -> list[dict[str, Any]]:
+    """The go-live criterion for the sign-off card, once the product reports usage (nothing before)."""
+    summary = summarise(services.engine, record.id, now, services.playbooks)
+    if summary is None or not summary.has_usage:
+        return []
+    return value_posts.go_live_criterion(services.templates, summary.criterion, summary.settings.go_live_active_days)
 
 
 def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> PostedCard | None:

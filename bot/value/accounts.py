@@ -58,3 +58,22 @@ def set_account_id(engine: Engine, onboarding_id: int, account_id: str, *, actor
         )
         name = onboarding.customer_name
     return Outcome(Kind.APPLIED, f"Usage reports for account `{account_id}` now count for {name}.")
+
+
+def record_report_posted(
+    engine: Engine, onboarding_id: int, *, actor: str, channel_id: str, ts: str, chart: str, now: datetime
+) -> None:
+    """The audit line of a value report shared with the customer (`chart`: the file id, or how it fell back)."""
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            onboarding_id=onboarding_id,
+            entity="onboarding",
+            entity_id=onboarding_id,
+            action="value_report_posted",
+            new=f"{channel_id}/{ts}",
+            reason=f"chart: {chart}",
+            actor=actor,
+            actor_side="vendor",
+            at=now,
+        )

@@ -106,8 +106,9 @@ def ingest(
             }
             changed = _complete_by_events(session, record, events, playbooks, now=now, source=source)
             if changed is not None:
-                result.changes.append(changed)
                 record = load(session, oid) or record
+            # the go-live card shows the go-live criterion from the usage just reported
+            result.changes.append(changed or Changed(oid))
             _store_health(session, record, days, _settings(record, playbooks))
     return result
 
