@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from freezegun import freeze_time
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.runtime.server import make_wsgi
@@ -267,6 +268,8 @@ def test_a_good_csv_imports_and_its_key_event_completes_the_milestone(harness: H
 
 def test_the_go_live_card_shows_the_criterion_once_usage_arrives(harness: Harness):
     ob = with_account(harness)
+    with session_scope(harness.engine) as s:  # the project has reached the go-live stage
+        s.execute(update(Onboarding).where(Onboarding.id == ob.id).values(stage="go_live"))
     with freeze_time(NOW):
         publish.post_card(
             harness.services, publish.fresh_record(harness.engine, ob.id), "signoff", "", harness.services.clock.now()
@@ -283,3 +286,15 @@ def test_the_go_live_card_shows_the_criterion_once_usage_arrives(harness: Harnes
         assert post(harness, low)[0] == 200
     text = json.dumps(shown(harness, signoff)["blocks"])
     assert "20 of 50 seats active in the last 7 days (40%); go-live asks for 80%." in text
+
+
+def test_usage_refreshes_no_card_of_an_onboarding_not_at_the_go_live_gate(harness: Harness):
+    ob = with_account(harness)
+    with freeze_time(NOW):
+        publish.post_card(
+            harness.services, publish.fresh_record(harness.engine, ob.id), "signoff", "", harness.services.clock.now()
+        )
+    updates = len(harness.fake.calls_to("chat.update"))
+    with freeze_time(NOW):
+        assert post(harness, REPORT)[0] == 200
+    assert len(harness.fake.calls_to("chat.update")) == updates

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.core.calendar import today_in, zone_of
-from bot.core.domain import MilestoneStatus, Role
+from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Stage
 from bot.core.effects import CardKind, Changed, Event, History, Line
 from bot.planning.playbook import Playbook
 from bot.planning.settings import DEFAULTS, RuleSettings
@@ -107,10 +107,20 @@ def ingest(
             changed = _complete_by_events(session, record, events, playbooks, now=now, source=source)
             if changed is not None:
                 record = load(session, oid) or record
-            # the go-live card shows the go-live criterion from the usage just reported
-            result.changes.append(changed or Changed(oid))
+            if changed is not None:
+                result.changes.append(changed)
+            elif _at_the_go_live_gate(record):
+                # its sign-off card shows the go-live criterion from the usage just reported
+                result.changes.append(Changed(oid))
             _store_health(session, record, days, _settings(record, playbooks))
     return result
+
+
+def _at_the_go_live_gate(record: OnboardingRecord) -> bool:
+    """Waiting for the sponsor's sign-off, whose card shows the go-live criterion (only these are refreshed,
+    so a report covering many accounts does not edit every card the bot ever posted)."""
+    ob = record.onboarding
+    return ob.status == OnboardingStatus.ACTIVE and ob.stage == Stage.GO_LIVE and ob.sponsor_signed_at is None
 
 
 def _order(where: str) -> tuple[int, str]:
