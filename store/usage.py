@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Side
@@ -90,19 +89,18 @@ def adoption_of(session: Session, onboarding_id: int) -> list[AdoptionSnapshot]:
     )
 
 
-def activity_counts(
-    session: Session, onboarding_id: int, start: datetime, end: datetime, sponsor_user: str | None
-) -> tuple[int, int]:
-    """(customer-side events, the sponsor's events) in Slack between start (inclusive) and end (exclusive)."""
+def customer_activity(
+    session: Session, onboarding_id: int, start: datetime, end: datetime
+) -> list[tuple[str, datetime]]:
+    """(Slack user, when) of every customer-side activity between start (inclusive) and end (exclusive), oldest first."""
     rows = session.exec(
-        select(Activity.slack_user_id, func.count())
+        select(Activity.slack_user_id, Activity.at)
         .where(
             Activity.onboarding_id == onboarding_id,
             Activity.side == Side.CUSTOMER.value,
             col(Activity.at) >= start,
             col(Activity.at) < end,
         )
-        .group_by(col(Activity.slack_user_id))
+        .order_by(col(Activity.at))
     ).all()
-    total = sum(n for _, n in rows)
-    return total, sum(n for user, n in rows if sponsor_user and user == sponsor_user)
+    return [(user, at) for user, at in rows]

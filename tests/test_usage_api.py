@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,7 +18,7 @@ from bot.runtime.server import make_wsgi
 from bot.runtime.usage_api import MAX_USAGE_BYTES, USAGE_PATH, authorised, usage_front
 from bot.slack import publish
 from store.db import session_scope
-from store.models import AdoptionSnapshot, AuditEntry, Milestone, Onboarding, UsageRecord
+from store.models import Activity, AdoptionSnapshot, AuditEntry, Milestone, Onboarding, UsageRecord
 from tests.cards_helpers import card, milestone, shown, start_onboarding
 from tests.conftest import SHARED_CHANNEL, USAGE_TOKEN, VENDOR_CSM, Harness
 
@@ -298,3 +299,31 @@ def test_usage_refreshes_no_card_of_an_onboarding_not_at_the_go_live_gate(harnes
     with freeze_time(NOW):
         assert post(harness, REPORT)[0] == 200
     assert len(harness.fake.calls_to("chat.update")) == updates
+
+
+def test_the_days_health_counts_slack_activity_as_engagement_in_its_windows(harness: Harness):
+    ob = with_account(harness)
+    # 19 May ends at 04:00 UTC on 20 May in New York; the 7-day window opens 13 May 04:00 UTC,
+    # the sponsor's 14-day window 6 May 04:00 UTC
+    moments = [
+        ("U0CHAMPION", datetime(2026, 5, 19, 15, tzinfo=UTC)),
+        ("U0CHAMPION", datetime(2026, 5, 14, 12, tzinfo=UTC)),
+        ("U0CHAMPION", datetime(2026, 5, 13, 5, tzinfo=UTC)),
+        ("U0CHAMPION", datetime(2026, 5, 13, 3, tzinfo=UTC)),  # an hour too early
+        ("U0SPONSOR", datetime(2026, 5, 8, 12, tzinfo=UTC)),  # in the sponsor's window only
+        ("U0CHAMPION", datetime(2026, 5, 20, 5, tzinfo=UTC)),  # the next day
+    ]
+    with session_scope(harness.engine) as s:
+        for user, at in moments:
+            s.add(Activity(onboarding_id=ob.id, slack_user_id=user, side="customer", kind="message", at=at))
+    with freeze_time(NOW):
+        assert post(harness, {"records": [REPORT["records"][1]]})[0] == 200
+    with session_scope(harness.engine) as s:
+        day = s.exec(select(AdoptionSnapshot).where(AdoptionSnapshot.onboarding_id == ob.id)).one()
+    assert day.day.isoformat() == "2026-05-19"
+    assert day.parts["engagement"]["customer_events"] == 3 and day.parts["engagement"]["score"] == 30
+    assert day.parts["sponsor"]["events"] == 1 and day.parts["sponsor"]["score"] == 100
+    # no seats in this report: usage 0; the milestone part is the plan's own (checked elsewhere)
+    progress = day.parts["progress"]["score"] / 100
+    assert day.parts["usage"]["score"] == 0
+    assert day.score == round(0 * 40 + progress * 30 + 0.3 * 15 + 1.0 * 15)

@@ -10,6 +10,7 @@ day's early health score (bot.value.health) is stored for every day the report t
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -30,7 +31,7 @@ from store import audit
 from store.db import session_scope
 from store.models import Milestone
 from store.onboardings import OnboardingRecord, load
-from store.usage import activity_counts, onboardings_by_account, save_adoption, save_usage, usage_of
+from store.usage import customer_activity, onboardings_by_account, save_adoption, save_usage, usage_of
 
 PRODUCT = "product"  # the actor of what the product's reports do
 
@@ -185,26 +186,35 @@ def _complete_by_events(
 
 
 def _store_health(session: Session, record: OnboardingRecord, days: set[date], settings: RuleSettings) -> None:
+    """The day's score for every day given, from one read of the usage and one of the Slack activity."""
     usage = metrics.by_day(usage_of(session, record.id))
     zone = zone_of(record.onboarding.timezone)
     sponsor = record.person(Role.EXECUTIVE_SPONSOR)
     sponsor_user = sponsor.slack_user_id if sponsor else None
+    ends = {day: datetime.combine(day + timedelta(days=1), time(), zone) for day in days}
+    widest = timedelta(days=max(settings.health_usage_days, settings.health_sponsor_days))
+    seen = customer_activity(session, record.id, min(ends.values()) - widest, max(ends.values()))
+    moments = [at for _, at in seen]
+    by_sponsor = [at for user, at in seen if sponsor_user and user == sponsor_user]
     rows = []
     for day in sorted(days):
-        end = datetime.combine(day + timedelta(days=1), time(), zone)
-        customer, _ = activity_counts(session, record.id, end - timedelta(days=settings.health_usage_days), end, None)
-        _, by_sponsor = activity_counts(
-            session, record.id, end - timedelta(days=settings.health_sponsor_days), end, sponsor_user
-        )
+        end = ends[day]
+        customer = _between(moments, end - timedelta(days=settings.health_usage_days), end)
+        sponsor_events = _between(by_sponsor, end - timedelta(days=settings.health_sponsor_days), end)
         health = adoption_health(
             metrics.activation(usage, day),
             rates_on(record, day),
             customer,
-            by_sponsor if sponsor_user else None,
+            sponsor_events if sponsor_user else None,
             settings,
         )
         rows.append({"onboarding_id": record.id, "day": day, "score": health.score, "parts": health.parts})
     save_adoption(session, rows)
+
+
+def _between(moments: list[datetime], start: datetime, end: datetime) -> int:
+    """How many of the sorted moments fall in [start, end)."""
+    return bisect_left(moments, end) - bisect_left(moments, start)
 
 
 def rates_on(record: OnboardingRecord, day: date) -> metrics.Rates:
