@@ -24,7 +24,9 @@ from bot.value.usage import read_json
 log = logging.getLogger("onboard_bot.usage")
 
 USAGE_PATH = "/api/usage"
-MAX_USAGE_BYTES = 512 * 1024
+# Room for a report of the most records allowed (bot.value.usage.MAX_RECORDS) with their counts, under the
+# server's own 1 MiB limit.
+MAX_USAGE_BYTES = 1_000_000
 
 _STATUS = {
     200: "200 OK",
