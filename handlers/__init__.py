@@ -23,6 +23,7 @@ from handlers import (
     onboarding_commands,
     stages,
     value_commands,
+    voice,
 )
 
 
@@ -39,4 +40,5 @@ def register(app: App, services: Services) -> None:
     onboarding_commands.register(app, services, router)
     value_commands.register(app, services, router)
     home.register(app, services)
+    voice.register(app, services)
     channel_events.register(app, services)  # last: it also acknowledges any other event

@@ -1,10 +1,11 @@
 """The trust boundary: every click and form submission passes here before any domain code runs.
 
-`on_action` and `on_view` register a listener behind one gate: it acknowledges (clicks at once;
-forms once their own inputs are read), decodes the typed payload the bot put in the button value,
-option, block id or `private_metadata` (bot.core.payloads), resolves who is acting and on which
-side, and refuses (an ephemeral answer, or an inline form error) when any of it does not add up.
-Listeners receive an `Interaction` or a `Submission` and never parse a payload themselves.
+`on_action` and `on_view` register a listener behind one gate: it acknowledges (clicks at once,
+their work then running on the services' work pool; forms once their own inputs are read),
+decodes the typed payload the bot put in the button value, option, block id or
+`private_metadata` (bot.core.payloads), resolves who is acting and on which side, and refuses
+(an ephemeral answer, or an inline form error) when any of it does not add up. Listeners receive
+an `Interaction` or a `Submission` and never parse a payload themselves.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.core.payloads import BadPayload, Payload
 from bot.milestones.rules import Actor
 from bot.runtime.services import Services
 from bot.slack.forms import FormValues
+from handlers.errors import SORRY
 
 log = logging.getLogger("onboard_bot.boundary")
 
@@ -91,6 +93,29 @@ def open_view(services: Services, client: WebClient, trigger_id: str, view: dict
     client.views_open(trigger_id=trigger_id, view=sealed(services, view))
 
 
+def after_ack(services: Services, respond: Respond, work: Callable[[], None]) -> None:
+    """Run what follows an ack on the services' work pool (inline when there is none).
+
+    The listener's thread is then free at once for the next ack. Bolt's error handler does not see
+    what fails on the pool, so it is logged and the person told here, the same way.
+    """
+    if services.work is None:
+        work()
+        return
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            log.error("listener failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
+            try:
+                ephemeral(respond, SORRY)
+            except Exception:
+                log.warning("could not tell the user about the failure")
+
+    services.work.submit(run)
+
+
 def _raw(action: dict[str, Any], source: From) -> str | None:
     if source is From.VALUE:
         return action.get("value")
@@ -114,6 +139,9 @@ def on_action(
     def register(listener: Callable[[Interaction[P]], None]) -> None:
         def gate(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
             ack()
+            after_ack(services, respond, lambda: checked(body, action, respond, client))
+
+        def checked(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
             try:
                 decoded = payload.decode(_raw(action, source))
             except BadPayload as exc:

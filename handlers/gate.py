@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.core.effects import Kind
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import OnboardingRef
+from bot.core.payloads import OnboardingForm, OnboardingRef
 from bot.onboarding.gate import may_override, override_gate, reason_problem
 from bot.runtime.services import Services
 from bot.slack import publish
@@ -21,17 +21,21 @@ def register(app: App, services: Services) -> None:
         if refused:
             i.say(refused)
             return
-        i.open_view(services, override_view(i.payload, customer_name))
+        form = override_view(i.payload, customer_name)
+        # The form remembers where it was opened, to answer there if the override cannot be made.
+        form["private_metadata"] = OnboardingForm(i.payload.onboarding_id, i.actor.channel_id or "").encode()
+        i.open_view(services, form)
 
-    @on_view(app, services, View.GATE_OVERRIDE, OnboardingRef.decode, vendor_only=True)
-    def submit_override(s: Submission[OnboardingRef]) -> None:
+    @on_view(app, services, View.GATE_OVERRIDE, OnboardingForm.read, vendor_only=True)
+    def submit_override(s: Submission[OnboardingForm]) -> None:
         reason = s.form.text(Field.OVERRIDE_REASON)
         if problem := reason_problem(reason):
             s.refuse(problem, Field.OVERRIDE_REASON)
             return
-        outcome = override_gate(services.engine, s.payload.onboarding_id, s.actor, reason, now=services.clock.now())
-        if outcome.kind is Kind.MISSING:
-            s.refuse(outcome.message, Field.OVERRIDE_REASON)
-            return
+        # The reason is fine: close the form now, well inside Slack's 3 seconds, then make the
+        # override (which waits on the database) and tell the person if it could not be made.
         s.ack()
+        outcome = override_gate(services.engine, s.payload.onboarding_id, s.actor, reason, now=services.clock.now())
         publish.publish(services, outcome.changed, now=services.clock.now())
+        if outcome.kind is not Kind.APPLIED:
+            publish.tell(services, s.actor.user_id, s.payload.channel_id or None, outcome.message)

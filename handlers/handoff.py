@@ -43,11 +43,12 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
     def open_handoff(call: CommandCall) -> None:
         call.ack()
         channel = call.command.get("channel_id", "")
+        today = today_in(services.settings.default_timezone, services.clock.now()).isoformat()
         draft = HandoffDraft(
             timezone=services.settings.default_timezone,
             shared_channel_id=channel if channel.startswith(("C", "G")) else "",
+            signed_default=today,
         )
-        today = today_in(services.settings.default_timezone, services.clock.now()).isoformat()
         open_view(
             services,
             call.client,
@@ -161,7 +162,10 @@ def _result_lines(result: StartResult) -> list[str]:
         }
     )
     if unowned:
-        lines.append(":warning: Milestones with no owner yet, for: " + ", ".join(unowned) + ".")
+        lines.append(
+            ":warning: Milestones with no owner yet, for: " + ", ".join(unowned) + ". "
+            "Name them with *Assign owner* under *My tasks* on the stage card."
+        )
     lines.extend(f":x: {failure}" for failure in result.post_failures)
     csm = result.record.person(Role.IMPLEMENTATION_CSM)
     lines.append(f"Implementation CSM: {who(csm)}")

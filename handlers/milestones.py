@@ -22,6 +22,7 @@ from bot.core.effects import Kind, Outcome
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import MilestoneChoice, MilestoneForm, MilestoneRef
 from bot.core.text import problem
+from bot.milestones import permissions
 from bot.milestones.changes import Change, change, check
 from bot.milestones.rules import Actor
 from bot.runtime.services import Services
@@ -56,7 +57,7 @@ def register(app: App, services: Services) -> None:
                 replace_original=True,
                 response_type="ephemeral",
                 text="Your open milestones",
-                blocks=card_blocks.my_tasks(record, i.actor.user_id, today),
+                blocks=card_blocks.my_tasks(record, i.actor.user_id, today, permissions.offers(record, i.actor)),
             )
 
     def run(i: Interaction[Any], ref: MilestoneRef, what: Change) -> None:
@@ -116,6 +117,10 @@ def register(app: App, services: Services) -> None:
         customers = [p for p in rec.people if p.side == Side.CUSTOMER]
         vendor = rec.person_by_id(m.vendor_owner_id)
         return forms.reassign_view(m, ref, customers, vendor.slack_user_id if vendor else None)
+
+    @on_action(app, services, Action.MILESTONE_ASSIGN, MilestoneRef)
+    def assign(i: Interaction[MilestoneRef]) -> None:
+        open_form(i, i.payload, Act.REASSIGN, reassign_view)
 
     @on_action(app, services, Action.MILESTONE_MENU, MilestoneChoice, source=From.OPTION)
     def menu(i: Interaction[MilestoneChoice]) -> None:

@@ -1,4 +1,5 @@
-"""Snoozing a nudge and picking up an escalation ("I'm on it"), from controls on the bot's posts."""
+"""Snoozing a nudge, picking up an escalation ("I'm on it") and posting a sign-off reminder in the
+shared channel, from controls on the bot's posts."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.automation.controls import UNREADABLE, pick_up, snooze
+from bot.automation.controls import UNREADABLE, pick_up, remind_publicly, snooze
 from bot.automation.snooze import SPANS, until_date
 from bot.core.ids import Action
 from bot.core.payloads import NoticeRef, SnoozeChoice
 from bot.runtime.services import Services
+from bot.runtime.sweep import run_delivery
 from handlers.boundary import From, Interaction, on_action
 from messages.automated_posts import picked_up
 
@@ -57,4 +59,13 @@ def register(app: App, services: Services) -> None:
         result = pick_up(services.engine, i.payload, i.actor, now=services.clock.now())
         if result.by:
             _show_picked_up(i.client, i.body, result.by)
+        i.say(result.answer)
+
+    @on_action(app, services, Action.SIGNOFF_REMIND, NoticeRef, unreadable=UNREADABLE)
+    def remind(i: Interaction[NoticeRef]) -> None:
+        now = services.clock.now()
+        result = remind_publicly(services.engine, i.payload, i.actor, now=now)
+        if result.claimed and run_delivery(services, now, clock=services.clock) is None:
+            i.say("The reminder is queued: it goes out with the next sweep, in a few minutes.")
+            return
         i.say(result.answer)

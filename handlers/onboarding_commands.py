@@ -21,6 +21,7 @@ from handlers.boundary import Interaction, Submission, on_action, on_view, open_
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import milestone_modals as forms
 from messages import status as status_blocks
+from messages.blocks import esc
 
 
 def _optional_onboarding(raw: str | None) -> OnboardingRef | None:
@@ -28,35 +29,39 @@ def _optional_onboarding(raw: str | None) -> OnboardingRef | None:
 
 
 def register(app: App, services: Services, router: CommandRouter) -> None:
+    # Both read the database: acknowledged at once, answered through the command's response_url.
     def status(call: CommandCall) -> None:
+        call.ack()
         name = " ".join(call.args).strip()
         found = find(services.engine, channel_id=call.command.get("channel_id", ""), name=name)
         if found.several:
             names = ", ".join(found.several[:10])
-            call.ack(response_type="ephemeral", text=f"Several onboardings match “{name}”: {names}.")
+            call.respond(response_type="ephemeral", text=f"Several onboardings match “{name}”: {names}.")
             return
         if found.record is None:
             hint = f"No onboarding matches “{name}”." if name else "This channel has no onboarding."
-            call.ack(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
+            call.respond(response_type="ephemeral", text=f"{hint} Try `/onboard status <customer>`.")
             return
         missing = [publish.PART_NAMES[k] for k in publish.missing_setup(services.engine, found.record)]
-        text, blocks = status_blocks.status(found.record, services.clock.now(), missing)
-        call.ack(response_type="ephemeral", text=text, blocks=blocks)
+        playbook = services.playbooks.get(found.record.onboarding.playbook_key)
+        text, blocks = status_blocks.status(found.record, services.clock.now(), missing, playbook)
+        call.respond(response_type="ephemeral", text=text, blocks=blocks)
 
     def listing(call: CommandCall) -> None:
+        call.ack()
         everyone = "--all" in call.args
         mine = portfolio(services.engine, call.user_id, everyone=everyone)
         if not mine.allowed:
-            call.ack(response_type="ephemeral", text="`--all` is for CSM managers.")
+            call.respond(response_type="ephemeral", text="`--all` is for CSM managers.")
             return
         if not mine.onboardings:
-            call.ack(
+            call.respond(
                 response_type="ephemeral",
                 text="No active onboardings" + ("." if everyone else " with you on the team."),
             )
             return
         text, blocks = status_blocks.listing(mine.onboardings, mine.milestones, services.clock.now(), everyone=everyone)
-        call.ack(response_type="ephemeral", text=text, blocks=blocks)
+        call.respond(response_type="ephemeral", text=text, blocks=blocks)
 
     def milestone(call: CommandCall) -> None:
         if call.args[:1] != ["add"]:
@@ -143,9 +148,12 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             vendor_owner_role=form.option(Field.VENDOR_OWNER),
             client_verified="yes" in form.options(Field.MILESTONE_CLIENT_VERIFIED),
         )
-        outcome = add_milestone(services.engine, new, s.actor, now=services.clock.now())
-        if outcome.kind is not Kind.APPLIED:
-            s.refuse(outcome.message, Field.MILESTONE_TITLE)
-            return
+        # The form's own inputs are fine: close it now, inside Slack's 3 seconds, then write (which may
+        # wait on the database) and tell the person what became of it.
         s.ack()
+        outcome = add_milestone(services.engine, new, s.actor, now=services.clock.now())
         publish.publish(services, outcome.changed, now=services.clock.now())
+        if outcome.kind is Kind.APPLIED:
+            publish.tell(services, s.actor.user_id, None, f"Added to the plan: *{esc(title)}*.")
+        else:
+            publish.tell(services, s.actor.user_id, None, f"I couldn't add *{esc(title)}*. {outcome.message}")

@@ -8,26 +8,32 @@ person fields are display strings ("<@U123>" or a name): a mention is kept, anyt
 
 Facts read, by rule:
     every rule          customer_name; addressed (the person spoken to; named in channel posts)
-    milestone rules     milestone_id + version (with both: Mark done and Mark blocked / Unblock
-    (due_soon, overdue,   buttons carrying a MilestoneRef), title, due_on, status, customer_owner,
-    blocked, kickoff_     vendor_owner
-    recap_missing)
+    milestone rules     milestone_id + version (with both: the buttons its reader may use, carrying
+    (due_soon, overdue,   a MilestoneRef: Mark done / Mark blocked, Confirm / Not yet… while it waits
+    blocked, kickoff_     for the customer, Unblock on an escalation), title, due_on, status,
+    recap_missing)        customer_owner, vendor_owner
+    sign-off nudges     signoff, sponsor, sponsor_reminded, card_channel / card_ts (no milestone
+                        buttons; the vendor's note offers "Remind in the shared channel")
     due_soon            business_days_left
     overdue             days_overdue
     blocked, shared     days_blocked, blocked_reason, executive_sponsor, unblock_call_hours, unblock_call_by
-    blocked, internal   days_blocked, blocked_reason, unblocker, waiting_on, level, target_go_live_on,
-                        days_to_target
+    blocked, internal   days_blocked, blocked_reason, unblocker, waiting_on, level, passed_over,
+                        unanswered_since, target_go_live_on, days_to_target, card_channel / card_ts
+    signoff_reminder    sponsor, card_channel / card_ts
     behind_schedule     days_behind, target_go_live_on, projected_go_live_on, economic_buyer, csm_manager
     silent_account      days_silent, open_milestones, play, project_owner, executive_sponsor
     kickoff_recap_missing   hours_since_kickoff
-    health_drop         score, previous_score, previous_day, parts / previous_parts ({name: {score}})
+    health_drop         score, previous_score, previous_day, parts / previous_parts ({name: {score, ...}}),
+                        play (the part to act on)
     weekly_overview     week_of, done_last_week, due_this_week, blocked, awaiting_customer (lists of
-                        {title, due_on, owner})
+                        {title, due_on, owner}); target_go_live_on, projected_go_live_on, went_live_on
     any other rule      text: the line to say, as is
     delivery_failed     (the deliverer's own alert) channel, error, count, csm
 
-Words for the shared channel are for the customer: they never speak of risk, escalation, fault or
-managers. A rule whose subject is internal by nature refuses to render for the shared channel.
+Words for the shared channel and for a customer's direct messages are for the customer: they never
+speak of risk, escalation, fault or managers. A rule whose subject is internal by nature refuses to
+render for them. Controls are offered to a post's reader only when the permission table lets them
+use them (`reader`, `milestone_acts`); a customer's direct message has none.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.core.domain import MilestoneStatus
+from bot.core.domain import Act, MilestoneStatus
 from bot.core.ids import Action
-from bot.core.notices import DELIVERY_FAILED, Audience, Rule
+from bot.core.notices import DELIVERY_FAILED, MILESTONE_SNOOZES, Audience, Rule
 from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice, SnoozeSpan
+from bot.milestones import permissions
+from bot.milestones.permissions import Standing
 from messages import blocks as b
 from store.models import Notification
 
@@ -140,7 +148,20 @@ def ref_of(row: Notification) -> NoticeRef:
 
 # -- one line per rule --------------------------------------------------------------------------
 def _in_channel(row: Notification) -> bool:
-    return row.audience != Audience.DM
+    return row.audience in (Audience.SHARED, Audience.INTERNAL)
+
+
+def _for_customer(row: Notification) -> bool:
+    """Whether the customer reads it: the shared channel, or a direct message to one of their people."""
+    return row.audience in (Audience.SHARED, Audience.CUSTOMER_DM)
+
+
+def card_link(f: dict[str, Any], words: str) -> str:
+    """A link to the card named by the facts (card_channel, card_ts), or the words alone."""
+    channel, ts = str(f.get("card_channel") or ""), str(f.get("card_ts") or "")
+    if not (channel[:1] in ("C", "G") and ts.replace(".", "").isdigit()):
+        return words
+    return f"<https://slack.com/archives/{channel}/p{ts.replace('.', '')}|{words}>"
 
 
 def _to(row: Notification, f: dict[str, Any]) -> str:
@@ -152,20 +173,75 @@ def _owners_unless_addressed(row: Notification, f: dict[str, Any]) -> str:
     return "" if _to(row, f) else _owners(f)
 
 
+def _signoff(row: Notification, f: dict[str, Any], late: bool) -> str:
+    """A sign-off reminder: to the sponsor in private, or to the vendor's people with what was done."""
+    day = _day(f["due_on"]) if f.get("due_on") else ""
+    customer = _esc(f.get("customer_name") or "the project")
+    card = card_link(f, "the sign-off card")
+    if row.audience == Audience.CUSTOMER_DM:
+        when = (
+            (f"was planned for {day}" if day else "is open")
+            if late
+            else (f"is planned for {day}" if day else "is coming up")
+        )
+        where = (
+            f"Everything is on {card} in our shared channel"
+            if f.get("card_channel")
+            else "It will be on the sign-off card in our shared channel once the go-live stage starts"
+        )
+        return (
+            f":memo: The go-live sign-off for {customer} {when}. {where}: when you're happy with what you've "
+            "seen, sign it off there, or tell us there what's still missing."
+        )
+    sponsor = _person(f["sponsor"]) if f.get("sponsor") else "the executive sponsor"
+    if late:
+        ago = f" ({_plural(f['days_overdue'], 'day')} ago)" if f.get("days_overdue") else ""
+        when = f"was due {day}{ago}" if day else "is past its due date"
+    else:
+        when = f"is due {day}" if day else "is due soon"
+    if f.get("sponsor_reminded"):
+        told = (
+            f"I reminded {sponsor} in a direct message, with a link to {card}; nothing was said in the shared "
+            "channel. Post a reminder there only if you think it helps."
+        )
+    else:
+        told = f"{sponsor} isn't in Slack, so I couldn't remind them: reach out yourself, or post a reminder there."
+    return f":memo: {_to(row, f)}The go-live sign-off for {customer} {when}. {told}"
+
+
+def _awaiting(row: Notification, f: dict[str, Any]) -> str:
+    """What a milestone marked done still waits for: its customer-side owner's confirmation."""
+    if f.get("status") != MilestoneStatus.AWAITING_CONFIRMATION:
+        return ""
+    if _for_customer(row):
+        return ": marked done, and waiting for your confirmation"
+    owner = _person(f["customer_owner"]) if f.get("customer_owner") else "the customer"
+    return f": marked done, waiting for {owner} to confirm"
+
+
 def _due_soon(row: Notification, f: dict[str, Any], shared: bool) -> str:
+    if f.get("signoff"):
+        return _signoff(row, f, late=False)
     when = f" is due {_day(f['due_on'])}" if f.get("due_on") else " is due soon"
     left = f.get("business_days_left")
     left = f" (in {_plural(left, 'business day')})" if isinstance(left, int) and left > 0 else ""
-    return f":calendar: {_to(row, f)}*{_title(row, f)}*{when}{left}{_owners_unless_addressed(row, f)}"
+    return (
+        f":calendar: {_to(row, f)}*{_title(row, f)}*{when}{left}{_owners_unless_addressed(row, f)}{_awaiting(row, f)}"
+    )
 
 
 def _overdue(row: Notification, f: dict[str, Any], shared: bool) -> str:
+    if f.get("signoff"):
+        return _signoff(row, f, late=True)
     ago = f"{_plural(f['days_overdue'], 'day')} ago" if f.get("days_overdue") else ""
     if f.get("due_on"):
         when, late = f" was due {_day(f['due_on'])}", f" ({ago})" if ago else ""
     else:
         when, late = (f" was due {ago}", "") if ago else (" is past its due date", "")
-    return f":hourglass_flowing_sand: {_to(row, f)}*{_title(row, f)}*{when}{late}{_owners_unless_addressed(row, f)}"
+    return (
+        f":hourglass_flowing_sand: {_to(row, f)}*{_title(row, f)}*{when}{late}"
+        f"{_owners_unless_addressed(row, f)}{_awaiting(row, f)}"
+    )
 
 
 def _blocked(row: Notification, f: dict[str, Any], shared: bool) -> str:
@@ -185,12 +261,22 @@ def _blocked(row: Notification, f: dict[str, Any], shared: bool) -> str:
     if f.get("unblocker") or waiting:
         lines.append(f"Waiting on {_esc(f.get('unblocker') or waiting)}.")
     if f.get("level"):
-        lines.append("Nobody has picked it up yet, so it comes to you.")
+        before = [_person(p) for p in f.get("passed_over") or [] if p]
+        since = f" since {_day(f['unanswered_since'])}" if f.get("unanswered_since") else ""
+        if before:
+            lines.append(f"{' and '.join(before)} hasn't picked it up{since}, so it comes to you.")
+        else:
+            lines.append(f"Nobody picked it up{since}, so it comes to you.")
     who = f"{_person(f['addressed'])}: p" if f.get("addressed") and _in_channel(row) else "P"
-    lines.append(f"{who}lease propose an unblock call within 48 hours.")
+    lines.append(f"{who}lease propose an unblock call within 48 hours, and press *I'm on it* so it stops climbing.")
+    nxt = {0: f.get("csm_manager"), 1: f.get("escalation_contact")}.get(f.get("level") or 0)
+    if nxt and nxt != f.get("addressed"):
+        lines.append(f"If nobody picks it up, it goes to {_person(nxt)} next.")
     if f.get("target_go_live_on"):
         days_left = f" ({_plural(f['days_to_target'], 'day')} away)" if f.get("days_to_target") is not None else ""
         lines.append(f"Go-live is {_day(f['target_go_live_on'])}{days_left}.")
+    if f.get("card_channel"):
+        lines.append(card_link(f, "Open its card") + " to unblock it once the way is clear.")
     return " ".join(lines)
 
 
@@ -235,6 +321,45 @@ def _recap(row: Notification, f: dict[str, Any], shared: bool) -> str:
     )
 
 
+def _signoff_reminder(row: Notification, f: dict[str, Any], shared: bool) -> str:
+    """The reminder a CSM chose to post in the shared channel: gentle, and with the way to do it."""
+    sponsor = f"{_person(f['sponsor'])}, a" if f.get("sponsor") else "A"
+    return (
+        f":memo: {sponsor} quick reminder: the go-live sign-off is ready for you on "
+        f"{card_link(f, 'the sign-off card')}. If something still needs to happen first, say so here and we'll "
+        "take care of it."
+    )
+
+
+# What each part of the health score measures, and the play when it is the part that fell the most.
+HEALTH_PARTS = {
+    "usage": (
+        "customer-side messages and clicks in the last {days} days, against a target of {target}",
+        "ask the champion what changed for the team this week and offer a short working session",
+    ),
+    "progress": (
+        "milestones done among those due ({done_of_due} of {due}) and done on time ({on_time} of {done})",
+        "walk the overdue milestones with the project owner and agree new dates or unblock them",
+    ),
+    "sponsor": (
+        "the executive sponsor's own activity in the last {days} days, against a target of {target}",
+        "send the sponsor a three-line progress note and ask for fifteen minutes this week",
+    ),
+}
+
+
+def _part_line(name: str, value: Any, before: Any) -> str:
+    score = _esc(_part_score(value))
+    was = f" (was {_esc(_part_score(before))})" if before is not None else ""
+    what = ""
+    if name in HEALTH_PARTS and isinstance(value, dict):
+        try:
+            what = ": " + _esc(HEALTH_PARTS[name][0].format(**value))
+        except (KeyError, IndexError, ValueError):
+            what = ""
+    return f"• *{_esc(name)}* {score}{was}{what}"
+
+
 def _part_score(value: Any) -> Any:
     return value.get("score", "?") if isinstance(value, dict) else value
 
@@ -249,12 +374,11 @@ def _health(row: Notification, f: dict[str, Any], shared: bool) -> str:
     since = f" since {_day(f['previous_day'])}" if f.get("previous_day") else ""
     parts: dict[str, Any] = f["parts"] if isinstance(f.get("parts"), dict) else {}
     before: dict[str, Any] = f["previous_parts"] if isinstance(f.get("previous_parts"), dict) else {}
-    shown = []
-    for name, value in parts.items():
-        was = f" (was {_esc(_part_score(before[name]))})" if name in before else ""
-        shown.append(f"{_esc(name)} {_esc(_part_score(value))}{was}")
-    why = f"\n{' · '.join(shown)}" if shown else ""
-    return f":heartpulse: Health of {customer}{moved}{since}.{why}"
+    shown = [_part_line(name, value, before.get(name)) for name, value in parts.items()]
+    why = "\n" + "\n".join(shown) if shown else ""
+    play = HEALTH_PARTS.get(str(f.get("play") or ""))
+    todo = f"\n*Play:* {play[1]}." if play else ""
+    return f":heartpulse: Health of {customer}{moved}{since}. Each part scores 0-100:{why}{todo}"
 
 
 def _item(entry: Any) -> str:
@@ -286,6 +410,13 @@ def _weekly(row: Notification, f: dict[str, Any], shared: bool) -> str:
                 lines.append(f"…and {len(entries) - WEEKLY_ITEMS} more")
     if len(lines) == 1:
         lines.append("A quiet week: nothing due and nothing waiting.")
+    if f.get("went_live_on"):
+        lines.append(f"Live since {_day(f['went_live_on'])}.")
+    elif f.get("target_go_live_on"):
+        ahead = (
+            f", and the work left points to {_day(f['projected_go_live_on'])}" if f.get("projected_go_live_on") else ""
+        )
+        lines.append(f"Go-live: agreed for {_day(f['target_go_live_on'])}{ahead}.")
     return "\n".join(lines)
 
 
@@ -317,30 +448,86 @@ LINES = {
     Rule.KICKOFF_RECAP_MISSING: _recap,
     Rule.HEALTH_DROP: _health,
     Rule.WEEKLY_OVERVIEW: _weekly,
+    Rule.SIGNOFF_REMINDER: _signoff_reminder,
     DELIVERY_FAILED: _delivery_failed,
 }
 
 
 def line(row: Notification) -> str:
     """The notice in one mrkdwn line (or a few, for overviews)."""
-    rule, shared = _rule(row), row.audience == Audience.SHARED
+    rule, shared = _rule(row), _for_customer(row)
     if shared and rule in INTERNAL_ONLY:
-        raise InternalOnly(f"{row.rule} is for the vendor's team, not the shared channel")
+        raise InternalOnly(f"{row.rule} is for the vendor's team, not the customer")
     return LINES.get(rule, _own_text)(row, _facts(row), shared)
 
 
 # -- controls -----------------------------------------------------------------------------------
+# What a milestone post can offer, by the milestone's state, most useful first. A post offers only
+# what its reader may do (the permission table, bot.milestones.permissions).
+MILESTONE_ACTS = {
+    MilestoneStatus.AWAITING_CONFIRMATION: (Act.CONFIRM, Act.REJECT),
+    MilestoneStatus.BLOCKED: (Act.UNBLOCK,),
+}
+OPEN_ACTS = (Act.DONE, Act.BLOCK)
+ACT_BUTTONS = {
+    Act.DONE: ("Mark done", Action.MILESTONE_DONE, "primary"),
+    Act.BLOCK: ("Mark blocked", Action.MILESTONE_BLOCK, None),
+    Act.UNBLOCK: ("Unblock", Action.MILESTONE_UNBLOCK, None),
+    Act.CONFIRM: ("Confirm", Action.MILESTONE_CONFIRM, "primary"),
+    Act.REJECT: ("Not yet…", Action.MILESTONE_REJECT, None),
+}
+
+
+def reader(row: Notification) -> Standing | None:
+    """Who the post's controls are for, as the permission table knows them; None: nobody can click.
+
+    A direct message or an internal post speaks to someone of the vendor's team. In the shared
+    channel a milestone's nudge speaks to its customer-side owner (the controls are theirs; anyone
+    else pressing one is told whose it is), and an escalation to the sponsor, who may not own the
+    milestone. A direct message to a customer carries no controls: a click from there is not taken.
+    """
+    audience = row.audience
+    if audience in (Audience.DM, Audience.INTERNAL):
+        return Standing.VENDOR_TEAM
+    if audience == Audience.SHARED and _rule(row) in (Rule.DUE_SOON, Rule.OVERDUE):
+        f = _facts(row)
+        owner = f.get("customer_owner")
+        return Standing.OWNER if owner and f.get("addressed") == owner else None
+    return None
+
+
+def milestone_acts(row: Notification) -> list[Act]:
+    """The acts on its milestone this post offers its reader."""
+    f, rule = _facts(row), _rule(row)
+    who = reader(row)
+    if rule not in MILESTONE_RULES or who is None or f.get("signoff"):
+        return []  # the sign-off is given on its card, by the sponsor and then the CSM
+    if rule == Rule.BLOCKED:
+        wanted: tuple[Act, ...] = (Act.UNBLOCK,)  # an escalation is about what stands in the way
+    else:
+        try:
+            status = MilestoneStatus(str(f.get("status") or MilestoneStatus.NOT_STARTED))
+        except ValueError:
+            return []
+        wanted = MILESTONE_ACTS.get(status, OPEN_ACTS)
+    return [act for act in wanted if permissions.refusal(act, who) is None]
+
+
 def _milestone_buttons(row: Notification, f: dict[str, Any]) -> list[dict[str, Any]]:
-    if _rule(row) not in MILESTONE_RULES or not row.onboarding_id:
+    if not row.onboarding_id:
+        return []
+    acts = milestone_acts(row)
+    if not acts:
         return []
     try:
         ref = MilestoneRef(row.onboarding_id, int(f["milestone_id"]), int(f["version"])).encode()
     except (KeyError, TypeError, ValueError):
         return []
-    done = b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary")
-    if _rule(row) == Rule.BLOCKED or f.get("status") == MilestoneStatus.BLOCKED:
-        return [done, b.button("Unblock", Action.MILESTONE_UNBLOCK, ref)]
-    return [done, b.button("Mark blocked", Action.MILESTONE_BLOCK, ref)]
+    out = []
+    for act in acts:
+        text, action, style = ACT_BUTTONS[act]
+        out.append(b.button(text, action, ref, style=style) if style else b.button(text, action, ref))
+    return out
 
 
 def _snooze_controls(ref: NoticeRef) -> list[dict[str, Any]]:
@@ -357,12 +544,31 @@ def _snooze_controls(ref: NoticeRef) -> list[dict[str, Any]]:
 
 
 def controls(row: Notification) -> dict[str, Any] | None:
-    """The actions block under a notice, or None when it has nothing to click."""
+    """The actions block under a notice, or None when it has nothing its reader can click."""
     f, rule, ref = _facts(row), _rule(row), ref_of(row)
+    who = reader(row)
+    if who is None and row.audience != Audience.SHARED:
+        return None
     elements = _milestone_buttons(row, f)
-    if row.urgent and row.audience != Audience.SHARED and rule != DELIVERY_FAILED:
+    vendor = who is Standing.VENDOR_TEAM
+    if f.get("signoff") and vendor and f.get("card_channel") and rule in (Rule.DUE_SOON, Rule.OVERDUE):
+        elements.append(b.button("Remind in the shared channel", Action.SIGNOFF_REMIND, ref.encode()))
+    if (
+        row.urgent
+        and who is not None
+        and vendor
+        and rule != DELIVERY_FAILED
+        and not permissions.refusal(Act.PICK_UP, who)
+    ):
         elements.append(b.button("I'm on it", Action.ESCALATION_ACK, ref.encode(), style="primary"))
-    snoozable = rule in SNOOZABLE and not row.urgent and row.onboarding_id
+    snoozable = (
+        rule in SNOOZABLE
+        and not row.urgent
+        and row.onboarding_id
+        and who is not None
+        and permissions.refusal(Act.SNOOZE, who) is None
+        and (vendor or rule in MILESTONE_SNOOZES)
+    )
     if snoozable:
         elements += _snooze_controls(ref)
     if not elements:
@@ -388,11 +594,13 @@ def _fallback(text: str) -> str:
 
 def render_notice(row: Notification) -> Message:
     blocks = _with_controls(row)
-    rule = _rule(row)
-    if rule == Rule.OVERDUE and len(blocks) > 1:
+    rule, acts = _rule(row), milestone_acts(row)
+    if rule == Rule.OVERDUE and Act.DONE in acts:
         blocks.insert(
             1, b.context("Done already? Mark it done. Something in the way? Mark it blocked and say what would help.")
         )
+    elif rule == Rule.OVERDUE and Act.CONFIRM in acts:
+        blocks.insert(1, b.context("Looks right to you? Confirm it. Not there yet? Say what is missing."))
     return Message(text=_fallback(line(row)), blocks=blocks)
 
 

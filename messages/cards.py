@@ -8,10 +8,11 @@ bot.core.payloads), so a click on an outdated card is recognised.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from bot.core.domain import Act, MilestoneStatus, Stage
+from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Role, Stage
 from bot.core.ids import Action
 from bot.core.payloads import MilestoneChoice, MilestoneRef, OnboardingRef, StageRef
 from bot.milestones.stages import CriterionState
@@ -62,45 +63,56 @@ def milestone_line(record: OnboardingRecord, m: Milestone, today: date) -> str:
     return line
 
 
-def milestone_buttons(m: Milestone) -> list[dict[str, Any]]:
+# What a reader may do to a milestone (bot.milestones.permissions.offers); None: show every control.
+May = Callable[[Milestone, Act], bool]
+
+
+def _every(m: Milestone, act: Act) -> bool:
+    return True
+
+
+def milestone_buttons(m: Milestone, may: May | None = None) -> list[dict[str, Any]]:
     ref = MilestoneRef(m.onboarding_id, m.id, m.version).encode()
     status = MilestoneStatus(m.status)
+    may = may or _every
+    start = (Act.START, b.button("Start", Action.MILESTONE_START, ref))
+    done = (Act.DONE, b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary"))
+    block = (Act.BLOCK, b.button("Mark blocked", Action.MILESTONE_BLOCK, ref))
+    offered: list[tuple[Act, dict[str, Any]]] = []
     if status is MilestoneStatus.NOT_STARTED:
-        return [
-            b.button("Start", Action.MILESTONE_START, ref),
-            b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary"),
-            b.button("Mark blocked", Action.MILESTONE_BLOCK, ref),
+        offered = [start, done, block]
+    elif status is MilestoneStatus.IN_PROGRESS:
+        offered = [done, block]
+    elif status is MilestoneStatus.BLOCKED:
+        offered = [(Act.UNBLOCK, b.button("Unblock", Action.MILESTONE_UNBLOCK, ref, style="primary"))]
+    elif status is MilestoneStatus.AWAITING_CONFIRMATION:
+        offered = [
+            (Act.CONFIRM, b.button("Confirm", Action.MILESTONE_CONFIRM, ref, style="primary")),
+            (Act.REJECT, b.button("Not yet…", Action.MILESTONE_REJECT, ref)),
         ]
-    if status is MilestoneStatus.IN_PROGRESS:
-        return [
-            b.button("Mark done", Action.MILESTONE_DONE, ref, style="primary"),
-            b.button("Mark blocked", Action.MILESTONE_BLOCK, ref),
-        ]
-    if status is MilestoneStatus.BLOCKED:
-        return [b.button("Unblock", Action.MILESTONE_UNBLOCK, ref, style="primary")]
-    if status is MilestoneStatus.AWAITING_CONFIRMATION:
-        return [
-            b.button("Confirm", Action.MILESTONE_CONFIRM, ref, style="primary"),
-            b.button("Not yet…", Action.MILESTONE_REJECT, ref),
-        ]
-    return []
+    return [button for act, button in offered if may(m, act)]
 
 
-def milestone_menu(m: Milestone) -> dict[str, Any]:
+def milestone_menu(m: Milestone, may: May | None = None) -> dict[str, Any] | None:
     ref = MilestoneRef(m.onboarding_id, m.id, m.version)
-    return {
-        "type": "overflow",
-        "action_id": Action.MILESTONE_MENU,
-        "options": [
-            b.option("Change due date…", MilestoneChoice.of(Act.CHANGE_DUE, ref).encode()),
-            b.option("Reassign…", MilestoneChoice.of(Act.REASSIGN, ref).encode()),
-        ],
-    }
+    may = may or _every
+    options = [
+        b.option(label, MilestoneChoice.of(act, ref).encode())
+        for act, label in ((Act.CHANGE_DUE, "Change due date…"), (Act.REASSIGN, "Reassign…"))
+        if may(m, act)
+    ]
+    if not options:
+        return None
+    return {"type": "overflow", "action_id": Action.MILESTONE_MENU, "options": options}
 
 
-def milestone_blocks(record: OnboardingRecord, m: Milestone, today: date) -> list[dict[str, Any]]:
-    out = [b.section(milestone_line(record, m, today), accessory=milestone_menu(m), block_id=f"m.{m.id}.{m.version}")]
-    buttons = milestone_buttons(m)
+def milestone_blocks(
+    record: OnboardingRecord, m: Milestone, today: date, may: May | None = None
+) -> list[dict[str, Any]]:
+    out = [
+        b.section(milestone_line(record, m, today), accessory=milestone_menu(m, may), block_id=f"m.{m.id}.{m.version}")
+    ]
+    buttons = milestone_buttons(m, may)
     if buttons:
         out.append(b.actions(*buttons, block_id=f"a.{m.id}.{m.version}"))
     return out
@@ -113,8 +125,9 @@ def stage_card(
     items = [m for m in record.milestones if m.stage == stage.value]
     open_items = [m for m in items if m.status != MilestoneStatus.DONE]
     done_items = [m for m in items if m.status == MilestoneStatus.DONE]
-    current = ob.stage == stage.value
-    state = "now" if current else ("done" if stage.position < Stage(ob.stage).position else "coming up")
+    closed = ob.status == OnboardingStatus.HANDED_OFF
+    current = ob.stage == stage.value and not closed
+    state = "now" if current else ("done" if closed or stage.position < Stage(ob.stage).position else "coming up")
     span = f"{_day(min(m.start_on for m in items))} – {_day(max(m.due_on for m in items))} · " if items else ""
     head: list[dict[str, Any]] = [
         b.header(f"{stage.label} · {ob.customer_name}"),
@@ -141,6 +154,14 @@ def stage_card(
         controls.insert(
             0, b.button(f"Move on to {next_stage.label}", Action.STAGE_ADVANCE, StageRef(ob.id, stage).encode())
         )
+    elif current and ob.status == OnboardingStatus.LIVE and all(c.met for c in criteria):
+        # The last stage: once its exit criteria are met, the onboarding can be closed.
+        controls.insert(
+            0,
+            b.button("Complete onboarding", Action.ONBOARDING_COMPLETE, OnboardingRef(ob.id).encode(), style="primary"),
+        )
+    elif closed and stage is Stage.ADOPTION:
+        tail.append(b.context(":checkered_flag: This onboarding is complete: the account is with its ongoing CSM."))
     tail.append(b.actions(*controls, block_id=f"stage.{ob.id}.{stage.value}"))
     return fit(head, [milestone_blocks(record, m, today) for m in open_items], open_items, tail)
 
@@ -172,7 +193,8 @@ def fit(
     return out + tail
 
 
-def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[str, Any]]:
+def my_tasks(record: OnboardingRecord, user_id: str, today: date, may: May | None = None) -> list[dict[str, Any]]:
+    """The reader's open milestones (and those waiting on a confirmation), with only the controls they may use."""
     mine = [
         m
         for m in record.milestones
@@ -184,13 +206,40 @@ def my_tasks(record: OnboardingRecord, user_id: str, today: date) -> list[dict[s
     if not mine:
         head.append(b.section("Nothing open with your name on it. :tada:"))
     listed = mine + awaiting
-    return fit(head, [milestone_blocks(record, m, today) for m in listed], listed, [])
+    # Whoever may name owners sees first the milestones of any stage that still lack one, with the fix.
+    needs_owner = [
+        m
+        for m in record.milestones
+        if m.status != MilestoneStatus.DONE
+        and (m.customer_owner_id is None or m.vendor_owner_id is None)
+        and m not in listed
+        and may is not None
+        and may(m, Act.REASSIGN)
+    ]
+    groups = []
+    for i, m in enumerate(needs_owner):
+        line = f"*{b.esc(m.title)}* · {Stage(m.stage).label}\n{owners(record, m)}"
+        assign = b.button(
+            "Assign owner", Action.MILESTONE_ASSIGN, MilestoneRef(m.onboarding_id, m.id, m.version).encode()
+        )
+        group = [b.section(line, accessory=assign, block_id=f"o.{m.id}.{m.version}")]
+        if i == 0:
+            group.insert(0, b.section("*Needs an owner*"))
+        groups.append(group)
+    groups += [milestone_blocks(record, m, today, may) for m in listed]
+    listed = needs_owner + listed
+    return fit(head, groups, listed, [])
 
 
 def signoff_card(
-    record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None, adoption: list[dict[str, Any]] | None = None
+    record: OnboardingRecord,
+    sponsor_id: str | None,
+    csm_id: str | None,
+    waiting: list[CriterionState] | None = None,
+    adoption: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """`adoption`: the go-live criterion's blocks (messages.value_posts), shown once usage is reported."""
+    """The sign-off card; `waiting` are the go-live criteria still open, which keep the sign-off closed;
+    `adoption`: the go-live criterion's blocks (messages.value_posts), shown once usage is reported."""
     ob = record.onboarding
     achieved = [b.esc(m.title) for m in record.milestones if m.status == MilestoneStatus.DONE]
     out = [
@@ -213,6 +262,10 @@ def signoff_card(
                 f"on {ob.sponsor_signed_at:%d %b %Y}"
             )
         )
+    elif waiting:
+        lines = "\n".join(f":white_large_square: {b.esc(c.text)}" for c in waiting)
+        out.append(b.section(f"*Sign-off opens once this is done*\n{lines}"))
+        out.append(b.context(f"{sponsor} signs off here then; the stage card has the milestones' buttons."))
     else:
         out.append(b.section(f"{sponsor}, when you agree we're live, please sign off here."))
     if ob.csm_countersigned_at:
@@ -226,7 +279,7 @@ def signoff_card(
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
     out.extend(adoption or [])
     buttons = []
-    if not ob.sponsor_signed_at:
+    if not ob.sponsor_signed_at and not waiting:
         buttons.append(
             b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary")
         )
@@ -255,6 +308,15 @@ def stage_summary(record: OnboardingRecord, finished: Stage, started: Stage) -> 
     done = sum(1 for m in record.milestones if m.stage == finished.value and m.status == MilestoneStatus.DONE)
     text = f":tada: *{finished.label}* is complete ({done} milestones done). On to *{started.label}*"
     return text + (f": {len(items)} milestones, due by {due:%a %d %b}." if due else ".")
+
+
+def completed_summary(record: OnboardingRecord) -> str:
+    ongoing = record.person(Role.ONGOING_CSM)
+    to = f" {who(ongoing)} is your CSM from here on." if ongoing else ""
+    return (
+        f":checkered_flag: *{b.esc(record.onboarding.customer_name)}*'s onboarding is complete: every stage is done "
+        f"and the account has been handed over.{to} Thank you all."
+    )
 
 
 def ask_to_confirm(person: Person, m: Milestone) -> str:

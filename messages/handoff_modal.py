@@ -188,6 +188,14 @@ def team_view(draft: HandoffDraft, *, default_csm: str) -> dict[str, Any]:
             optional=True,
             hint="Who hears about escalations that nobody picks up (founder, CTO, VP of CS).",
         ),
+        b.input_block(
+            Field.ONGOING_CSM,
+            "Ongoing CSM",
+            b.users_select(draft.vendor.get(Field.ONGOING_CSM.value)),
+            optional=True,
+            hint="Who takes the account over after go-live; they own the handoff milestones. "
+            "You can name them later from the plan.",
+        ),
     ]
     return b.modal(View.HANDOFF_TEAM, TITLE, blocks, submit="Next", private_metadata=draft.to_metadata())
 

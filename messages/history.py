@@ -45,4 +45,6 @@ def line(h: History) -> str:
             return f"{who} countersigned. We're live; the 30-day review is on {_day(h.after)}."
         case Event.GATE_OVERRIDDEN:
             return f"{who} overrode the readiness gate: {detail}"
+        case Event.COMPLETED:
+            return f"{who} completed the onboarding: the account is with its ongoing CSM now."
     raise ValueError(h.event)

@@ -15,6 +15,7 @@ from bot.core.payloads import OnboardingRef
 from bot.onboarding.home import CardLink, FailedPost, Home, Why
 from messages import blocks as b
 from messages.automated_posts import ERROR_WORDS
+from messages.status import go_live_words
 
 HOME_BLOCKS_MAX = 100
 ONBOARDINGS_SHOWN = 30
@@ -43,7 +44,8 @@ def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
     if not home.onboardings:
         blocks.append(b.section("No onboardings with you on the team yet. Start one with `/onboard new`."))
     for ob in home.onboardings[:ONBOARDINGS_SHOWN]:
-        text = f"*{_esc(ob.customer_name)}* · {ob.stage.label} · go-live {ob.go_live_on:%a %d %b} · {ob.health}"
+        when = go_live_words(ob.go_live_on, ob.projected_on, ob.went_live_on, ob.today)
+        text = f"*{_esc(ob.customer_name)}* · {ob.stage.label} · go-live {when} · {ob.schedule.label}"
         blocks.append(b.section(text, accessory=open_card(ob.onboarding_id, ob.card)))
     if len(home.onboardings) > ONBOARDINGS_SHOWN:
         blocks.append(

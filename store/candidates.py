@@ -2,7 +2,9 @@
 
 Each function issues exactly one statement, whatever the number of onboardings, and returns its rows
 as named tuples: reading a field of one is many times cheaper than of a SQLAlchemy Row, and the
-rules read fields of about 100,000 rows per sweep. Only onboardings with status "active" are read.
+rules read fields of about 100,000 rows per sweep. Only running onboardings are read: "active" ones and
+"live" ones (after go-live the adoption stage still has milestones to nudge); handed-off and
+cancelled ones get nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from sqlalchemy import and_, case, null, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from bot.core.domain import MilestoneStatus, OnboardingStatus
-from store.models import Milestone, Onboarding, Person, Snooze, table_of
+from store.models import Milestone, Onboarding, Person, PostedCard, Snooze, table_of
 
 _O = table_of(Onboarding)
 _M = table_of(Milestone)
 _P = table_of(Person)
 _S = table_of(Snooze)
-_ACTIVE = _O.c.status == OnboardingStatus.ACTIVE.value
+_C = table_of(PostedCard)
+# The statuses the rules speak for: before go-live and after it, until the handoff or a cancellation.
+RUNNING = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
+_ACTIVE = _O.c.status.in_(RUNNING)
 DONE = MilestoneStatus.DONE.value
 BLOCKED = MilestoneStatus.BLOCKED.value
 AWAITING = MilestoneStatus.AWAITING_CONFIRMATION.value
@@ -30,7 +35,7 @@ AWAITING = MilestoneStatus.AWAITING_CONFIRMATION.value
 OnboardingRow = namedtuple(
     "OnboardingRow",
     "id customer_name playbook_key timezone contract_signed_on target_go_live_on shared_channel_id "
-    "internal_channel_id created_at",
+    "internal_channel_id created_at projected_go_live_on went_live_on",
 )
 PersonRow = namedtuple("PersonRow", "id onboarding_id side role name slack_user_id")
 MilestoneRow = namedtuple(
@@ -41,6 +46,7 @@ MilestoneRow = namedtuple(
 )
 KickoffRow = namedtuple("KickoffRow", "onboarding_id key status completed_at")
 SnoozeRow = namedtuple("SnoozeRow", "onboarding_id rule subject until")
+CardRow = namedtuple("CardRow", "onboarding_id kind subject channel_id ts")
 
 
 def active(table: Any) -> Any:
@@ -103,10 +109,20 @@ def recap_dependencies(conn: Connection, recap_keys: Sequence[str], keys: Sequen
 
 
 def running_snoozes(conn: Connection, now: datetime) -> list[SnoozeRow]:
-    """The snoozes of active onboardings that run past `now`."""
+    """The snoozes of running onboardings that run past `now`."""
     query = (
         select(_S.c.onboarding_id, _S.c.rule, _S.c.subject, _S.c.until)
         .select_from(active(_S))
         .where(_ACTIVE, _S.c.until > now)
     )
     return list(map(SnoozeRow._make, conn.execute(query).fetchall()))
+
+
+def cards(conn: Connection, kinds: Sequence[str]) -> list[CardRow]:
+    """Where the cards of these kinds of every running onboarding are (channel and ts), for links to them."""
+    query = (
+        select(_C.c.onboarding_id, _C.c.kind, _C.c.subject, _C.c.channel_id, _C.c.ts)
+        .select_from(active(_C))
+        .where(_ACTIVE, _C.c.kind.in_(list(kinds)), _C.c.ts != "")
+    )
+    return list(map(CardRow._make, conn.execute(query).fetchall()))

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from bot.core.domain import OnboardingStatus
 from store.bulk import update_by_id, upsert
+from store.candidates import RUNNING
 from store.models import Escalation, Onboarding, table_of
 
 _E = table_of(Escalation)
@@ -28,7 +28,7 @@ def open_escalations(conn: Connection) -> list[EscalationRow]:
     query = (
         select(*(_E.c[name] for name in EscalationRow._fields))
         .select_from(_E.join(_O, _O.c.id == _E.c.onboarding_id))
-        .where(_O.c.status == OnboardingStatus.ACTIVE.value, _E.c.resolved_at.is_(None))
+        .where(_O.c.status.in_(RUNNING), _E.c.resolved_at.is_(None))
     )
     return list(map(EscalationRow._make, conn.execute(query).fetchall()))
 

@@ -67,6 +67,12 @@ class Onboarding(SQLModel, table=True):
     contract_signed_on: date
     target_go_live_on: date
     earliest_go_live_on: date | None = None
+    # The go-live as the remaining work projects it (bot.planning.forecast), worked out again on every
+    # change and each customer-local day; the schedule it gives against the agreed date; the actual day.
+    projected_go_live_on: date | None = None
+    schedule: str | None = Field(default=None, max_length=10)
+    forecast_on: date | None = None
+    went_live_on: date | None = None
     shared_channel_id: str | None = Field(default=None, max_length=32, index=True)
     internal_channel_id: str | None = Field(default=None, max_length=32)
 
@@ -338,6 +344,27 @@ class AdoptionSnapshot(SQLModel, table=True):
     parts: dict[str, Any] = _json(dict)
 
 
+class StageRating(SQLModel, table=True):
+    """One customer-side person's answer to "how did this stage go?": a score 1-5 and an optional comment.
+
+    One row per person per stage, changed in place when they change their mind. `alert_ts` is the
+    internal alert a low score raised, so a later comment lands in its thread rather than as a second alert.
+    """
+
+    __tablename__ = "stage_ratings"
+    __table_args__ = (UniqueConstraint("onboarding_id", "stage", "slack_user_id", name="uq_stage_ratings_person"),)
+
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
+    onboarding_id: int = _fk("onboardings.id")
+    stage: str = Field(max_length=20)
+    slack_user_id: str = Field(max_length=32)
+    score: int
+    comment: str = _text()
+    alert_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _when(nullable=False, default_now=True)
+    updated_at: datetime = _when(nullable=False, default_now=True)
+
+
 class Lease(SQLModel, table=True):
     """Who may run a singleton job (the sweep) until when; the SQLite stand-in for an advisory lock."""
 
@@ -362,5 +389,6 @@ ALL_TABLES = (
     HealthSnapshot,
     UsageRecord,
     AdoptionSnapshot,
+    StageRating,
     Lease,
 )

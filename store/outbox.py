@@ -17,7 +17,7 @@ whose claim was taken over cannot overwrite the newer outcome.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select, update
 from bot.core.domain import Role
 from bot.core.notices import Notice
 from store import bulk
-from store.models import Notification, Person
+from store.models import Notification, Onboarding, Person
 from store.types import utcnow
 
 PENDING, SENDING, RETRY, SENT, FAILED = "pending", "sending", "retry", "sent", "failed"
@@ -93,6 +93,37 @@ def claim(session: Session, notices: Iterable[Notice]) -> int:
     new = bulk.missing(conn, _TABLE, "dedupe_key", unique)
     fresh = [n for key, n in unique.items() if key in new]
     return bulk.insert_fresh(conn, _TABLE, columns_of(fresh, utcnow()), conflict=["dedupe_key"])
+
+
+def timezones_of(session: Session, onboarding_ids: Iterable[int]) -> dict[int, str]:
+    """Each onboarding's timezone, in one statement."""
+    ids = sorted(set(onboarding_ids))
+    if not ids:
+        return {}
+    query = select(Onboarding.id, Onboarding.timezone).where(col(Onboarding.id).in_(ids))
+    return {oid: tz for oid, tz in session.exec(query).all()}
+
+
+def had_digest(session: Session, since: Mapping[str, datetime]) -> set[str]:
+    """The recipients who already had a digest (a post that is not urgent) since the moment given for
+    each, or have one on its way (taken, or waiting to be tried again), in one statement."""
+    if not since:
+        return set()
+    on_its_way = col(Notification.status).in_([SENDING, RETRY])
+    query = (
+        select(Notification.recipient, Notification.status, func.max(Notification.sent_at))
+        .where(
+            col(Notification.recipient).in_(sorted(since)),
+            col(Notification.urgent).is_(False),
+            or_(on_its_way, and_(col(Notification.status) == SENT, col(Notification.sent_at) >= min(since.values()))),
+        )
+        .group_by(Notification.recipient, Notification.status)
+    )
+    had = set()
+    for recipient, status, last in session.exec(query).all():
+        if status != SENT or (last is not None and last >= since[recipient]):
+            had.add(recipient)
+    return had
 
 
 def statuses_of(session: Session, keys: Iterable[str]) -> dict[str, str]:

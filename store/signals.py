@@ -92,7 +92,7 @@ def load_signals(
     usage and sponsor windows in days, the defaults those of a playbook not given.
     """
     timezones = set(timezones)
-    active = _O.c.status == OnboardingStatus.ACTIVE.value
+    active = _O.c.status.in_((OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value))
     today = _per(_O.c.timezone, {tz: today_in(_zone_name(tz), now) for tz in timezones}, now.date(), Date())
     done = _M.c.status == DONE
     is_due = _M.c.due_on < today

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from bot.core.domain import OnboardingStatus
 from store.bulk import upsert
+from store.candidates import RUNNING
 from store.models import HealthSnapshot, Onboarding, table_of
 
 _H = table_of(HealthSnapshot)
@@ -30,7 +30,7 @@ def stored_on(conn: Connection, days: Mapping[int, Iterable[date]]) -> dict[tupl
     query = (
         select(_H.c.onboarding_id, _H.c.day, _H.c.score, _H.c.parts)
         .select_from(_H.join(_O, _O.c.id == _H.c.onboarding_id))
-        .where(_O.c.status == OnboardingStatus.ACTIVE.value, _H.c.day.in_(sorted(set().union(*wanted.values()))))
+        .where(_O.c.status.in_(RUNNING), _H.c.day.in_(sorted(set().union(*wanted.values()))))
     )
     return {
         (oid, day): (value, parts)

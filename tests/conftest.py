@@ -175,7 +175,8 @@ def _server(fake_slack, engine, listeners) -> Iterator[tuple[Services, str]]:
         database_url=str(engine.url.render_as_string(hide_password=False)),
         onboard_usage_token=USAGE_TOKEN,
     )
-    services = build_services(settings, engine=engine)
+    # One tracked pool for the listeners and the work after their acks, so `settle` waits for both.
+    services = build_services(settings, engine=engine, work=listeners)
     app = create_app(services, listener_executor=listeners)
     server = make_server(make_wsgi(app, engine, usage_front(services)), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="app-server", daemon=True)

@@ -1,7 +1,8 @@
 """Slack's 3 seconds, whatever the database or Slack itself is doing.
 
-A click and a form submission are acknowledged while another transaction holds the milestones
-locked for 5 seconds, and their change is applied once, after. A look-up that Slack answers with
+A click, a form submission, the gate override and the commands that read the store are
+acknowledged while another transaction holds the milestones locked for 5 seconds; each change is
+applied once, after, and each answer arrives once the lock is gone. A look-up that Slack answers with
 429 before an acknowledgement is answered with "submit again", not a sleeping retry.
 """
 
@@ -12,11 +13,18 @@ import time
 from contextlib import contextmanager
 
 from freezegun import freeze_time
+from sqlalchemy import select
 from sqlalchemy import text as sql
 
 from bot.core.ids import Action, Field, View
+from bot.core.payloads import OnboardingRef
+from handlers import milestones as milestone_handlers
+from handlers.errors import SORRY
+from store.db import session_scope
+from store.models import AuditEntry, Onboarding, PostedCard
 from tests.cards_helpers import card, click, milestone, ref, start_onboarding
-from tests.handoff_flow import HandoffFlow, basics, state, team, text
+from tests.conftest import SHARED_CHANNEL, VENDOR_CSM, VENDOR_MANAGER
+from tests.handoff_flow import HandoffFlow, basics, customer, person, state, team, text
 
 ACK_WITHIN = 3.0
 LOCK_FOR = 5.0
@@ -87,3 +95,52 @@ def test_a_lookup_slack_rate_limits_before_the_ack_asks_to_submit_again(harness)
     assert reply.status == 200 and took < ACK_WITHIN
     assert reply.json["response_action"] == "errors" and "submit again" in str(reply.json["errors"]).lower()
     assert flow.step == View.HANDOFF_TEAM, "nothing moved on"
+
+
+def test_commands_and_the_gate_override_are_acknowledged_while_the_database_is_locked(harness):
+    with freeze_time("2026-05-01 15:00:00", tick=True):  # the readiness gate fails: no project owner
+        HandoffFlow(harness).complete(customer_=customer(project_owner=person("project_owner"), project_owner_fit=()))
+    with session_scope(harness.engine) as s:
+        handoff = s.execute(select(PostedCard).where(PostedCard.kind == "handoff")).scalars().one()
+    opened = len(harness.fake.calls_to("views.open"))
+    harness.slack.block_action(Action.GATE_OVERRIDE, user_id=VENDOR_MANAGER, channel_id=handoff.channel_id,
+                               value=OnboardingRef(handoff.onboarding_id).encode(), message_ts=handoff.ts)  # fmt: skip
+    form = harness.fake.view(harness.fake.wait_for("views.open", count=opened + 1).response["view"]["id"])
+    reason = state({Field.OVERRIDE_REASON: text("The sponsor named the project owner by email")})
+    answered = len(harness.fake.calls_to("response_url"))
+
+    with milestones_locked(harness.engine, LOCK_FOR):
+        replies = [
+            _timed(lambda: harness.slack.command("status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)),
+            _timed(lambda: harness.slack.command("list", user_id=VENDOR_CSM)),
+            _timed(lambda: harness.slack.view_submission(form, reason, user_id=VENDOR_MANAGER)),
+        ]
+    for reply, took in replies:
+        assert reply.status == 200 and took < ACK_WITHIN and not reply.text
+    harness.settle()
+
+    answers = [c.args for c in harness.fake.calls_to("response_url")[answered:]]
+    assert len(answers) == 2 and all(a["response_type"] == "ephemeral" for a in answers)
+    with session_scope(harness.engine) as s:
+        assert s.get(Onboarding, handoff.onboarding_id).gate_override_by == VENDOR_MANAGER
+        overrides = s.execute(select(AuditEntry).where(AuditEntry.action == "gate_overridden")).scalars().all()
+    assert len(overrides) == 1, "applied once"
+
+
+def test_a_failure_in_the_work_after_the_ack_is_logged_and_told(harness, monkeypatch, caplog):
+    ob = start_onboarding(harness)
+    c = card(harness, ob.id, "stage", "pre_kickoff")
+    r = ref(harness, ob.id, "intake_received")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(milestone_handlers, "change", broken)
+    answered = len(harness.fake.calls_to("response_url"))
+    reply = click(harness, Action.MILESTONE_START, r.encode(), "U0CSM", c)
+    assert reply.status == 200 and not reply.text
+    told = harness.fake.wait_for("response_url", count=answered + 1).args
+    assert told["text"] == SORRY and told["response_type"] == "ephemeral"
+    harness.settle()
+    assert "listener failed: RuntimeError" in caplog.text
+    assert milestone(harness, ob.id, "intake_received").version == r.version

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, insert, select, text
 
 from bot.core.domain import OnboardingStatus
 from handlers.activity import ts_instant
 from store.activity import record_click, record_message
 from store.db import make_engine, session_scope
 from store.migrate import upgrade
-from store.models import Activity, AuditEntry, Onboarding
+from store.models import Activity, AuditEntry, Onboarding, table_of
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, CUSTOMER_TEAM, SHARED_CHANNEL, VENDOR_CSM, VENDOR_TEAM
 
 OTHER_CHANNEL = "C0ELSEWHERE"
@@ -44,22 +44,20 @@ def _onboarding(engine, channel: str, status: str = OnboardingStatus.ACTIVE.valu
         return ob.id
 
 
-def _onboarding_at_0002(engine, channel: str) -> int:
-    """An onboarding row as the schema of revision 0002 holds it (later columns do not exist yet)."""
-    columns = {
-        "customer_name": "Acme Corp", "status": "active", "stage": "pre_kickoff", "tier": 2,
+def _onboarding_in_an_older_schema(engine, channel: str) -> int:
+    """An onboarding written with the columns every schema version has (the model may have more)."""
+    now = datetime(2026, 5, 1, 13, 0, tzinfo=UTC)
+    values = {
+        "customer_name": "Acme Corp", "status": OnboardingStatus.ACTIVE.value, "stage": "pre_kickoff", "tier": 2,
         "acv_cents": 4_000_000, "playbook_key": "standard_60", "timezone": "America/New_York",
-        "contract_signed_on": date(2026, 5, 1), "target_go_live_on": date(2026, 6, 19),
-        "shared_channel_id": channel, "sold": "", "commitments": "", "success_criteria": "",
-        "first_value_definition": "", "full_value_definition": "", "it_dependencies": "[]", "concerns": "",
-        "political_dynamics": "", "created_by": VENDOR_CSM, "created_at": datetime.now(UTC),
-        "updated_at": datetime.now(UTC), "version": 1,
+        "contract_signed_on": date(2026, 5, 1), "target_go_live_on": date(2026, 6, 19), "shared_channel_id": channel,
+        "sold": "", "commitments": "", "success_criteria": "", "first_value_definition": "",
+        "full_value_definition": "", "it_dependencies": [], "concerns": "", "political_dynamics": "",
+        "created_by": VENDOR_CSM, "created_at": now, "updated_at": now, "version": 1,
     }  # fmt: skip
-    names = ", ".join(columns)
-    values = ", ".join(f":{n}" for n in columns)
+    table = table_of(Onboarding)
     with engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO onboardings ({names}) VALUES ({values})"), columns)
-        return conn.execute(text("SELECT max(id) FROM onboardings")).scalar_one()
+        return conn.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
 
 
 @pytest.fixture
@@ -292,7 +290,7 @@ def test_the_migration_keeps_one_of_each_message_already_stored_twice(empty_data
     try:
         upgrade(engine, "0002")
         at = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
-        ob = _onboarding_at_0002(engine, SHARED_CHANNEL)
+        ob = _onboarding_in_an_older_schema(engine, SHARED_CHANNEL)
         with session_scope(engine) as s:
             rows = [("message", CUSTOMER_CHAMPION, at)] * 3 + [("message", CUSTOMER_SPONSOR, at)] * 2
             rows += [("click", CUSTOMER_CHAMPION, at)] * 2 + [("message", CUSTOMER_CHAMPION, at + timedelta(seconds=1))]

@@ -531,7 +531,7 @@ def test_every_rule_renders_for_its_audiences(ob):
     cases = [(rule, audience) for rule in Rule for audience in Audience]
     for rule, audience in cases:
         row = Notification(**outbox.row_values(notice(ob, rule=rule, audience=audience)), id=1)
-        if audience is Audience.SHARED and rule in (
+        if audience in (Audience.SHARED, Audience.CUSTOMER_DM) and rule in (
             Rule.BEHIND_SCHEDULE,
             Rule.SILENT_ACCOUNT,
             Rule.KICKOFF_RECAP_MISSING,

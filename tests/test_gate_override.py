@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import OnboardingRef
+from bot.core.payloads import OnboardingForm, OnboardingRef
 from bot.onboarding.readiness import kickoff_allowed
 from bot.onboarding.start import readiness_of
 from store.db import session_scope
@@ -102,3 +102,55 @@ def test_click_for_a_deleted_onboarding_gets_a_clear_answer(harness, not_ready):
     _click(harness, card, VENDOR_MANAGER)
     answer = harness.fake.wait_for("response_url")
     assert "no longer exists" in answer.args["text"]
+
+
+def _open_form(harness, card):
+    opened_before = len(harness.fake.calls_to("views.open"))
+    _click(harness, card, VENDOR_MANAGER)
+    opened = harness.fake.wait_for("views.open", count=opened_before + 1)
+    return harness.fake.view(opened.response["view"]["id"])
+
+
+REASON = "Sponsor confirmed the project owner by email; naming them at kickoff"
+
+
+def test_the_form_closes_at_once_and_a_second_override_is_told_where_it_was_opened(harness, not_ready):
+    ob, card = not_ready
+    first, second = _open_form(harness, card), _open_form(harness, card)
+    assert harness.services.seal.open(first["private_metadata"]) == OnboardingForm(ob.id, card.channel_id).encode()
+    ok = harness.slack.view_submission(first, state({Field.OVERRIDE_REASON: text(REASON)}), user_id=VENDOR_MANAGER)
+    assert ok.status == 200 and ok.text == ""
+    harness.settle()
+    again = harness.slack.view_submission(second, state({Field.OVERRIDE_REASON: text(REASON)}), user_id=VENDOR_MANAGER)
+    assert again.status == 200 and again.text == "", "closed before the database is asked"
+    told = harness.fake.wait_for("chat.postEphemeral")
+    assert told.args["user"] == VENDOR_MANAGER and told.args["channel"] == card.channel_id
+    assert f"<@{VENDOR_MANAGER}> already overrode the gate" in told.args["text"]
+    harness.settle()
+    with session_scope(harness.engine) as s:
+        assert s.get(Onboarding, ob.id).gate_override_by == VENDOR_MANAGER, "the first override stands"
+        overrides = s.exec(select(AuditEntry).where(AuditEntry.action == "gate_overridden")).scalars().all()
+    assert len(overrides) == 1
+
+
+def test_an_onboarding_deleted_while_the_form_was_open_is_told(harness, not_ready):
+    ob, card = not_ready
+    form = _open_form(harness, card)
+    with session_scope(harness.engine) as s:
+        s.delete(s.get(Onboarding, ob.id))
+    reply = harness.slack.view_submission(form, state({Field.OVERRIDE_REASON: text(REASON)}), user_id=VENDOR_MANAGER)
+    assert reply.status == 200 and reply.text == ""
+    told = harness.fake.wait_for("chat.postEphemeral")
+    assert told.args["user"] == VENDOR_MANAGER and "no longer exists" in told.args["text"]
+
+
+def test_a_form_opened_before_it_kept_its_channel_still_works(harness, not_ready):
+    ob, card = not_ready
+    form = _open_form(harness, card)
+    form["private_metadata"] = harness.services.seal.seal(OnboardingRef(ob.id).encode())
+    reply = harness.slack.view_submission(form, state({Field.OVERRIDE_REASON: text(REASON)}), user_id=VENDOR_MANAGER)
+    assert reply.status == 200 and reply.text == ""
+    harness.fake.wait_for("chat.update", lambda c: c.args["ts"] == card.ts)
+    harness.settle()
+    with session_scope(harness.engine) as s:
+        assert s.get(Onboarding, ob.id).gate_override_by == VENDOR_MANAGER

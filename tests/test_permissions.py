@@ -36,6 +36,7 @@ EXPECTED = {
     Act.REASSIGN: "Y . . . . .",
     Act.ADD_MILESTONE: "Y . . . . .",
     Act.ADVANCE_STAGE: "Y . . . . .",
+    Act.COMPLETE: "Y . . . . .",
     Act.SIGN_OFF: ". . Y Y . .",
     Act.COUNTERSIGN: "Y . . . . .",
     Act.OVERRIDE_GATE: "Y . . . . .",
@@ -43,6 +44,8 @@ EXPECTED = {
     Act.PICK_UP: "Y . . . . .",
     Act.MY_TASKS: "Y Y Y Y . .",
     Act.REPOST_SETUP: "Y . . . . .",
+    Act.RATE: ". . Y Y . .",
+    Act.REMIND_PUBLICLY: "Y . . . . .",
 }
 CELLS = [(act, who, row.split()[i] == "Y") for act, row in EXPECTED.items() for i, who in enumerate(COLUMNS)]
 

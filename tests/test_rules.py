@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlmodel import Session, col
 
+from bot.automation.rules import DEFAULTS as DEFAULT_SETTINGS
 from bot.automation.rules import RuleSettings, decide
 from bot.core.domain import ITDependency
 from bot.core.notices import Audience, Notice, Rule
@@ -25,7 +26,17 @@ from bot.onboarding.start import create_onboarding
 from bot.planning.playbook import load_playbooks
 from bot.planning.timeline import plan_onboarding
 from store.db import session_scope
-from store.models import ALL_TABLES, Activity, Escalation, HealthSnapshot, Milestone, Onboarding, Person, Snooze
+from store.models import (
+    ALL_TABLES,
+    Activity,
+    Escalation,
+    HealthSnapshot,
+    Milestone,
+    Onboarding,
+    Person,
+    PostedCard,
+    Snooze,
+)
 
 PLAYBOOKS = load_playbooks()
 TZ = "Europe/Berlin"
@@ -33,6 +44,7 @@ SHARED, INTERNAL = "C0SHARED", "C0INTERNAL"
 CSM, MANAGER, ESCALATION, AE = "U0CSM", "U0MANAGER", "U0ESCALATE", "U0AE"
 SPONSOR, CHAMPION, PROJECT_OWNER = "U0SPONSOR", "U0CHAMPION", "U0OWNER"
 MONDAY = date(2026, 5, 4)
+SCHEDULED = set(Rule) - {Rule.SIGNOFF_REMINDER}  # the rules the scheduler decides (not a person's request)
 
 
 def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
@@ -326,7 +338,7 @@ def test_snooze_on_the_whole_rule_and_on_the_milestone(clean_db):
     assert {n.subject for n in of(run(clean_db, at(MONDAY, 10)), Rule.DUE_SOON)} == {"soon"}
 
 
-@pytest.mark.parametrize("status", ["live", "handed_off", "cancelled"])
+@pytest.mark.parametrize("status", ["handed_off", "cancelled"])
 def test_nothing_for_onboardings_that_are_not_active(clean_db, status):
     with session_scope(clean_db) as s:
         ob = add_onboarding(s, status=status)
@@ -395,12 +407,12 @@ def test_blocked_seven_days_is_not_yet_escalated(clean_db):
     assert escalations(clean_db) == []
 
 
-def test_blocked_more_than_seven_days_escalates_to_sponsor_and_internally(clean_db):
+def test_blocked_more_than_seven_days_escalates_to_sponsor_and_the_csm_first(clean_db):
     found = single(clean_db, blocked_build(8), at(MONDAY), Rule.BLOCKED)
     [row] = escalations(clean_db)
     assert (row.rule, row.subject, row.opened_on, row.level) == ("blocked", "crm_connected", MONDAY, 0)
     shared = of(found, Rule.BLOCKED, Audience.SHARED)
-    internal = of(found, Rule.BLOCKED, Audience.INTERNAL)
+    internal = of(found, Rule.BLOCKED, Audience.DM)
     assert len(shared) == 1 and len(internal) == 1 and len(found) == 2
     assert shared[0].recipient == SHARED and shared[0].period == f"escalation-{row.id}"
     assert shared[0].facts["addressed"] == f"<@{SPONSOR}>"
@@ -409,8 +421,10 @@ def test_blocked_more_than_seven_days_escalates_to_sponsor_and_internally(clean_
     assert shared[0].facts["days_blocked"] == 8 and shared[0].facts["blocked_reason"] == "Waiting for API credentials"
     assert "level" not in shared[0].facts and "waiting_on" not in shared[0].facts
     i = internal[0]
-    assert i.recipient == INTERNAL and i.period == f"escalation-{row.id}-level-0" and i.urgent
-    assert i.facts["addressed"] == f"<@{ESCALATION}>" and i.facts["escalation_contact"] == f"<@{ESCALATION}>"
+    # the ladder starts with the CSM; the manager and the escalation contact come later, if nobody picks it up
+    assert i.recipient == CSM and i.period == f"escalation-{row.id}-level-0" and i.urgent
+    assert i.facts["addressed"] == f"<@{CSM}>" and i.facts["escalation_contact"] == f"<@{ESCALATION}>"
+    assert i.facts["passed_over"] == []
     assert (i.facts["level"], i.facts["escalation_id"], i.facts["waiting_on"]) == (0, row.id, "customer")
     assert i.facts["unblocker"] == "Pat Owner" and i.facts["days_to_target"] == (date(2026, 6, 30) - MONDAY).days
     # said in the pass that opens it, with the write; a later pass neither reopens nor repeats it
@@ -430,9 +444,13 @@ def test_unacknowledged_escalation_climbs_a_level_per_business_day(clean_db):
         (MANAGER, f"escalation-{row.id}-level-1", True, 1)
     ]
     assert climbed[0].facts["addressed"] == f"<@{MANAGER}>" and climbed[0].facts["level_role"] == "csm_manager"
+    # it says who let it pass, and since when: true when said
+    assert climbed[0].facts["passed_over"] == [f"<@{CSM}>"]
+    assert climbed[0].facts["unanswered_since"] == "2026-05-04T10:00:00+02:00"
     wednesday = at(MONDAY + timedelta(days=2), 10)
     top = of(run(clean_db, wednesday), Rule.BLOCKED, Audience.DM)
     assert [n.recipient for n in top] == [ESCALATION]
+    assert top[0].facts["passed_over"] == [f"<@{CSM}>", f"<@{MANAGER}>"]
     assert escalations(clean_db)[0].level == 2
     run(clean_db, at(MONDAY + timedelta(days=3), 10))
     assert escalations(clean_db)[0].level == 2  # the top level does not climb further
@@ -478,7 +496,7 @@ def test_snoozed_blocked_milestone_neither_opens_nor_climbs(clean_db):
     assert len(of(run(clean_db, at(MONDAY, 13)), Rule.BLOCKED)) == 2
 
 
-def test_without_an_escalation_contact_the_internal_post_still_goes(clean_db):
+def test_without_an_escalation_contact_the_csm_still_hears_it(clean_db):
     def build(s):
         ob = add_onboarding(s, people=VENDOR_PEOPLE[:2] + CUSTOMER_PEOPLE[:1])  # no sponsor, no contact
         add_milestone(s, ob, "stuck", MONDAY, status="blocked", blocked_since=MONDAY - timedelta(days=9))
@@ -486,8 +504,8 @@ def test_without_an_escalation_contact_the_internal_post_still_goes(clean_db):
     found = single(clean_db, build, at(MONDAY), Rule.BLOCKED)
     shared = of(found, Rule.BLOCKED, Audience.SHARED)
     assert [n.facts["addressed"] for n in shared] == ["Bea Buyer"]  # the economic buyer stands in
-    [internal] = of(found, Rule.BLOCKED, Audience.INTERNAL)
-    assert internal.facts["escalation_contact"] == "" and internal.facts["addressed"] == f"<@{MANAGER}>"
+    [internal] = of(found, Rule.BLOCKED, Audience.DM)
+    assert internal.facts["escalation_contact"] == "" and internal.facts["addressed"] == f"<@{CSM}>"
 
 
 # --- behind schedule -------------------------------------------------------------------------------------
@@ -710,7 +728,7 @@ def test_shared_notices_carry_only_customer_fit_words(clean_db):
     with session_scope(clean_db) as s:
         build(s)
     notices = run(clean_db, at(MONDAY, 10))
-    assert {n.rule for n in notices} == set(Rule)  # every rule fired
+    assert {n.rule for n in notices} == SCHEDULED  # every rule fired
     shared = [n for n in notices if n.audience is Audience.SHARED]
     assert {n.rule for n in shared} == {Rule.DUE_SOON, Rule.OVERDUE, Rule.BLOCKED, Rule.WEEKLY_OVERVIEW}
     for n in shared:
@@ -962,7 +980,7 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
         with session_scope(clean_db) as s:
             populate(s, n)
         issued, notices = statements(clean_db, at(MONDAY, 10))
-        assert {x.rule for x in notices} == set(Rule)
+        assert {x.rule for x in notices} == SCHEDULED
         assert len({x.onboarding_id for x in notices}) == n
         counts.append(len(issued))
     writes = [m.groups() for sql in issued if (m := re.match(r'(INSERT INTO|UPDATE) "?(\w+)', sql))]
@@ -974,4 +992,71 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
     ]
     # PostgreSQL inserts through a temporary table: create it, COPY into it, insert from it, drop it
     staged = 3 if clean_db.dialect.name == "postgresql" else 0
-    assert counts[0] == counts[1] == 15 + 2 * staged, counts
+    assert counts[0] == counts[1] == 16 + 2 * staged, counts
+
+
+# --- the sign-off, after go-live, the health play -----------------------------------------------------
+
+
+def test_signoff_reminders_go_to_the_sponsor_in_private_and_to_the_csm_never_to_the_shared_channel(clean_db):
+    def build(s):
+        ob = add_onboarding(s)
+        signoff = add_milestone(s, ob, "go_live_signed", MONDAY - timedelta(days=3), customer_owner="executive_sponsor")
+        add_milestone(s, ob, "review_booked", MONDAY - timedelta(days=3), customer_owner="executive_sponsor")
+        s.add(PostedCard(onboarding_id=ob.id, kind="signoff", channel_id=SHARED, ts="1777900000.000100"))
+        assert signoff.key == DEFAULT_SETTINGS.signoff_milestone
+
+    notices = single(clean_db, build, at(MONDAY), Rule.OVERDUE, playbooks=PLAYBOOKS)
+    signoff = [n for n in notices if n.subject == "go_live_signed"]
+    assert {(n.audience, n.recipient) for n in signoff} == {(Audience.CUSTOMER_DM, SPONSOR), (Audience.DM, CSM)}
+    for n in signoff:
+        assert n.facts["signoff"] is True and n.facts["sponsor_reminded"] is True
+        assert (n.facts["card_channel"], n.facts["card_ts"]) == (SHARED, "1777900000.000100")
+    # any other milestone the sponsor owns is nudged as before
+    assert Audience.SHARED in {n.audience for n in notices if n.subject == "review_booked"}
+
+
+def test_a_sponsor_not_in_slack_is_not_reminded_and_the_csm_is_told(clean_db):
+    people = (*VENDOR_PEOPLE, ("executive_sponsor", "Sam Sponsor", None), *CUSTOMER_PEOPLE[2:])
+
+    def build(s):
+        ob = add_onboarding(s, people=people)
+        add_milestone(s, ob, "go_live_signed", MONDAY + timedelta(days=1), customer_owner="executive_sponsor")
+
+    [n] = single(clean_db, build, at(MONDAY), Rule.DUE_SOON, playbooks=PLAYBOOKS)
+    assert (n.audience, n.recipient, n.facts["sponsor_reminded"], n.facts["sponsor"]) == (
+        Audience.DM,
+        CSM,
+        False,
+        "Sam Sponsor",
+    )
+
+
+def test_a_live_onboarding_keeps_its_nudges_and_monday_overview_through_adoption(clean_db):
+    def build(s):
+        ob = add_onboarding(s, status="live")
+        add_milestone(s, ob, "check_in_30_day", MONDAY + timedelta(days=1), stage="adoption")
+        add_milestone(s, ob, "handoff_done", MONDAY - timedelta(days=2), stage="adoption")
+
+    with session_scope(clean_db) as s:
+        build(s)
+    notices = run(clean_db, at(MONDAY))
+    assert {n.subject for n in of(notices, Rule.DUE_SOON)} == {"check_in_30_day"}
+    assert {n.subject for n in of(notices, Rule.OVERDUE)} == {"handoff_done"}
+    [overview] = of(notices, Rule.WEEKLY_OVERVIEW)
+    assert [i["key"] for i in overview.facts["due_this_week"]] == ["check_in_30_day"]
+
+
+def test_a_health_drop_names_the_part_to_act_on(clean_db):
+    def build(s):
+        ob = add_onboarding(s, created_at=at(MONDAY - timedelta(days=30)))
+        add_milestone(s, ob, "open", MONDAY + timedelta(days=20))
+        before = {
+            "usage": {"score": 100, "weight": 40},
+            "progress": {"score": 100, "weight": 40},
+            "sponsor": {"score": 100, "weight": 20},
+        }
+        s.add(HealthSnapshot(onboarding_id=ob.id, day=MONDAY - timedelta(days=7), score=100, parts=before))
+
+    found = single(clean_db, build, at(MONDAY), Rule.HEALTH_DROP)
+    assert found and {n.facts["play"] for n in found} == {"usage"}  # no activity: usage fell the most (0 of 40)

@@ -13,6 +13,8 @@ import threading
 import time
 import types
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -397,6 +399,23 @@ def test_sweep_command_posts_at_the_given_time(harness, ob, command, capsys):
     assert len(harness.fake.calls_to("chat.postMessage")) == 1
     assert command("sweep", "--now", "2026-05-04T13:05") == 0
     assert len(harness.fake.calls_to("chat.postMessage")) == 1
+
+
+def test_sweep_now_is_read_in_the_given_timezone(harness, ob, command, capsys):
+    command.notices = [notice(ob, "sso")]
+    assert command("sweep", "--now", "2026-05-04T09:00", "--tz", "America/New_York", "--dry-run") == 0
+    assert capsys.readouterr().out.startswith("Dry run at 2026-05-04 13:00 UTC")
+    # an offset of its own wins over --tz
+    assert command("sweep", "--now", "2026-05-04T09:00+02:00", "--tz", "America/New_York", "--dry-run") == 0
+    assert capsys.readouterr().out.startswith("Dry run at 2026-05-04 07:00 UTC")
+    # a time of day is today in that timezone
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo")).date()
+    nine = datetime.combine(today, time_of_day(9), ZoneInfo("Asia/Tokyo")).astimezone(UTC)
+    assert command("sweep", "--now", "09:00", "--tz", "Asia/Tokyo", "--dry-run") == 0
+    assert capsys.readouterr().out.startswith(f"Dry run at {nine:%Y-%m-%d %H:%M} UTC")
+    with pytest.raises(SystemExit) as bad_zone:
+        command("sweep", "--now", "09:00", "--tz", "New York")
+    assert bad_zone.value.code == 2 and "not an IANA timezone" in capsys.readouterr().err
 
 
 def test_commands_refuse_bad_arguments_and_missing_rules(command, monkeypatch, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import select
 
@@ -44,9 +46,11 @@ def test_a_refused_setup_post_is_told_and_posted_later_from_status(harness, arch
     assert len(failed) == 3
 
     archived_shared_channel["is_archived"] = False
-    reply = harness.slack.command("status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
-    assert "never reached Slack" in reply.text
-    (value,) = button_values(reply.json, Action.SETUP_REPOST)
+    before = len(harness.fake.calls_to("response_url"))
+    harness.slack.command("status", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)
+    status = harness.fake.wait_for("response_url", count=before + 1).args
+    assert "never reached Slack" in json.dumps(status)
+    (value,) = button_values(status, Action.SETUP_REPOST)
 
     for _ in range(2):  # a second click finds nothing missing and posts nothing again
         harness.slack.block_action(Action.SETUP_REPOST, user_id=VENDOR_CSM, value=value, channel_id=SHARED_CHANNEL,

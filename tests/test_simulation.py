@@ -1,16 +1,19 @@
-"""Sixty days of two onboardings, swept every hour of simulated time, with scripted customers.
+"""Eighty days of two onboardings, swept every hour of simulated time, with scripted customers.
 
 A level-2 (30-day) and a level-3 (90-day) onboarding start on Monday 4 May 2026 in New York. Every
 milestone is finished on its due day at 11:00, except: one level-2 milestone finishes three business
-days late, one level-3 milestone is blocked for 9 days and nobody acknowledges its escalation, and
-the level-2 customer goes silent for a week. The customer's people otherwise speak every business
-morning.
+days late, one level-2 client-verified milestone waits two business days for the customer's
+confirmation, one level-3 milestone is blocked for 9 days and nobody acknowledges its escalation,
+and the level-2 customer goes silent for a week. The customer's people otherwise speak every business
+morning. The level-2 onboarding goes live when its sign-off is done (as the countersignature makes
+it), runs its adoption stage, and is handed off when its handoff milestone is done: from then on
+nothing more is said about it.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -23,13 +26,19 @@ from sqlmodel import select
 
 from bot.automation.rules import decide
 from bot.core.calendar import add_business_days
+from bot.core.domain import Act, Side
+from bot.core.effects import CardKind
+from bot.core.ids import Action
+from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice
+from bot.milestones.permissions import Person as Placed
+from bot.milestones.permissions import refusal, standing
 from bot.onboarding.handoff import Contact, HandoffDraft
 from bot.onboarding.start import create_onboarding
 from bot.planning.timeline import plan_onboarding
 from bot.runtime.sweep import run_sweep
 from store.activity import record_activity
 from store.db import session_scope
-from store.models import Escalation, Milestone, Notification
+from store.models import Escalation, Milestone, Notification, Onboarding, Person, PostedCard
 from tests.conftest import (
     CUSTOMER_CHAMPION,
     CUSTOMER_SPONSOR,
@@ -44,8 +53,11 @@ from tests.test_outbox import ManualClock
 NEW_YORK = ZoneInfo("America/New_York")
 EXPECTED = Path(__file__).with_name("data") / "simulation_posts.txt"
 START = date(2026, 5, 4)  # a Monday
-DAYS = 60
+DAYS = 80  # to the level-2 handoff, three weeks into July
 LATE_KEY = "first_data_imported"
+AWAITED_KEY = "first_workflow_live"  # client-verified: marked done on its due day, confirmed two business days later
+SIGNOFF_KEY = "go_live_signed"
+HANDOFF_KEY = "handoff_done"
 SILENT_WEEK = (START + timedelta(days=21), START + timedelta(days=28))
 
 
@@ -115,6 +127,17 @@ def world(harness):
             draft = _draft(name, tier, shared, internal)
             plan = plan_onboarding(playbooks[key], START, draft.target_go_live_on, it_in_scope=["sso"])
             made[tier] = create_onboarding(s, draft, playbooks[key], plan, actor=VENDOR_CSM, now=created_at)
+            # The cards the setup posts in the shared channel (the sign-off card once go-live starts),
+            # so that posts can link to them.
+            ob = made[tier].onboarding
+            for n, (kind, subject) in enumerate(
+                [(CardKind.SIGNOFF.value, "")] + [(CardKind.STAGE.value, st.key) for st in made[tier].stages]
+            ):
+                s.add(
+                    PostedCard(
+                        onboarding_id=ob.id, kind=kind, subject=subject, channel_id=shared, ts=f"1777900000.{n:06d}"
+                    )
+                )
     level3_it = next(m for m in made[3].milestones if m.track == "it")
     return made, level3_it
 
@@ -166,16 +189,37 @@ def _script(engine, made, blocked_milestone, now: datetime) -> None:
                 for m in record.milestones:
                     if m.id == blocked_milestone.id:
                         continue
-                    finish_on = add_business_days(m.due_on, 3) if m.key == LATE_KEY and record is made[2] else m.due_on
+                    level2 = record is made[2]
+                    finish_on = add_business_days(m.due_on, 3) if m.key == LATE_KEY and level2 else m.due_on
+                    if m.key == AWAITED_KEY and level2:
+                        if today == m.due_on:  # the vendor marks it done; it waits for the customer's word
+                            s.execute(
+                                update(Milestone)
+                                .where(Milestone.id == m.id)
+                                .values(status="awaiting_confirmation", version=Milestone.version + 1)
+                            )
+                        finish_on = add_business_days(m.due_on, 2)
                     if today == finish_on:
                         s.execute(
                             update(Milestone)
                             .where(Milestone.id == m.id, Milestone.status != "done")
                             .values(status="done", completed_at=now, version=Milestone.version + 1)
                         )
+                        if m.key == SIGNOFF_KEY:  # signed and countersigned: live, in the adoption stage
+                            s.execute(
+                                update(Onboarding)
+                                .where(Onboarding.id == record.onboarding.id)
+                                .values(status="live", stage="adoption")
+                            )
+                        if m.key == HANDOFF_KEY:
+                            s.execute(
+                                update(Onboarding)
+                                .where(Onboarding.id == record.onboarding.id)
+                                .values(status="handed_off")
+                            )
 
 
-def test_sixty_days_of_two_onboardings(harness, world):
+def test_eighty_days_of_two_onboardings(harness, world):
     made, blocked = world
     rules = partial(decide, playbooks=harness.services.playbooks)
     moment = _local(START, 8)
@@ -205,19 +249,53 @@ def test_sixty_days_of_two_onboardings(harness, world):
     assert carried and max(carried.values()) == 1
     assert set(carried) == {r.dedupe_key for r in sent}
 
-    # At most one digest per person (or channel) per day; urgent escalations go on their own.
-    digests = defaultdict(set)
-    for r in sent:
-        if not r.urgent:
-            digests[(r.channel_id, r.sent_at.astimezone(NEW_YORK).date())].add(r.ts)
-    assert max(len(ts) for ts in digests.values()) == 1
+    # At most one digest per destination (channel, or person) per day: every post that is not an
+    # urgent escalation counts, read from what Slack received.
+    by_key = {r.dedupe_key: r for r in sent}
+    digests: Counter = Counter()
+    for call in posts:
+        rows = [by_key[k] for k in call.args["metadata"]["event_payload"]["dedupe_keys"]]
+        assert len({r.urgent for r in rows}) == 1, "an urgent notice goes on its own"
+        if not rows[0].urgent:
+            digests[(call.args["channel"], _day_of(call))] += 1
+    assert digests and max(digests.values()) == 1, [k for k, n in digests.items() if n > 1]
+
+    # No post offers a control its addressee cannot use.
+    with session_scope(harness.engine) as s:
+        people = {p.onboarding_id: [] for p in s.exec(select(Person))}
+        for p in s.exec(select(Person)):
+            people[p.onboarding_id].append(p)
+        owners = {m.id: m.customer_owner_id for m in s.exec(select(Milestone))}
+    offered = 0
+    for call in posts:
+        rows = [by_key[k] for k in call.args["metadata"]["event_payload"]["dedupe_keys"]]
+        for act, ref, row in _controls(call.args["blocks"], rows):
+            offered += 1
+            assert row is not None, f"{act} in a post that carries no notice for it"
+            addressee = row.recipient if row.audience == "dm" else str(row.payload["facts"].get("addressed", ""))
+            user = addressee.strip("<@>")
+            theirs = [p for p in people[row.onboarding_id] if p.slack_user_id == user]
+            assert theirs, f"{act} offered in {call.args['channel']} to nobody in particular ({row.dedupe_key})"
+            owner = owners.get(ref.milestone_id) if isinstance(ref, MilestoneRef) else None
+            if owner is None and row.payload["facts"].get("milestone_id"):
+                owner = owners.get(int(row.payload["facts"]["milestone_id"]))
+            placed = [Placed(p.id, p.side, p.role, p.slack_user_id) for p in people[row.onboarding_id]]
+            who = standing(user, Side(theirs[0].side), placed, customer_owner_id=owner)
+            assert refusal(act, who) is None, f"{act} offered to {user} ({who}) in {row.dedupe_key}"
+            if act is Act.DONE:
+                assert row.payload["facts"].get("status") != "awaiting_confirmation", "Mark done on an item to confirm"
+            if act is Act.DONE and row.rule == "blocked":
+                raise AssertionError("Mark done offered on a blocked milestone")
+    assert offered, "the posts offer controls"
+    # Customers' direct messages carry no controls: a click from there is not taken.
+    assert not [c for c in posts if c.args["channel"] == CUSTOMER_SPONSOR and _controls(c.args["blocks"], [])]
 
     # The exact set of posts, read once and kept in tests/data/simulation_posts.txt: a change in what
-    # the rules say over these sixty days shows here. Regenerate with ONBOARD_UPDATE_SIMULATION=1.
+    # the rules say over these days shows here. Regenerate with ONBOARD_UPDATE_SIMULATION=1.
     names = {made[2].onboarding.id: "acme", made[3].onboarding.id: "globex"}
     actual = sorted(
-        f"{r.sent_at.astimezone(NEW_YORK):%Y-%m-%d %a} {names[r.onboarding_id]} {r.rule} {r.subject or '-'} "
-        f"{r.audience} to {r.recipient} in {r.channel_id}"
+        f"{r.sent_at.astimezone(NEW_YORK):%Y-%m-%d %a %H:%M} {names[r.onboarding_id]} {r.rule} {r.subject or '-'} "
+        f"{r.audience}{' urgent' if r.urgent else ''} to {r.recipient} in {r.channel_id}"
         for r in sent
     )
     if os.environ.get("ONBOARD_UPDATE_SIMULATION"):
@@ -244,3 +322,88 @@ def test_sixty_days_of_two_onboardings(harness, world):
     assert any("level-1" in r.dedupe_key for r in blocked_rows), "the climb to the next level was sent"
     # Nothing is blocked on the level-2 side, so nothing escalates there.
     assert not [r for r in sent if r.rule == "blocked" and r.onboarding_id == level2]
+    # The ladder starts with the CSM, then the manager; the sponsor is asked in the shared channel.
+    ladder = sorted((r.payload["period"], r.recipient) for r in blocked_rows if r.audience == "dm")
+    assert [who for _, who in ladder][:2] == [VENDOR_CSM, VENDOR_MANAGER]
+
+    # The sign-off is never called out in the shared channel: the sponsor hears it in private, the CSM
+    # hears that the sponsor was reminded.
+    signoff = [r for r in sent if r.subject == SIGNOFF_KEY and r.rule in ("due_soon", "overdue")]
+    assert signoff and not [r for r in signoff if r.audience == "shared"]
+    assert {(r.audience, r.recipient) for r in signoff if r.onboarding_id == level2} == {
+        ("customer", CUSTOMER_SPONSOR),
+        ("dm", VENDOR_CSM),
+    }
+
+    # The milestone that waited for the customer's confirmation offered them Confirm, not Mark done.
+    awaited = [r for r in sent if r.subject == AWAITED_KEY and r.rule == "overdue" and r.audience == "shared"]
+    assert awaited
+    for r in awaited:
+        call = next(c for c in posts if r.dedupe_key in c.args["metadata"]["event_payload"]["dedupe_keys"])
+        carried = [by_key[k] for k in call.args["metadata"]["event_payload"]["dedupe_keys"]]
+        acts = {act for act, _, row in _controls(call.args["blocks"], carried) if row is r}
+        assert {Act.CONFIRM, Act.REJECT} <= acts and Act.DONE not in acts
+
+    # After go-live the rules go on: the adoption stage's milestones are nudged and the Monday
+    # overview still comes; once handed off, nothing more is said.
+    with session_scope(harness.engine) as s:
+        ms = {m.key: m for m in s.exec(select(Milestone).where(Milestone.onboarding_id == level2))}
+    live_from = ms[SIGNOFF_KEY].completed_at.astimezone(NEW_YORK).date()
+    handed_off = ms[HANDOFF_KEY].completed_at.astimezone(NEW_YORK).date()
+    after = [r for r in sent if r.onboarding_id == level2 and r.sent_at.astimezone(NEW_YORK).date() > live_from]
+    adoption = {m.key for m in ms.values() if m.stage == "adoption"}
+    assert {r.subject for r in after if r.rule in ("due_soon", "overdue")} & adoption
+    assert any(r.rule == "weekly_overview" for r in after)
+    assert not [r for r in after if r.sent_at.astimezone(NEW_YORK).date() > handed_off]
+
+
+ACTS = {
+    Action.MILESTONE_DONE: Act.DONE,
+    Action.MILESTONE_BLOCK: Act.BLOCK,
+    Action.MILESTONE_UNBLOCK: Act.UNBLOCK,
+    Action.MILESTONE_CONFIRM: Act.CONFIRM,
+    Action.MILESTONE_REJECT: Act.REJECT,
+    Action.NUDGE_SNOOZE: Act.SNOOZE,
+    Action.NUDGE_SNOOZE_UNTIL: Act.SNOOZE,
+    Action.ESCALATION_ACK: Act.PICK_UP,
+    Action.SIGNOFF_REMIND: Act.REMIND_PUBLICLY,
+}
+
+
+def _day_of(call) -> date:
+    return datetime.fromtimestamp(call.at, UTC).astimezone(NEW_YORK).date()
+
+
+def _controls(blocks: list[dict], rows: list[Notification]) -> list[tuple[Act, object, Notification | None]]:
+    """Every control in a post: the act it asks for, the payload it carries, and the row it belongs to."""
+    found = []
+    for block in blocks:
+        if block.get("type") != "actions":
+            continue
+        for element in block["elements"]:
+            action = element["action_id"]
+            assert action in ACTS, f"an unknown control {action}"
+            if element["type"] == "static_select":
+                ref = SnoozeChoice.decode(element["options"][0]["value"]).notice
+            elif element["type"] == "datepicker":
+                ref = NoticeRef.decode(block["block_id"])
+            elif action.startswith("ms."):
+                ref = MilestoneRef.decode(element["value"])
+            else:
+                ref = NoticeRef.decode(element["value"])
+            found.append((ACTS[Action(action)], ref, _row_of(ref, rows)))
+    return found
+
+
+def _row_of(ref: object, rows: list[Notification]) -> Notification | None:
+    for row in rows:
+        facts = row.payload["facts"]
+        if isinstance(ref, MilestoneRef) and facts.get("milestone_id") == ref.milestone_id:
+            return row
+        if isinstance(ref, NoticeRef) and (row.onboarding_id, row.rule, row.subject) == (
+            ref.onboarding_id,
+            ref.rule,
+            ref.subject,
+        ):
+            return row
+    return rows[0] if len(rows) == 1 else None

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.core.calendar import today_in
 from bot.core.domain import Stage
 from bot.core.ids import Action
-from bot.core.payloads import StageRef
+from bot.core.payloads import OnboardingRef, StageRef
 from store.db import session_scope
 from store.models import Milestone, Onboarding, Person, StageRecord
 from tests.cards_helpers import as_text, button_values, card, click, milestone, ref, shown, start_onboarding
@@ -167,8 +167,50 @@ def _to_go_live(harness) -> Onboarding:
     return ob
 
 
+def _ready_to_sign(harness, ob_id: int) -> None:
+    """Everything of go-live done but the sign-off itself, the last of it by its button."""
+    with session_scope(harness.engine) as s:
+        s.execute(
+            update(Milestone)
+            .where(
+                Milestone.onboarding_id == ob_id,
+                Milestone.stage == "go_live",
+                Milestone.key.not_in(["go_live_signed", "review_booked"]),
+            )
+            .values(status="done", completed_at=datetime.now(UTC), version=Milestone.version + 1)
+        )
+    signoff = card(harness, ob_id, "signoff")
+    before = _updates(harness, signoff)
+    _press_and_wait(harness, card(harness, ob_id, "stage", "go_live"), Action.MILESTONE_DONE, "review_booked",
+                    VENDOR_CSM, ob_id)  # fmt: skip
+    harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == signoff.ts, count=before + 1)
+
+
+def test_sign_off_waits_for_the_go_live_work_it_rests_on(harness):
+    ob = _to_go_live(harness)
+    signoff = card(harness, ob.id, "signoff")
+    waiting = shown(harness, signoff)
+    assert not button_values(waiting, Action.SIGNOFF_SPONSOR), "no sign-off before UAT, baseline and IT work"
+    text = as_text(waiting)
+    assert "Sign-off opens once this is done" in text
+    assert "Acceptance test passed, success baseline recorded" in text and "30-day review on the calendar" in text
+
+    # A sign-off button from before (or forged) is refused with what is still open.
+    before = _answers(harness)
+    click(harness, Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), CUSTOMER_SPONSOR, signoff)
+    answer = _answer(harness, before)
+    assert "Sign-off opens once" in answer and "Acceptance test passed" in answer
+    with session_scope(harness.engine) as s:
+        assert s.get(Onboarding, ob.id).sponsor_signed_at is None
+
+    _ready_to_sign(harness, ob.id)
+    ready = shown(harness, signoff)
+    assert button_values(ready, Action.SIGNOFF_SPONSOR) and "Sign-off opens once" not in as_text(ready)
+
+
 def test_go_live_sign_off_by_the_sponsor_then_the_csm(harness):
     ob = _to_go_live(harness)
+    _ready_to_sign(harness, ob.id)
     signoff = card(harness, ob.id, "signoff")
     shown_card = as_text(shown(harness, signoff))
     assert "Every regional team plans its week in the product" in shown_card, "success criteria in their words"

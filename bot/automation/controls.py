@@ -1,4 +1,5 @@
-"""What people do to the bot's automated posts: snooze a reason to speak, pick up an escalation."""
+"""What people do to the bot's automated posts: snooze a reason to speak, pick up an escalation,
+post a sign-off reminder in the shared channel."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.automation.snooze import Refused, said_until
-from bot.core.domain import Act, Side
-from bot.core.notices import MILESTONE_SNOOZES, SNOOZABLE
+from bot.core.calendar import today_in
+from bot.core.domain import Act, MilestoneStatus, Role, Side
+from bot.core.effects import CardKind
+from bot.core.notices import MILESTONE_SNOOZES, SNOOZABLE, Audience, Notice, Rule
 from bot.core.payloads import BadPayload, NoticeRef
 from bot.milestones import permissions
 from bot.milestones.permissions import Standing
 from bot.milestones.rules import Actor
-from store import audit, snoozes
+from store import audit, outbox, snoozes
 from store.activity import record_click
 from store.db import session_scope
 from store.onboardings import OnboardingRecord, load
+from store.queries import cards_of
 
 UNREADABLE = "I couldn't read that control: the message may be out of date. Nothing was changed."
 GONE = "This onboarding no longer exists."
@@ -109,3 +113,50 @@ def pick_up(engine: Engine, ref: NoticeRef, actor: Actor, *, now: datetime) -> P
             )
         on_it = escalation.acknowledged_by
         return PickedUp("You're already on it." if on_it == actor.user_id else f"<@{on_it}> is already on it.", on_it)
+
+
+@dataclass(frozen=True)
+class Reminded:
+    answer: str
+    claimed: bool  # a reminder was written to the outbox: deliver it now
+
+
+def remind_publicly(engine: Engine, ref: NoticeRef, actor: Actor, *, now: datetime) -> Reminded:
+    """The CSM's choice, from the sign-off note: remind the sponsor in the shared channel, once a day."""
+    if ref.rule not in (Rule.DUE_SOON, Rule.OVERDUE) or not ref.subject:
+        return Reminded(UNREADABLE, False)
+    with session_scope(engine) as session:
+        record = load(session, ref.onboarding_id)
+        if record is None:
+            return Reminded(GONE, False)
+        if refused := permissions.check(record, actor, Act.REMIND_PUBLICLY):
+            return Reminded(refused, False)
+        ob = record.onboarding
+        milestone = next((m for m in record.milestones if m.key == ref.subject), None)
+        if milestone is None:
+            return Reminded(UNREADABLE, False)
+        if milestone.status == MilestoneStatus.DONE or ob.sponsor_signed_at:
+            return Reminded("It's signed off already, so there is nothing to remind anyone of.", False)
+        if not ob.shared_channel_id:
+            return Reminded("This onboarding has no shared channel to post in.", False)
+        sponsor = record.person_by_id(milestone.customer_owner_id) or record.person(Role.EXECUTIVE_SPONSOR)
+        card = next((c for c in cards_of(session, [ob.id]) if c.kind == CardKind.SIGNOFF and c.ts), None)
+        facts: dict[str, object] = {"customer_name": ob.customer_name}
+        if sponsor is not None:
+            facts["sponsor"] = f"<@{sponsor.slack_user_id}>" if sponsor.slack_user_id else sponsor.name
+            facts["addressed"] = facts["sponsor"]
+        if card is not None:
+            facts |= {"card_channel": card.channel_id, "card_ts": card.ts}
+        notice = Notice(
+            Rule.SIGNOFF_REMINDER, ob.id, milestone.key, today_in(ob.timezone, now).isoformat(),
+            Audience.SHARED, ob.shared_channel_id, ob.shared_channel_id, not_before=now, urgent=True,
+            why=f"<@{actor.user_id}> asked for a sign-off reminder in the shared channel", facts=facts,
+        )  # fmt: skip
+        if not outbox.claim(session, [notice]):
+            return Reminded("A reminder went to the shared channel today already: one a day is plenty.", False)
+        audit.record(
+            session, onboarding_id=ob.id, entity="milestone", entity_id=milestone.id, action="signoff_reminded",
+            actor=actor.user_id, actor_side=actor.side_value, field="shared_channel", new=ob.shared_channel_id, at=now,
+        )  # fmt: skip
+        record_click(session, onboarding_id=ob.id, slack_user_id=actor.user_id, side=actor.side_value, at=now)
+    return Reminded(f"I'm posting the reminder in <#{ob.shared_channel_id}> now.", True)

@@ -125,6 +125,7 @@ class Act(StrEnum):
     REASSIGN = "reassign"
     ADD_MILESTONE = "add_milestone"
     ADVANCE_STAGE = "advance_stage"
+    COMPLETE = "complete"  # close the onboarding once the adoption stage is done
     SIGN_OFF = "sign_off"
     COUNTERSIGN = "countersign"
     OVERRIDE_GATE = "override_gate"
@@ -132,6 +133,8 @@ class Act(StrEnum):
     PICK_UP = "pick_up"
     MY_TASKS = "my_tasks"
     REPOST_SETUP = "repost_setup"
+    RATE = "rate"  # the customer's rating of a finished stage
+    REMIND_PUBLICLY = "remind_publicly"  # post a reminder in the shared channel (the sign-off's)
 
 
 class StageStatus(StrEnum):

@@ -22,6 +22,7 @@ class CardKind(StrEnum):
     SIGNOFF = "signoff"  # the go-live sign-off, in the shared channel
     HANDOFF = "handoff"  # the full handoff, in the internal channel
     WELCOME = "welcome"  # the welcome, in the shared channel (posted once, never edited)
+    RATING = "rating"  # "how did it go?" for a finished stage, in the shared channel (subject: the stage key)
 
 
 class Event(StrEnum):
@@ -40,6 +41,7 @@ class Event(StrEnum):
     SPONSOR_SIGNED = "sponsor_signed"
     CSM_COUNTERSIGNED = "csm_countersigned"
     GATE_OVERRIDDEN = "gate_overridden"
+    COMPLETED = "completed"  # the adoption stage is done: the onboarding is closed
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,46 @@ class Changed:
     ask: Ask | None = None
     moved: tuple[Stage, Stage] | None = None  # (finished, started)
     handoff: bool = False  # rebuild the internal handoff post
+    completed: bool = False  # the onboarding was just closed: say so in the shared channel
+    rated: Stage | None = None  # rebuild this stage's rating card
+    low_rating: LowRating | None = None  # tell the CSM, internally, at once
+
+
+class Need(StrEnum):
+    """What a milestone that holds its stage back needs before the stage can move on."""
+
+    CUSTOMER_OWNER = "customer_owner"  # nobody on the customer's side owns it
+    VENDOR_OWNER = "vendor_owner"  # nobody on the vendor's side owns it
+    DONE = "done"
+    UNBLOCK = "unblock"  # it is blocked
+    CONFIRMATION = "confirmation"  # marked done; waits for its customer-side owner to confirm
+    SIGN_OFF = "sign_off"  # the go-live milestone: done by the sponsor's sign-off and the CSM's countersignature
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One milestone that keeps a stage from moving on, and what it needs (several things at times)."""
+
+    onboarding_id: int
+    milestone_id: int
+    version: int
+    title: str  # as people typed it
+    stage: Stage
+    needs: tuple[Need, ...]
+    customer_role: str | None = None  # the roles its owners are meant to hold
+    vendor_role: str | None = None
+
+
+@dataclass(frozen=True)
+class LowRating:
+    """A customer-side person rated a stage low (or commented on a low rating they gave)."""
+
+    rating_id: int
+    stage: Stage
+    user_id: str
+    score: int
+    comment: str  # as typed
+    before: int | None = None  # their score before, when they changed it
 
 
 class Kind(StrEnum):
@@ -94,6 +136,7 @@ class Outcome:
     kind: Kind
     message: str = ""  # for the person who acted, when it was not applied (or to confirm what was)
     changed: Changed | None = None  # what to publish; a stale click still refreshes the cards
+    holds: list[Hold] = field(default_factory=list)  # a refused stage move: the milestones holding it
 
     @classmethod
     def refused(cls, message: str) -> Outcome:

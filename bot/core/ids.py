@@ -22,6 +22,7 @@ class View(StrEnum):
     MILESTONE_REASSIGN = "ms.reassign"
     MILESTONE_ADD = "ms.add"
     REPORT_EDIT = "report.edit"  # the value report's own words, edited before posting
+    RATING_COMMENT = "voice.comment"
 
 
 class Action(StrEnum):
@@ -34,6 +35,7 @@ class Action(StrEnum):
     MILESTONE_MENU = "ms.menu"  # overflow: change due date, reassign
     MILESTONE_CONFIRM = "ms.confirm"
     MILESTONE_REJECT = "ms.reject"
+    MILESTONE_ASSIGN = "ms.assign"  # "Assign owner": the reassign form, from a refusal or My tasks
     # The same without a form, for when Slack won't open a modal for someone: "act|ref|reason".
     # Several sit in one block, so each button's action_id is this plus "." and the reason.
     MILESTONE_QUICK = "ms.quick"
@@ -42,10 +44,12 @@ class Action(StrEnum):
     STAGE_ADVANCE = "stage.advance"
     SIGNOFF_SPONSOR = "signoff.sponsor"
     SIGNOFF_CSM = "signoff.csm"
+    ONBOARDING_COMPLETE = "stage.complete"  # on the adoption card, once its exit criteria are met
     # On nudges and escalations.
     NUDGE_SNOOZE = "nudge.snooze"  # static_select: 1 day, 3 days, or a date
     NUDGE_SNOOZE_UNTIL = "nudge.snooze_until"  # datepicker
     ESCALATION_ACK = "escalation.ack"  # "I'm on it"
+    SIGNOFF_REMIND = "signoff.remind"  # the CSM posts a sign-off reminder in the shared channel
     # App Home
     OPEN_CARD = "home.open_card"
     # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.
@@ -53,6 +57,9 @@ class Action(StrEnum):
     # The value report's preview (/onboard report); the value is the onboarding id.
     REPORT_POST = "report.post"
     REPORT_EDIT = "report.edit"
+    # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
+    RATE = "voice.rate"
+    RATE_COMMENT = "voice.comment"
 
 
 class Field(StrEnum):
@@ -75,6 +82,7 @@ class Field(StrEnum):
     TECH_LEAD = "technical_lead"
     MANAGER = "csm_manager"
     ESCALATION_CONTACT = "escalation_contact"
+    ONGOING_CSM = "ongoing_csm"
 
     PROJECT_OWNER_FITNESS = "project_owner_fitness"
 
@@ -104,6 +112,8 @@ class Field(StrEnum):
     MILESTONE_CLIENT_VERIFIED = "milestone_client_verified"
     ONBOARDING = "onboarding"
     REPORT_TEXT = "report_text"
+    RATING_SCORE = "rating_score"
+    RATING_COMMENT = "rating_comment"
 
 
 def person_field(role: str, part: str) -> str:

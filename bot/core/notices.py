@@ -17,6 +17,9 @@ class Audience(StrEnum):
     SHARED = "shared"  # the channel shared with the customer: words fit for the customer only
     INTERNAL = "internal"  # the vendor's internal channel for this customer
     DM = "dm"  # a direct message to one vendor-side person
+    # A direct message to one customer-side person: words fit for the customer only, and no controls
+    # (a customer's click from a direct message is not taken); links to the cards in the shared channel.
+    CUSTOMER_DM = "customer"
 
 
 class Rule(StrEnum):
@@ -28,6 +31,8 @@ class Rule(StrEnum):
     KICKOFF_RECAP_MISSING = "kickoff_recap_missing"
     HEALTH_DROP = "health_drop"
     WEEKLY_OVERVIEW = "weekly_overview"
+    # Not the scheduler's: the CSM asks for it from the sign-off note, and it goes out at once.
+    SIGNOFF_REMINDER = "signoff_reminder"
 
 
 # The rule of the deliverer's own notice: "I couldn't post to that channel".

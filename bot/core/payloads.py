@@ -112,6 +112,25 @@ class OnboardingRef(Payload):
 
 
 @dataclass(frozen=True)
+class OnboardingForm(Payload):
+    """A form about one onboarding (the gate override), and the channel it was opened from."""
+
+    KIND: ClassVar[str] = "of"
+    onboarding_id: int
+    channel_id: str
+
+    @classmethod
+    def read(cls, raw: str | None) -> OnboardingForm:
+        """This form's metadata; a bare OnboardingRef (forms opened before the channel was kept) has none."""
+        found = decode(raw)
+        if isinstance(found, OnboardingRef):
+            return cls(found.onboarding_id, "")
+        if not isinstance(found, cls):
+            raise BadPayload(f"expected an {cls.__name__}, got a {type(found).__name__}")
+        return found
+
+
+@dataclass(frozen=True)
 class StageRef(Payload):
     """A stage of an onboarding, as the card that offers to move on from it showed it."""
 
@@ -174,6 +193,20 @@ class NoticeRef(Payload):
     onboarding_id: int
     rule: str
     subject: str
+
+
+@dataclass(frozen=True)
+class RatingChoice(Payload):
+    """One score button of a finished stage's rating card."""
+
+    KIND: ClassVar[str] = "r"
+    onboarding_id: int
+    stage: Stage
+    score: int
+
+    @property
+    def stage_ref(self) -> StageRef:
+        return StageRef(self.onboarding_id, self.stage)
 
 
 class SnoozeSpan(StrEnum):

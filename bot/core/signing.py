@@ -25,7 +25,7 @@ class Seal:
         self._key = hashlib.sha256(b"onboard-bot seal:" + secret.encode()).digest()
 
     def _mac(self, text: str) -> str:
-        digest = hmac.new(self._key, text.encode(), hashlib.sha256).digest()[:MAC_BYTES]
+        digest = hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[:MAC_BYTES]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def seal(self, text: str) -> str:
@@ -34,6 +34,7 @@ class Seal:
     def open(self, sealed: str | None) -> str:
         """The text, or BadPayload when it was not sealed here or was changed since."""
         text, separator, mac = (sealed or "").rpartition(SEPARATOR)
-        if not separator or not hmac.compare_digest(mac, self._mac(text)):
+        # Compared as bytes: whatever came back may hold any character, and compare_digest takes only ASCII text.
+        if not separator or not hmac.compare_digest(mac.encode("utf-8", "surrogatepass"), self._mac(text).encode()):
             raise BadPayload("not sealed by this bot")
         return text

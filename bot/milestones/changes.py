@@ -21,7 +21,7 @@ from bot.core.calendar import today_in
 from bot.core.domain import Act, MilestoneStatus, OnboardingStatus, Side, Stage, Track
 from bot.core.effects import GONE, Ask, CardKind, Changed, Event, History, Kind, Line, Outcome
 from bot.core.payloads import MilestoneRef
-from bot.milestones import permissions
+from bot.milestones import forecast, permissions
 from bot.milestones.rules import Actor, Subject, refusal, transition
 from bot.onboarding.readiness import kickoff_allowed
 from bot.onboarding.start import readiness_of
@@ -112,11 +112,9 @@ def apply_change(
     now: datetime,
     playbooks: dict[str, Playbook],
 ) -> Outcome:
-    milestone = session.get(Milestone, ref.milestone_id)
-    if milestone is None or milestone.onboarding_id != ref.onboarding_id:
-        return Outcome(Kind.MISSING, GONE)
     record = load(session, ref.onboarding_id)
-    if record is None or record.onboarding.status == OnboardingStatus.CANCELLED:
+    milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
+    if record is None or milestone is None or record.onboarding.status == OnboardingStatus.CANCELLED:
         return Outcome(Kind.MISSING, GONE)
     subject = subject_of(record, milestone)
     if reason := permissions.check(record, actor, change.act, milestone.customer_owner_id) or refusal(
@@ -145,7 +143,7 @@ def apply_change(
         customers = {p.id for p in record.people if p.side == Side.CUSTOMER}
         if change.customer_owner_id is not None and change.customer_owner_id not in customers:
             return Outcome.refused("That person isn't one of this customer's people; pick one from the list.")
-        change = _with_vendor_owner(session, record, milestone, change, now)
+        change = _with_vendor_owner(session, record, milestone, change, now, actor)
 
     values, history = _changes(change, actor, milestone, new_status, record, now)
     values["version"] = milestone.version + 1
@@ -185,6 +183,7 @@ def apply_change(
         at=now,
     )
     session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
+    forecast.refresh(session, [record.id], playbooks, now)
     changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
         changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)
@@ -192,14 +191,16 @@ def apply_change(
 
 
 def _with_vendor_owner(
-    session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime
+    session: Session, record: OnboardingRecord, milestone: Milestone, change: Change, now: datetime, actor: Actor
 ) -> Change:
     """The reassignment with the vendor-side owner as a person of this onboarding (added when new to it)."""
-    vendor = next(
-        (p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id), None
-    )
+    theirs = [p for p in record.people if p.side == Side.VENDOR and p.slack_user_id == change.vendor_user_id]
+    role = milestone.vendor_owner_role
+    vendor = next((p for p in theirs if p.role == role), None)
+    if vendor is None and theirs and (not role or any(p.role == role for p in record.people)):
+        vendor = theirs[0]  # someone already on the team, and the milestone's role is held by another
     if vendor is None and change.vendor_user_id:
-        # Someone new to this onboarding takes the role the milestone asks for (e.g. the ongoing CSM).
+        # Someone new to the onboarding, or to a role nobody holds yet (the ongoing CSM, often), takes it on.
         vendor = Person(
             onboarding_id=record.id,
             side=Side.VENDOR.value,
@@ -211,6 +212,19 @@ def _with_vendor_owner(
         session.add(vendor)
         session.flush()
         record.people.append(vendor)
+        audit.record(
+            session,
+            onboarding_id=record.id,
+            entity="person",
+            entity_id=vendor.id,
+            action="added",
+            field=vendor.role,
+            new=vendor.slack_user_id,
+            reason=f"named as owner of {milestone.key}",
+            actor=actor.user_id,
+            actor_side=actor.side_value,
+            at=now,
+        )
     customer = change.customer_owner_id if change.customer_owner_id is not None else milestone.customer_owner_id
     return Change(Act.REASSIGN, customer_owner_id=customer, vendor_owner_id=vendor.id if vendor else None)
 

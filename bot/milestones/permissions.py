@@ -10,7 +10,7 @@ sponsor signs off, only the implementation CSM countersigns): bot.milestones.sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from bot.core.domain import Act, Role, Side
 
 if TYPE_CHECKING:
     from bot.milestones.rules import Actor
+    from store.models import Milestone
     from store.onboardings import OnboardingRecord
 
 
@@ -45,6 +46,7 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.REASSIGN: frozenset({TEAM}),
     Act.ADD_MILESTONE: frozenset({TEAM}),
     Act.ADVANCE_STAGE: frozenset({TEAM}),
+    Act.COMPLETE: frozenset({TEAM}),
     Act.SIGN_OFF: frozenset({OWNER, CUSTOMER}),  # then: only the named executive sponsor
     Act.COUNTERSIGN: frozenset({TEAM}),  # then: only the implementation CSM
     Act.OVERRIDE_GATE: frozenset({TEAM}),
@@ -52,6 +54,8 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.PICK_UP: frozenset({TEAM}),
     Act.MY_TASKS: frozenset({TEAM, OTHER_VENDOR, OWNER, CUSTOMER}),
     Act.REPOST_SETUP: frozenset({TEAM}),
+    Act.RATE: frozenset({OWNER, CUSTOMER}),  # the customer's named people
+    Act.REMIND_PUBLICLY: frozenset({TEAM}),
 }
 
 REFUSALS = {
@@ -149,6 +153,8 @@ def refusal(act: Act, who: Standing) -> str | None:
     if who is Standing.VENDOR_TEAM:
         if act in (Act.CONFIRM, Act.REJECT):
             return "Only someone on the customer's side can confirm this; that is the point of asking them."
+        if act is Act.RATE:
+            return "The rating is the customer's to give; a low score reaches you in the internal channel."
         if act is Act.SIGN_OFF:
             return "Only the executive sponsor named for this project can sign off go-live."
         return "That isn't something the vendor's team does here."
@@ -157,3 +163,18 @@ def refusal(act: Act, who: Standing) -> str | None:
     if act in (Act.START, Act.DONE, Act.BLOCK, Act.UNBLOCK):
         return "Only this milestone's owner can update it. Use *My tasks* to see yours."
     return "That is for the vendor's team. Ask your CSM in this channel."
+
+
+def offers(record: OnboardingRecord, actor: Actor) -> Callable[[Milestone, Act], bool]:
+    """What to offer this reader on a milestone, from the same table: only the acts they may do.
+
+    For views only one person reads (My tasks); a card in the channel is read by both sides, and
+    refuses whoever may not.
+    """
+    people = people_of(record)
+
+    def may(milestone: Milestone, act: Act) -> bool:
+        who = standing(actor.user_id, actor.side, people, customer_owner_id=milestone.customer_owner_id)
+        return who in ALLOWED.get(act, frozenset())
+
+    return may

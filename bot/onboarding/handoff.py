@@ -17,7 +17,7 @@ from decimal import Decimal
 from bot.core.domain import ITDependency, Role, Tier, tier_for_acv
 from bot.core.forms import Form
 from bot.core.ids import Field, person_field
-from bot.core.money import AmountError, parse_acv
+from bot.core.money import AmountError, format_usd, parse_acv
 from bot.core.payloads import BadPayload
 from bot.core.signing import SEAL_LENGTH
 from bot.core.text import problem
@@ -45,6 +45,7 @@ VENDOR_FIELDS: dict[Role, Field] = {
     Role.TECHNICAL_LEAD: Field.TECH_LEAD,
     Role.CSM_MANAGER: Field.MANAGER,
     Role.ESCALATION_CONTACT: Field.ESCALATION_CONTACT,
+    Role.ONGOING_CSM: Field.ONGOING_CSM,
 }
 REQUIRED_VENDOR_ROLES = (Role.IMPLEMENTATION_CSM, Role.ACCOUNT_EXECUTIVE, Role.CSM_MANAGER)
 STORY_FIELDS = (
@@ -83,6 +84,7 @@ class HandoffDraft:
     tier_overridden: bool = False
     playbook_key: str | None = None
     contract_signed: str = ""  # ISO dates
+    signed_default: str = ""  # the contract date the form offered, before the customer's zone was known
     target_go_live: str = ""
     timezone: str = "UTC"
     it_dependencies: list[str] = field(default_factory=list)
@@ -158,10 +160,7 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     elif acv is not None:
         draft.tier, draft.tier_overridden = int(tier_for_acv(acv)), False
     if acv is not None and draft.tier == Tier.SELF_SERVE:
-        errors[Field.TIER] = (
-            "Under $1,000 a year this customer is self-serve (no CSM-led onboarding). "
-            "Choose a service level here to onboard them anyway."
-        )
+        errors[Field.TIER] = self_serve_problem(acv, chosen=draft.tier_overridden)
 
     playbook = form.option(Field.PLAYBOOK)
     if playbook and playbook not in known_playbooks:
@@ -169,6 +168,10 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     draft.playbook_key = playbook
 
     signed, go_live = form.date(Field.CONTRACT_SIGNED), form.date(Field.TARGET_GO_LIVE)
+    if signed is not None and draft.signed_default and signed.isoformat() == draft.signed_default:
+        # The date the form offered, untouched, means "today": today where the customer is, the
+        # zone it is checked against (the form was drawn before that zone was chosen).
+        signed = today
     if signed is None:
         errors[Field.CONTRACT_SIGNED] = "Pick the date the contract was signed."
     elif signed > today:
@@ -188,6 +191,26 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     if wrong := problem(draft.it_other, OTHER_IT_MAX):
         errors[Field.IT_OTHER] = wrong
     return errors
+
+
+def self_serve_problem(acv: Decimal, *, chosen: bool) -> str:
+    """Why a self-serve customer gets no onboarding here, in terms of what the person chose."""
+    if chosen:
+        suggested = tier_for_acv(acv)
+        fits = (
+            f" A contract of {format_usd(acv)} a year usually gets {suggested.label}."
+            if suggested is not Tier.SELF_SERVE
+            else ""
+        )
+        return (
+            f"You chose {Tier.SELF_SERVE.label}: self-serve customers get no CSM-led onboarding, so there is "
+            f"nothing to set up here.{fits} Choose another service level, or leave it empty to follow the "
+            "contract value."
+        )
+    return (
+        "Under $1,000 a year this customer is self-serve (no CSM-led onboarding). "
+        "Choose a service level here to onboard them anyway."
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What someone on the vendor's team finds in their App Home, as plain data.
 
-Their onboardings (stage, go-live, health, the card to open), the milestones that need them
+Their onboardings (stage, agreed and projected go-live, schedule, the card to open), the milestones that need them
 (overdue, blocked, awaiting the customer's confirmation), and the automated posts Slack refused
 for good, which the deliverer will not retry. `messages.home` turns this into the view.
 """
@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 from bot.core.calendar import today_in
 from bot.core.domain import MilestoneStatus, Stage
 from bot.core.notices import Audience
-from bot.milestones.progress import health_word, overdue
+from bot.milestones.forecast import schedule_now
+from bot.milestones.progress import overdue
+from bot.planning.forecast import Schedule
 from store import outbox
 from store.db import session_scope
 from store.models import Notification, PostedCard
@@ -46,8 +48,11 @@ class MyOnboarding:
     onboarding_id: int
     customer_name: str
     stage: Stage
-    go_live_on: date
-    health: str  # "on track", "at risk" or "behind" (bot.milestones.progress.health_word)
+    go_live_on: date  # agreed
+    projected_on: date | None  # as the remaining work projects it (bot.planning.forecast)
+    went_live_on: date | None
+    schedule: Schedule  # against the agreed date
+    today: date  # the customer's
     card: CardLink | None
 
 
@@ -107,7 +112,10 @@ def home_of(engine: Engine, slack_user_id: str, now: datetime, *, failed_shown: 
                     customer_name=ob.customer_name,
                     stage=Stage(ob.stage),
                     go_live_on=ob.target_go_live_on,
-                    health=health_word(ob, items, today),
+                    projected_on=ob.projected_go_live_on,
+                    went_live_on=ob.went_live_on,
+                    schedule=schedule_now(ob, today),
+                    today=today,
                     card=link(ob.id, ob.stage),
                 )
             )
@@ -150,7 +158,7 @@ def _links(cards: list[PostedCard]):
 def _failed(row: Notification, names: dict[int, str]) -> FailedPost:
     # The deliverer keeps "code" or "code: what it adds" (bot.slack.delivery).
     error, _, detail = (row.last_error or "").partition(": ")
-    direct = row.audience == Audience.DM
+    direct = row.audience in (Audience.DM, Audience.CUSTOMER_DM)
     return FailedPost(
         customer_name=names.get(row.onboarding_id) if row.onboarding_id is not None else None,
         channel_id=None if direct else (row.channel_id or row.recipient),

@@ -13,9 +13,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.core.calendar import today_in
 from bot.core.domain import OnboardingStatus, Role, Side, Stage, StageStatus, Tier
 from bot.onboarding.handoff import HandoffDraft
 from bot.onboarding.readiness import Readiness, evaluate
+from bot.planning.forecast import Work, project, schedule_of
 from bot.planning.playbook import Playbook, playbook_for_tier
 from bot.planning.timeline import Feasibility, Plan, plan_onboarding
 from store import audit
@@ -108,6 +110,11 @@ def create_onboarding(
     session: Session, draft: HandoffDraft, playbook: Playbook, plan: Plan, *, actor: str, now: datetime
 ) -> OnboardingRecord:
     """Write the onboarding, its people, stages and dated plan, and audit each part, in one transaction."""
+    today = today_in(draft.timezone, now)
+    work = [Work(m.key, m.start, m.due, m.depends_on) for m in plan.milestones]
+    projection = project(work, playbook.go_live_milestone.key, today, buffer_days=playbook.buffer_days)
+    projected = projection.go_live if projection else plan.go_live
+    schedule = schedule_of(draft.target_go_live_on, projected, None, today, playbook.rules.behind_schedule_days)
     onboarding = Onboarding(
         customer_name=draft.customer_name,
         status=OnboardingStatus.ACTIVE.value,
@@ -119,6 +126,9 @@ def create_onboarding(
         contract_signed_on=draft.contract_signed_on,
         target_go_live_on=draft.target_go_live_on,
         earliest_go_live_on=plan.feasibility.earliest_go_live,
+        projected_go_live_on=projected,
+        schedule=schedule.value,
+        forecast_on=today,
         shared_channel_id=draft.shared_channel_id,
         internal_channel_id=draft.internal_channel_id,
         sold=draft.story.get("sold", ""),

@@ -41,6 +41,8 @@ class RuleSettings:
     silent_sponsor_days: int = 14
     kickoff_recap_hours: int = 24
     kickoff_recap_milestone: str = "kickoff_recap"
+    # the go-live sign-off: its reminders go to the sponsor privately (a playbook's is its go-live milestone)
+    signoff_milestone: str = "go_live_signed"
     # health score: parts, weights and what counts as a drop
     health_drop_points: int = 15
     health_compare_days: int = 7

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,6 +39,9 @@ requests_log = logging.getLogger("onboard_bot.requests")
 
 # Slack bodies are small; a large one is not from Slack.
 MAX_BODY_BYTES = 1_048_576
+# Listener threads: they ack, decode and hand the slow part of a click to `Services.work`, so they are
+# busy only briefly; many of them keep a burst of clicks from queueing for its acks.
+LISTENER_THREADS = 64
 # Slack's advice: refuse a request whose timestamp is more than five minutes from now (replays).
 MAX_AGE_S = 5 * 60
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -213,7 +216,9 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
-def build_services(settings: Settings, *, engine: Engine | None = None, client: WebClient | None = None) -> Services:
+def build_services(
+    settings: Settings, *, engine: Engine | None = None, client: WebClient | None = None, work: Executor | None = None
+) -> Services:
     """Load the playbooks, connect to the database and ask Slack who we are (the vendor's team id)."""
     playbooks = load_playbooks(settings.playbooks_dir)
     client = client or make_client(settings)
@@ -233,12 +238,20 @@ def build_services(settings: Settings, *, engine: Engine | None = None, client: 
         bot_user_id=auth["user_id"],
         playbooks=playbooks,
         team_url=auth.get("url") or "",
+        work=work,
     )
 
 
 def create_app(services: Services, *, listener_executor: Executor | None = None) -> OnboardApp:
+    """The Bolt app with every listener registered.
+
+    Bolt runs each listener on `listener_executor` and answers Slack once it acks. Its default pool
+    (5 threads) makes an ack wait for a free thread while others do slow work, so the default here is
+    a wide pool of listener threads that ack and hand the slow part to `services.work`.
+    """
     app = OnboardApp(
-        listener_executor=listener_executor,
+        listener_executor=listener_executor
+        or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="ack"),
         client=services.client,
         signing_secret=services.settings.slack_signing_secret or "",
         # build_services already checked the token with auth.test.

@@ -7,8 +7,10 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time
 from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import OperationalError
 
@@ -20,6 +22,11 @@ from store.migrate import SchemaOutdated, check_schema, current_revision, head_r
 
 log = logging.getLogger("onboard_bot")
 
+# A click's work after its ack (the database, the card updates) runs on a pool of its own. Its
+# threads share the one interpreter lock with the threads that ack: a narrow pool keeps acks fast
+# under a burst of clicks; a wider one clears the burst sooner when Slack answers slowly.
+WORK_THREADS = 8
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onboard-bot", description="Customer onboarding, run from Slack.")
@@ -29,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
     serve.add_argument("--threads", type=int, default=8, help="HTTP mode: request threads (default 8)")
+    serve.add_argument(
+        "--work-threads",
+        type=int,
+        default=WORK_THREADS,
+        help=f"threads for the work a click starts after its ack: the database, the card updates (default {WORK_THREADS})",
+    )
     serve.add_argument("--migrate", action="store_true", help="apply pending database migrations first")
     serve.add_argument("--with-scheduler", action="store_true", help="also run the scheduler in this process")
     serve.set_defaults(run=cmd_serve)
@@ -42,10 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="decide, claim and deliver once")
     sweep.add_argument(
         "--now",
-        type=_moment,
         default=None,
         metavar="TIME",
-        help="ISO time such as 2026-05-04T09:00, UTC unless it has an offset (default: now)",
+        help="ISO time such as 2026-05-04T09:00, or a time of day such as 09:00 (today); read in --tz "
+        "unless it has an offset (default: now)",
+    )
+    sweep.add_argument(
+        "--tz",
+        type=_zone,
+        default="UTC",
+        metavar="ZONE",
+        help="IANA timezone --now is read in, e.g. America/New_York (default UTC)",
     )
     sweep.add_argument(
         "--dry-run",
@@ -94,12 +114,31 @@ def _minutes(raw: str) -> float:
     return value
 
 
-def _moment(raw: str) -> datetime:
+def _zone(raw: str) -> str:
     try:
-        moment = datetime.fromisoformat(raw)
+        return ZoneInfo(raw).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"not an IANA timezone such as America/New_York: {raw!r}") from None
+
+
+def _moment(raw: str, tz: str = "UTC", now: datetime | None = None) -> datetime:
+    """`raw` as an aware UTC instant: an ISO time, or a time of day meaning today; read in `tz` unless
+    it has an offset of its own."""
+    zone = ZoneInfo(tz)
+    try:
+        of_day = time.fromisoformat(raw) if len(raw) <= 8 and ":" in raw else None
+        moment = (
+            datetime.combine((now or datetime.now(UTC)).astimezone(zone).date(), of_day)
+            if of_day is not None
+            else datetime.fromisoformat(raw)
+        )
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time such as 2026-05-04T09:00: {raw!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise argparse.ArgumentTypeError(
+            f"not an ISO time such as 2026-05-04T09:00 or a time of day such as 09:00: {raw!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
 
 
 def _rules(playbooks: Mapping):
@@ -128,7 +167,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         upgrade(engine)
     check_schema(engine)
-    services = build_services(settings, engine=engine)
+    work = ThreadPoolExecutor(max_workers=args.work_threads, thread_name_prefix="work")
+    services = build_services(settings, engine=engine, work=work)
     app = create_app(services)
     scheduler = None
     if args.with_scheduler:
@@ -142,6 +182,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        work.shutdown(wait=True)
 
 
 def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) -> int:
@@ -298,7 +339,13 @@ def _print_problems(file: str, problems: Sequence[str], then: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if isinstance(getattr(args, "now", None), str):
+        try:
+            args.now = _moment(args.now, args.tz)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument --now: {exc}")
     try:
         settings = load_settings()
         logs.configure(settings.log_level, secrets=(settings.slack_signing_secret or "",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -27,6 +28,9 @@ class Services:
     playbooks: dict[str, Playbook]
     team_url: str = ""  # e.g. https://vendor.slack.com/, for links to messages
     clock: Clock = field(default_factory=SystemClock)  # "now" for every listener, sweep and delivery
+    # Where a click's work after its ack runs (the database, the card updates): a pool apart from
+    # the listeners', so that acks never queue behind that work. None: on the listener's own thread.
+    work: Executor | None = None
 
     @functools.cached_property
     def poster(self) -> WebClient:

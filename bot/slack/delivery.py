@@ -233,6 +233,10 @@ class _Run:
             if (ob.id, row.recipient) in self.customers:
                 return "direct message addressed to someone on the customer's side"
             return None
+        if row.audience == Audience.CUSTOMER_DM:
+            if where[:1] in ("C", "G", "D") or (ob.id, row.recipient) not in self.customers:
+                return f"customer's direct message addressed to {where}, not one of this customer's people"
+            return None
         return f"unknown audience {row.audience!r}"
 
     def _held_until(self, row: Notification, ob: Onboarding | None) -> datetime | None:

@@ -19,15 +19,16 @@ from sqlmodel import Session, select
 
 from bot.core.calendar import today_in
 from bot.core.domain import Role, Side, Stage
-from bot.core.effects import CardKind, Changed
-from bot.milestones.stages import criteria, next_stage
+from bot.core.effects import CardKind, Changed, LowRating
+from bot.milestones.stages import criteria, next_stage, signoff_waits_for
 from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
+from bot.onboarding.voice import RATED_STAGES
 from bot.planning.playbook import Playbook
 from bot.value.summary import summarise
-from messages import cards, handoff_posts, history, value_posts
+from messages import cards, handoff_posts, history, value_posts, voice
 from messages.templates import Templates
-from store import audit
+from store import audit, ratings
 from store.db import session_scope
 from store.models import PostedCard
 from store.onboardings import OnboardingRecord, load
@@ -73,10 +74,13 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         return Rendered(blocks, cards.stage_card_text(record, stage))
     if kind == CardKind.SIGNOFF:
         sponsor, csm = record.person(Role.EXECUTIVE_SPONSOR), record.person(Role.IMPLEMENTATION_CSM)
+        playbook = services.playbooks.get(ob.playbook_key)
+        waiting = signoff_waits_for(record, playbook.go_live_milestone.key if playbook else None)
         blocks = cards.signoff_card(
             record,
             sponsor.slack_user_id if sponsor else None,
             csm.slack_user_id if csm else None,
+            waiting,
             adoption=_adoption(services, record, now),
         )
         return Rendered(blocks, cards.signoff_card_text(record))
@@ -89,6 +93,14 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         return Rendered(blocks, handoff_posts.internal_summary_text(record))
     if kind == CardKind.WELCOME:
         return Rendered(handoff_posts.welcome(record), handoff_posts.welcome_text(record))
+    if kind == CardKind.RATING:
+        stage = Stage(subject)
+        with session_scope(services.engine) as session:
+            answered = ratings.answered(session, ob.id, stage.value)
+        asked = sum(1 for p in record.people if p.side == Side.CUSTOMER.value and p.slack_user_id)
+        return Rendered(
+            voice.rating_card(ob.id, ob.customer_name, stage, answered, asked), voice.rating_card_text(stage)
+        )
     return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
 
 
@@ -129,19 +141,41 @@ def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: st
     return card
 
 
+Cards = dict[tuple[str, str], PostedCard]
+
+
+def posted_cards(session: Session, onboarding_id: int) -> Cards:
+    """Every card of an onboarding, by (kind, subject), in one query."""
+    rows = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
+    return {(c.kind, c.subject): c for c in rows}
+
+
 def refresh(
-    services: Outlet, record: OnboardingRecord, *, stages: set[str], now: datetime, handoff: bool = False
+    services: Outlet,
+    record: OnboardingRecord,
+    *,
+    stages: set[str],
+    now: datetime,
+    handoff: bool = False,
+    rated: Stage | None = None,
+    posted: Cards | None = None,
 ) -> None:
-    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place."""
+    """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place.
+
+    The stage cards go first: they are what the person who clicked is looking at.
+    """
     ob = record.onboarding
     assert ob.id is not None
     wanted = [(CardKind.STAGE.value, s) for s in sorted(stages)]
     wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
     if handoff:
         wanted.append((CardKind.HANDOFF.value, ""))
-    with session_scope(services.engine) as session:
-        found = [stored_card(session, ob.id, kind, subject) for kind, subject in wanted]
-    for card in filter(None, found):
+    if rated is not None:
+        wanted.append((CardKind.RATING.value, rated.value))
+    if posted is None:
+        with session_scope(services.engine) as session:
+            posted = posted_cards(session, ob.id)
+    for card in filter(None, (posted.get(key) for key in wanted)):
         shown = _render(services, record, card.kind, card.subject, now)
         try:
             services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
@@ -169,6 +203,13 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
         log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
 
+def card_places(engine: Engine, onboarding_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """The cards in the channel so far: (kind, subject) -> (channel id, ts)."""
+    with session_scope(engine) as session:
+        found = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
+        return {(c.kind, c.subject): (c.channel_id, c.ts) for c in found}
+
+
 def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
     with session_scope(engine) as session:
         return load(session, onboarding_id)
@@ -178,19 +219,16 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     """Show what a committed change did; returns the onboarding as it now stands (None when gone)."""
     if changed is None:
         return None
-    record = fresh_record(services.engine, changed.onboarding_id)
+    # The onboarding as it now stands and its cards, read in one go.
+    with session_scope(services.engine) as session:
+        record = load(session, changed.onboarding_id)
+        posted = posted_cards(session, changed.onboarding_id) if record is not None else {}
     if record is None:
         return None
-    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff)
-    with session_scope(services.engine) as session:
-        lines = [
-            (stored_card(session, changed.onboarding_id, line.kind.value, line.subject), line) for line in changed.lines
-        ]
-        ask_card = (
-            stored_card(session, changed.onboarding_id, CardKind.STAGE.value, changed.ask.stage)
-            if changed.ask is not None
-            else None
-        )
+    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, rated=changed.rated,
+            posted=posted)  # fmt: skip
+    lines = [(posted.get((line.kind.value, line.subject)), line) for line in changed.lines]
+    ask_card = posted.get((CardKind.STAGE.value, changed.ask.stage)) if changed.ask is not None else None
     for card, line in lines:
         thread_line(services, card, history.line(line.history))
     if changed.ask is not None:
@@ -210,7 +248,41 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         post_card(services, record, CardKind.STAGE.value, started.value, now)
         if started is Stage.GO_LIVE:
             post_card(services, record, CardKind.SIGNOFF.value, "", now)
+        if finished in RATED_STAGES:
+            post_card(services, record, CardKind.RATING.value, finished.value, now)
+    if changed.completed:
+        ob = record.onboarding
+        try:
+            services.poster.chat_postMessage(channel=ob.shared_channel_id or "", text=cards.completed_summary(record))
+        except SlackApiError as exc:
+            log.warning("the closing summary for onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        post_card(services, record, CardKind.RATING.value, Stage.ADOPTION.value, now)
+    if changed.low_rating is not None:
+        alert_low_rating(services, record, changed.low_rating)
     return record
+
+
+def alert_low_rating(services: Outlet, record: OnboardingRecord, low: LowRating) -> None:
+    """Tell the CSM in the internal channel; a later change or comment goes into the first alert's thread."""
+    ob = record.onboarding
+    if not ob.internal_channel_id:
+        log.warning("onboarding %s has no internal channel for a low rating", ob.id)
+        return
+    with session_scope(services.engine) as session:
+        thread = ratings.alert_ts(session, low.rating_id)
+    try:
+        if thread:
+            services.poster.chat_postMessage(channel=ob.internal_channel_id, thread_ts=thread,
+                                             text=voice.low_rating_followup(low))  # fmt: skip
+            return
+        csm = record.person(Role.IMPLEMENTATION_CSM)
+        text = voice.low_rating_alert(ob.customer_name, csm.slack_user_id if csm else None, low)
+        ts = services.poster.chat_postMessage(channel=ob.internal_channel_id, text=text)["ts"]
+    except SlackApiError as exc:
+        log.warning("the low-rating alert for onboarding %s failed: %s", ob.id, exc.response.get("error"))
+        return
+    with session_scope(services.engine) as session:
+        ratings.mark_alerted(session, low.rating_id, ts)
 
 
 SETUP_PARTS = (CardKind.HANDOFF, CardKind.WELCOME, CardKind.OVERVIEW, CardKind.STAGE)

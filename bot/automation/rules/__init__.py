@@ -11,9 +11,10 @@ When: every notice's `not_before` is the next moment inside the customer's busin
 timezone (`onboarding.timezone`), so nothing goes out at night or on a non-business day. Snoozes: a
 Snooze row (onboarding, rule, subject) until a later moment, a Snooze with subject "" (the whole
 rule for that onboarding), or the milestone's `snoozed_until` keeps a reason quiet. Only onboardings
-with status "active" are read; done milestones are never nudged.
+running (status "active", or "live" after go-live: the adoption stage is nudged like any other) are read; done milestones are never nudged.
 
-Audience: SHARED notices go to the channel shared with the customer and carry only what the
+Audience: CUSTOMER_DM notices are direct messages to one customer-side person, in words fit for
+the customer and without controls. SHARED notices go to the channel shared with the customer and carry only what the
 customer may read (milestone nudges to its customer-side owner, the sponsor-facing part of a
 blocked escalation, the weekly overview). Fault, risk, health, schedule slips and silence are said
 only INTERNAL (the vendor's channel for this customer) or by DM; a DM meant for someone not in
@@ -33,15 +34,19 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
   DM to the vendor-side owner): milestone facts, business_days_left.
 - overdue (subject = milestone key, period = the customer's local date; same two audiences):
   milestone facts, days_overdue.
+- due_soon and overdue of the go-live sign-off (`signoff_milestone`): never SHARED; CUSTOMER_DM to
+  the sponsor (when in Slack) and DM to the vendor-side owner, with signoff (True), sponsor,
+  sponsor_reminded, card_channel and card_ts (the sign-off card, when posted).
 - blocked, SHARED to the executive sponsor (else the economic buyer), period "escalation-<id>":
   milestone facts, escalation_id, days_blocked, blocked_reason, unblocker, executive_sponsor,
   unblock_call_hours, unblock_call_by (local ISO datetime).
-- blocked, INTERNAL to the escalation contact, period "escalation-<id>-level-0", and every climb
-  (rule of the escalation, DM to the person at the new level, period "escalation-<id>-level-<n>"):
-  milestone facts, escalation_id, level (0 CSM, 1 CSM manager, 2 escalation contact), level_role,
-  opened_on, days_blocked, blocked_since, blocked_reason, unblocker, waiting_on ("customer",
-  "vendor" or "unknown": the side of the named unblocker), target_go_live_on, days_to_target, csm,
-  csm_manager, escalation_contact, executive_sponsor.
+- blocked, DM to the CSM (level 0), period "escalation-<id>-level-0", and every climb (rule of the
+  escalation, DM to the person at the new level, period "escalation-<id>-level-<n>"): milestone
+  facts, escalation_id, level (0 CSM, 1 CSM manager, 2 escalation contact), level_role, opened_on,
+  days_blocked, blocked_since, blocked_reason, unblocker, waiting_on ("customer", "vendor" or
+  "unknown": the side of the named unblocker), target_go_live_on, days_to_target, csm, csm_manager,
+  escalation_contact, executive_sponsor, passed_over (who had it before and did not pick it up),
+  card_channel / card_ts (the milestone's stage card); climbs add unanswered_since.
 - behind_schedule (subject "", period = ISO week; DM to the CSM's manager): days_behind,
   behind_schedule_days, earliest_open (an item, below), target_go_live_on, projected_go_live_on,
   economic_buyer, csm, csm_manager.
@@ -53,7 +58,8 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
 - health_drop (subject "", period = ISO week; DM to the CSM and to the CSM's manager): score,
   previous_score, previous_day, drop, parts, previous_parts (see bot.automation.health for the parts).
 - weekly_overview (subject "", period = ISO week "2026-W19"; SHARED): week, week_of (its Monday),
-  done_last_week, due_this_week, blocked, awaiting_customer: lists of items.
+  done_last_week, due_this_week, blocked, awaiting_customer: lists of items; target_go_live_on,
+  projected_go_live_on (None before the first projection), went_live_on (None until live).
 
 An item is {key, title, due_on, owner (the customer-side owner, else the vendor-side one)}.
 """

@@ -12,7 +12,7 @@ from bot.core.notices import Audience, Notice, Rule, dedupe_key
 from bot.planning.settings import RuleSettings
 
 Route = tuple[Audience, str, str | None]  # audience, recipient, channel id
-SHARED, INTERNAL, DM = Audience.SHARED, Audience.INTERNAL, Audience.DM
+SHARED, INTERNAL, DM, CUSTOMER_DM = Audience.SHARED, Audience.INTERNAL, Audience.DM, Audience.CUSTOMER_DM
 
 
 @dataclass(slots=True)
@@ -42,6 +42,7 @@ class Account:
     kickoff: dict[str, Any] = field(default_factory=dict)  # key -> row of the recap's dependencies
     previous_health: tuple[int, dict[str, Any]] | None = None  # (score, parts) of the comparison day
     health_today: tuple[int, dict[str, Any]] | None = None  # as already stored for today
+    cards: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (kind, subject) -> (channel, ts)
 
     @property
     def id(self) -> int:
@@ -70,6 +71,11 @@ class Account:
                     return True
         return False
 
+    def card(self, kind: str, subject: str = "") -> dict[str, str]:
+        """The facts that link to one of this onboarding's cards ({} when it was never posted)."""
+        found = self.cards.get((kind, subject))
+        return {"card_channel": found[0], "card_ts": found[1]} if found else {}
+
     # where to say it
     def shared(self) -> Route | None:
         channel = self.onboarding.shared_channel_id
@@ -95,6 +101,12 @@ class Account:
         if person is not None and person.slack_user_id:
             return (DM, person.slack_user_id, None)
         return self.internal()
+
+    def customer_dm(self, person: Any) -> Route | None:
+        """A direct message to a customer-side person in Slack (words fit for the customer); None otherwise."""
+        if person is not None and person.slack_user_id and person.side == "customer":
+            return (CUSTOMER_DM, person.slack_user_id, None)
+        return None
 
     def notice(
         self, rule: Rule, subject: str, period: str, route: Route, facts: dict[str, Any], why: str, urgent: bool = False

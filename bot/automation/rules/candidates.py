@@ -4,7 +4,8 @@ However many onboardings there are, one sweep reads: the active onboardings; the
 candidate milestones (open ones due within the nudge horizon or already overdue, blocked or awaiting
 the customer, the kickoff recap, and those done since last week for the weekly overview); the
 recap's dependencies; three queries of health signals; open escalations; running snoozes;
-and the health snapshots of the comparison day and of today. The queries are the store's
+the health snapshots of the comparison day and of today; and, when a blocked or sign-off milestone
+is among the candidates, where the stage and sign-off cards are (for links). The queries are the store's
 (store.candidates, store.signals, store.escalations, store.snapshots); this module decides what to
 ask for and assembles each onboarding's rows into an `Account`. The rules then decide in Python.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.automation.health import load_signals
 from bot.automation.rules.account import Account, OpenEscalation
 from bot.automation.rules.local_time import local_time_for
+from bot.core.effects import CardKind
 from bot.planning.settings import DEFAULTS, RuleSettings
 from store import candidates as rows_of
 from store import escalations as stored_escalations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 SettingsFor = Callable[[str], RuleSettings]
+STAGE_CARD, SIGNOFF_CARD = CardKind.STAGE.value, CardKind.SIGNOFF.value
 
 
 @dataclass
@@ -48,6 +51,7 @@ def load(conn: Connection, now: datetime, settings_for: SettingsFor) -> Sweep:
         attach_escalations(conn, accounts)
         _snoozes(conn, now, accounts)
         _health_snapshots(conn, accounts)
+        _cards(conn, accounts)
     return Sweep(now, accounts)
 
 
@@ -145,6 +149,18 @@ def attach_escalations(conn: Connection, accounts: dict[int, Account]) -> None:
             account.escalations[(rule, subject)] = OpenEscalation(
                 eid, rule, subject, opened_on, level, raised_at, acknowledged_at
             )
+
+
+def _cards(conn: Connection, accounts: dict[int, Account]) -> None:
+    """Where the stage and sign-off cards are, when some post today links to one: a blocked milestone's
+    escalation links to its stage card, a sign-off reminder to the sign-off card."""
+    if not any(
+        a.blocked or any(m.key == a.settings.signoff_milestone for m in a.milestones) for a in accounts.values()
+    ):
+        return
+    for row in rows_of.cards(conn, (STAGE_CARD, SIGNOFF_CARD)):
+        if (account := accounts.get(row.onboarding_id)) is not None:
+            account.cards[(row.kind, row.subject)] = (row.channel_id, row.ts)
 
 
 def _snoozes(conn: Connection, now: datetime, accounts: dict[int, Account]) -> None:

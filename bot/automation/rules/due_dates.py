@@ -7,6 +7,12 @@ nobody.
   once per milestone and due date (period = the due date), so moving the date nudges again.
 - overdue: once per customer-local business day (period = that date), only while that day's business
   hours have not ended, so a late sweep never makes tomorrow's nudge twice.
+
+The go-live sign-off (`signoff_milestone`) is the executive sponsor's to give, so its nudges never
+call the sponsor out in the shared channel: the sponsor hears it in a direct message that links to
+the sign-off card, and the vendor-side owner (the CSM) hears that the sponsor was reminded, with a
+control to post a reminder in the shared channel should they judge it right (facts: signoff,
+sponsor, sponsor_reminded, and the card's card_channel / card_ts).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from typing import Any
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, Route
 from bot.core.domain import MilestoneStatus, Role
+from bot.core.effects import CardKind
 from bot.core.notices import Notice, Rule
 
 DONE, BLOCKED = MilestoneStatus.DONE.value, MilestoneStatus.BLOCKED.value
 DUE_SOON, OVERDUE = Rule.DUE_SOON, Rule.OVERDUE
-CSM = Role.IMPLEMENTATION_CSM.value
+CSM, SPONSOR = Role.IMPLEMENTATION_CSM.value, Role.EXECUTIVE_SPONSOR.value
+SIGNOFF_CARD = CardKind.SIGNOFF.value
 
 
 def nudges(account: Account) -> list[Notice]:
@@ -29,6 +37,7 @@ def nudges(account: Account) -> list[Notice]:
     today, window_end, day_open = local.today, local.due_soon_end, local.day_open
     shared = account.shared()
     vendor_routes: dict[int | None, tuple[str, Route | None]] = {}
+    signoff_key = account.settings.signoff_milestone
     out: list[Notice] = []
     for m in account.milestones:
         status = m.status
@@ -51,7 +60,20 @@ def nudges(account: Account) -> list[Notice]:
             continue
         said = facts.milestone(account, m)
         said[extra] = count
-        if shared is not None:
+        if m.key == signoff_key:
+            sponsor = account.owner(m.customer_owner_id) or account.person(SPONSOR)
+            to_sponsor = account.customer_dm(sponsor)
+            said |= account.card(SIGNOFF_CARD) | {
+                "signoff": True,
+                "sponsor": facts.display(sponsor),
+                "sponsor_reminded": to_sponsor is not None,
+            }
+            if to_sponsor is not None:
+                to_them = dict(said, addressed=facts.display(sponsor))
+                out.append(
+                    account.notice(rule, m.key, period, to_sponsor, to_them, why + ", to the sponsor in private")
+                )
+        elif shared is not None:
             to_customer = dict(said, addressed=said["customer_owner"])
             out.append(account.notice(rule, m.key, period, shared, to_customer, why + ", to its customer-side owner"))
         vendor = vendor_routes.get(m.vendor_owner_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -28,11 +29,16 @@ SettingsFor = Callable[[str], RuleSettings]
 
 
 def settings_from_playbooks(playbooks: Mapping[str, Playbook]) -> SettingsFor:
-    """Each playbook's own settings (its [rules] table over the defaults); the defaults for an unknown key."""
+    """Each playbook's own settings (its [rules] table over the defaults, its go-live milestone as the
+    sign-off); the defaults for an unknown key."""
 
     def settings_for(playbook_key: str) -> RuleSettings:
         playbook = playbooks.get(playbook_key)
-        return playbook.rules if playbook is not None else DEFAULTS
+        if playbook is None:
+            return DEFAULTS
+        if playbook.rules.signoff_milestone != DEFAULTS.signoff_milestone:
+            return playbook.rules  # named in the playbook's [rules] table
+        return replace(playbook.rules, signoff_milestone=playbook.go_live_milestone.key)
 
     return settings_for
 

@@ -3,11 +3,13 @@
 - A milestone blocked more than `blocked_days` days (customer-local days since `blocked_since`) opens
   an Escalation (rule "blocked", subject = the milestone key, opened on the customer's today, level 0
   = the CSM) and is said twice: to the customer's executive sponsor in the shared channel, in words
-  fit for the customer, proposing an unblock call within `unblock_call_hours`; and in the internal
-  channel to the escalation contact, with whom it waits on and the go-live it puts at risk.
+  fit for the customer, proposing an unblock call within `unblock_call_hours`; and to the CSM (level
+  0) by DM, with whom it waits on and the go-live it puts at risk.
 - An escalation nobody acknowledged `escalation_ack_business_days` business days after it reached its
   level (counted from when business hours next open) climbs one level: CSM (0), CSM manager (1),
-  escalation contact (2). Each climb is an urgent DM to the person at the new level.
+  escalation contact (2). Each climb is an urgent DM to the person at the new level, naming who
+  left it unanswered (`passed_over`) since when (`unanswered_since`, local ISO datetime).
+Every post to the vendor's people links to the milestone's stage card (card_channel, card_ts).
 - An open blocked escalation whose milestone is no longer blocked is resolved.
 Periods: "escalation-<id>" for the sponsor, "escalation-<id>-level-<n>" internally. A snoozed
 reason neither opens nor climbs. State changes are written in bulk in the caller's transaction,
@@ -23,6 +25,7 @@ from bot.automation.rules import facts
 from bot.automation.rules.account import Account, OpenEscalation
 from bot.automation.rules.candidates import Sweep, attach_escalations
 from bot.core.domain import Role
+from bot.core.effects import CardKind
 from bot.core.notices import Notice, Rule
 from store import escalations as stored
 
@@ -35,6 +38,7 @@ CSM, MANAGER, CONTACT = Role.IMPLEMENTATION_CSM.value, Role.CSM_MANAGER.value, R
 SPONSOR, BUYER = Role.EXECUTIVE_SPONSOR.value, Role.ECONOMIC_BUYER.value
 LEVEL_ROLES = (CSM, MANAGER, CONTACT)  # who answers for an escalation at level 0, 1, 2
 TOP_LEVEL = len(LEVEL_ROLES) - 1
+STAGE_CARD = CardKind.STAGE.value
 
 
 def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
@@ -77,9 +81,10 @@ def settle(conn: Connection, sweep: Sweep) -> list[Notice]:
             if esc.level == 0 and esc.level_raised_at == now and (a.id, esc.subject) in opened:
                 notices.extend(_opening(a, esc, m))
             elif esc.level < TOP_LEVEL and _unanswered(a, esc) and not a.snoozed(Rule(esc.rule), esc.subject, m):
+                since = esc.level_raised_at
                 esc.level, esc.level_raised_at = esc.level + 1, now
                 climbs.append({"id": esc.id, "level": esc.level, "level_raised_at": now})
-                notices.extend(_climb(a, esc, m))
+                notices.extend(_climb(a, esc, m, since))
     stored.raise_levels(conn, climbs)
     return notices
 
@@ -121,23 +126,30 @@ def _blocked_facts(a: Account, esc: OpenEscalation, m: Any) -> dict[str, Any]:
 
 def _internal_facts(a: Account, esc: OpenEscalation, m: Any) -> dict[str, Any]:
     target = a.onboarding.target_go_live_on
-    return _blocked_facts(a, esc, m) | {
-        "level": esc.level,
-        "level_role": LEVEL_ROLES[esc.level],
-        "opened_on": esc.opened_on.isoformat(),
-        "blocked_since": m.blocked_since.isoformat() if m is not None and m.blocked_since else None,
-        "waiting_on": _waiting_on(a, m.blocked_unblocker if m is not None else None),
-        "target_go_live_on": target.isoformat(),
-        "days_to_target": (target - a.local.today).days,
-        "csm": a.show_role(CSM),
-        "csm_manager": a.show_role(MANAGER),
-        "escalation_contact": a.show_role(CONTACT),
-        "executive_sponsor": a.show_role(SPONSOR),
-    }
+    passed_over = [a.show_role(role) for role in LEVEL_ROLES[: esc.level] if a.show_role(role)]
+    card = a.card(STAGE_CARD, m.stage) if m is not None else {}
+    return (
+        _blocked_facts(a, esc, m)
+        | card
+        | {
+            "passed_over": list(dict.fromkeys(passed_over)),
+            "level": esc.level,
+            "level_role": LEVEL_ROLES[esc.level],
+            "opened_on": esc.opened_on.isoformat(),
+            "blocked_since": m.blocked_since.isoformat() if m is not None and m.blocked_since else None,
+            "waiting_on": _waiting_on(a, m.blocked_unblocker if m is not None else None),
+            "target_go_live_on": target.isoformat(),
+            "days_to_target": (target - a.local.today).days,
+            "csm": a.show_role(CSM),
+            "csm_manager": a.show_role(MANAGER),
+            "escalation_contact": a.show_role(CONTACT),
+            "executive_sponsor": a.show_role(SPONSOR),
+        }
+    )
 
 
 def _opening(a: Account, esc: OpenEscalation, m: Any) -> list[Notice]:
-    """The sponsor, in the shared channel, and the escalation contact, internally."""
+    """The sponsor, in the shared channel, and the CSM (level 0), by DM."""
     out = []
     days = days_blocked(a, m)
     sponsor = a.person(SPONSOR) or a.person(BUYER)
@@ -152,22 +164,25 @@ def _opening(a: Account, esc: OpenEscalation, m: Any) -> list[Notice]:
         }
         why = f"{m.title!r} has been stuck {days} days: asking the sponsor for an unblock call"
         out.append(a.notice(Rule.BLOCKED, m.key, f"escalation-{esc.id}", shared, said, why, urgent=True))
-    contact = a.in_slack(a.person(CONTACT), a.person(MANAGER), a.person(CSM))
-    route = a.internal() or a.dm(contact)
+    csm = a.in_slack(a.person(CSM), a.person(MANAGER), a.person(CONTACT))
+    route = a.dm(csm)
     if route is not None:
-        said = _internal_facts(a, esc, m) | {"addressed": facts.display(contact)}
-        why = f"{m.title!r} blocked {days} days: escalated to the escalation contact"
+        said = _internal_facts(a, esc, m) | {"addressed": facts.display(csm)}
+        why = f"{m.title!r} blocked {days} days: escalated to the CSM"
         out.append(a.notice(Rule.BLOCKED, m.key, f"escalation-{esc.id}-level-0", route, said, why, urgent=True))
     return out
 
 
-def _climb(a: Account, esc: OpenEscalation, m: Any) -> list[Notice]:
-    """An urgent DM to the person at the escalation's new level."""
+def _climb(a: Account, esc: OpenEscalation, m: Any, since: Any) -> list[Notice]:
+    """An urgent DM to the person at the escalation's new level, naming who let it pass and since when."""
     person = a.person(LEVEL_ROLES[esc.level])
     route = a.dm(person)
     if route is None:
         return []
-    said = _internal_facts(a, esc, m) | {"addressed": facts.display(person)}
+    unanswered = since.astimezone(a.local.zone).isoformat()
+    shown = facts.display(person)
+    said = _internal_facts(a, esc, m) | {"addressed": shown, "unanswered_since": unanswered}
+    said["passed_over"] = [who for who in said["passed_over"] if who != shown]
     title = m.title if m is not None else esc.subject
     why = f"escalation on {title!r} not acknowledged: raised to level {esc.level} ({LEVEL_ROLES[esc.level]})"
     period = f"escalation-{esc.id}-level-{esc.level}"

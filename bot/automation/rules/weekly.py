@@ -2,7 +2,8 @@
 
 Done last week (completed in the previous ISO week, customer-local), due this week (open and not
 blocked or awaiting the customer, due Monday to Sunday), blocked, and awaiting the customer
-(awaiting confirmation). Said once per ISO week; nothing when all four lists are empty.
+(awaiting confirmation), and the go-live: agreed and projected (or the day it went live). Said once
+per ISO week; nothing when all four lists are empty.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ def overview(account: Account) -> Iterator[Notice]:
             due.append(m)
     if not (done or due or blocked or awaiting):
         return
+    ob = account.onboarding
     said = facts.base(account) | {"week": local.week, "week_of": monday.isoformat()}
+    said |= {
+        "target_go_live_on": ob.target_go_live_on.isoformat(),
+        "projected_go_live_on": ob.projected_go_live_on.isoformat() if ob.projected_go_live_on else None,
+        "went_live_on": ob.went_live_on.isoformat() if ob.went_live_on else None,
+    }
     for name, found in zip(LISTS, (done, due, blocked, awaiting), strict=True):
         said[name] = [facts.item(account, m) for m in sorted(found, key=_in_plan_order)]
     why = "weekly overview: " + ", ".join(f"{len(said[name])} {name.replace('_', ' ')}" for name in LISTS)

@@ -1,7 +1,7 @@
 """Product usage: per (onboarding, day, metric) values, daily adoption health, and the customer's account id.
 
 Revision ID: 0005_usage
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_usage"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
