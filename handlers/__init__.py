@@ -22,6 +22,7 @@ from handlers import (
     nudge_controls,
     onboarding_commands,
     stages,
+    value_commands,
     voice,
 )
 
@@ -37,6 +38,7 @@ def register(app: App, services: Services) -> None:
     milestones.register(app, services)
     stages.register(app, services)
     onboarding_commands.register(app, services, router)
+    value_commands.register(app, services, router)
     home.register(app, services)
     voice.register(app, services)
     channel_events.register(app, services)  # last: it also acknowledges any other event

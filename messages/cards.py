@@ -232,9 +232,14 @@ def my_tasks(record: OnboardingRecord, user_id: str, today: date, may: May | Non
 
 
 def signoff_card(
-    record: OnboardingRecord, sponsor_id: str | None, csm_id: str | None, waiting: list[CriterionState] | None = None
+    record: OnboardingRecord,
+    sponsor_id: str | None,
+    csm_id: str | None,
+    waiting: list[CriterionState] | None = None,
+    adoption: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The sign-off card; `waiting` are the go-live criteria still open, which keep the sign-off closed."""
+    """The sign-off card; `waiting` are the go-live criteria still open, which keep the sign-off closed;
+    `adoption`: the go-live criterion's blocks (messages.value_posts), shown once usage is reported."""
     ob = record.onboarding
     achieved = [b.esc(m.title) for m in record.milestones if m.status == MilestoneStatus.DONE]
     out = [
@@ -272,6 +277,7 @@ def signoff_card(
         )
     if ob.review_30d_on:
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
+    out.extend(adoption or [])
     buttons = []
     if not ob.sponsor_signed_at and not waiting:
         buttons.append(

@@ -19,6 +19,8 @@ def line(h: History) -> str:
             return f"{who} started {title}."
         case Event.DONE:
             return f"{who} marked {title} done."
+        case Event.DONE_BY_PRODUCT:
+            return f"The product reported `{esc(h.detail)}` on {_day(h.after)}, so {title} is done. :white_check_mark:"
         case Event.AWAITING:
             return f"{who} marked {title} done; it now waits for the customer's confirmation."
         case Event.CONFIRMED:

@@ -96,6 +96,8 @@ class Onboarding(SQLModel, table=True):
     csm_countersigned_by: str | None = Field(default=None, max_length=32)
     csm_countersigned_at: datetime | None = _when()
     review_30d_on: date | None = None
+    # The customer's account in the vendor's product: how usage reports find this onboarding.
+    external_account_id: str | None = Field(default=None, max_length=100, index=True)
 
     created_by: str = Field(max_length=32)
     created_at: datetime = _when(nullable=False, default_now=True)
@@ -311,6 +313,37 @@ class HealthSnapshot(SQLModel, table=True):
     parts: dict[str, Any] = _json(dict)
 
 
+class UsageRecord(SQLModel, table=True):
+    """One product metric of one customer-local day, as the product reported it (last report wins).
+
+    `metric` is `provisioned_seats`, `daily_active_users`, `weekly_active_users` or `event:<name>`
+    for a named key event (its count that day).
+    """
+
+    __tablename__ = "usage"
+    __table_args__ = (UniqueConstraint("onboarding_id", "day", "metric", name="uq_usage_day_metric"),)
+
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
+    onboarding_id: int = _fk("onboardings.id")
+    day: date
+    metric: str = Field(max_length=80)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    received_at: datetime = _when(nullable=False, default_now=True)
+
+
+class AdoptionSnapshot(SQLModel, table=True):
+    """One day's early health score from product usage, with its parts (usage, progress, engagement, sponsor)."""
+
+    __tablename__ = "adoption_snapshots"
+    __table_args__ = (UniqueConstraint("onboarding_id", "day", name="uq_adoption_day"),)
+
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
+    onboarding_id: int = _fk("onboardings.id")
+    day: date
+    score: int
+    parts: dict[str, Any] = _json(dict)
+
+
 class StageRating(SQLModel, table=True):
     """One customer-side person's answer to "how did this stage go?": a score 1-5 and an optional comment.
 
@@ -354,6 +387,8 @@ ALL_TABLES = (
     Snooze,
     Escalation,
     HealthSnapshot,
+    UsageRecord,
+    AdoptionSnapshot,
     StageRating,
     Lease,
 )

@@ -24,6 +24,7 @@ from bot.runtime.app import build_services, create_app
 from bot.runtime.config import Settings
 from bot.runtime.server import EVENTS_PATH, make_server, make_wsgi
 from bot.runtime.services import Services
+from bot.runtime.usage_api import usage_front
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import ALL_TABLES
@@ -43,6 +44,7 @@ VENDOR_TEAM = "T0VENDOR"
 CUSTOMER_TEAM = "T0CUSTOMER"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-0000-test-token"
+USAGE_TOKEN = "usage-token-0123456789abcdef"
 
 VENDOR_CSM = "U0CSM"
 VENDOR_MANAGER = "U0MANAGER"
@@ -172,11 +174,12 @@ def _server(fake_slack, engine, listeners) -> Iterator[tuple[Services, str]]:
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.url,
         database_url=str(engine.url.render_as_string(hide_password=False)),
+        onboard_usage_token=USAGE_TOKEN,
     )
     # One tracked pool for the listeners and the work after their acks, so `settle` waits for both.
     services = build_services(settings, engine=engine, work=listeners)
     app = create_app(services, listener_executor=listeners)
-    server = make_server(make_wsgi(app, engine), host="127.0.0.1", port=0, threads=8)
+    server = make_server(make_wsgi(app, engine, usage_front(services)), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="app-server", daemon=True)
     thread.start()
     yield services, f"http://127.0.0.1:{server.effective_port}"

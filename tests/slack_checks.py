@@ -105,7 +105,21 @@ def check_recorded_call(call: Any) -> list[str]:
         problems += check_view(args["view"])
     if method == "files.completeUploadExternal" and args.get("blocks"):
         problems += check_blocks(args["blocks"])
+    problems += _check_upload(method, args)
     return problems
+
+
+def _check_upload(method: str, args: dict[str, Any]) -> list[str]:
+    """The upload flow's own shape: a positive byte length asked for; files completed by id."""
+    if method == "files.getUploadURLExternal":
+        length = args.get("length")
+        if not str(length).isdigit() or int(length) <= 0:
+            return ["length must be the file's size in bytes, a positive whole number"]
+    if method == "files.completeUploadExternal":
+        files = args.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            return ["files must be a non-empty list of objects with an id"]
+    return []
 
 
 def _check_message_body(body: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -333,6 +334,20 @@ def test_files_upload_v2_posts_the_file_into_the_channel(fake, client):
     file_id = answer["file"]["id"]
     assert fake.uploaded(file_id) == b"\x89PNG chart"
     assert fake.messages(SHARED)[-1]["files"][0]["title"] == "Progress"
+
+
+def test_the_upload_url_takes_exactly_the_bytes_asked_for_and_completing_shares_the_file(fake, client):
+    ticket = client.files_getUploadURLExternal(filename="chart.png", length=4)
+    short = urllib.request.Request(ticket["upload_url"], data=b"abc", method="POST")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(short, timeout=5)
+    assert fake.uploaded(ticket["file_id"]) is None
+    with urllib.request.urlopen(urllib.request.Request(ticket["upload_url"], data=b"abcd", method="POST"), timeout=5):
+        pass
+    assert fake.uploaded(ticket["file_id"]) == b"abcd"
+    client.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "Chart"}], channel_id=SHARED)
+    shared = fake.messages(SHARED)[-1]["files"][0]
+    assert (shared["id"], shared["title"], shared["size"]) == (ticket["file_id"], "Chart", 4)
 
 
 def test_a_bolt_app_authorizes_against_the_fake(fake):

@@ -502,3 +502,24 @@ key = "m1"
 def test_parse_text_gives_no_playbook_with_problems():
     parsed = parse_text(TINY.replace('track = "it"', 'track = "nope"'), "inline.toml")
     assert parsed.playbook is None and parsed.key == "tiny" and parsed.problems
+
+
+def test_a_milestone_may_be_completed_by_a_key_event_but_never_go_live(tmp_path):
+    with_event = set_field(TINY, "b", "title", 'title = "B"\ncompleted_by_event = "first_report_created"')
+    assert check(tmp_path, with_event)[1] == []
+    assert parse_text(with_event, "tiny.toml").playbook.milestone("b").completed_by_event == "first_report_created"
+    assert parse_text(TINY, "tiny.toml").playbook.milestone("b").completed_by_event is None
+    bad_name = set_field(TINY, "b", "title", 'title = "B"\ncompleted_by_event = "First Report"')
+    _, problems = check(tmp_path, bad_name)
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            block_line(bad_name, "b", "completed_by_event"),
+            "milestone 'b': 'completed_by_event' must be lowercase letters, digits and underscores, "
+            "starting with a letter",
+        )
+    ]
+    on_go_live = set_field(TINY, "c", "title", 'title = "C"\ncompleted_by_event = "went_live"')
+    _, problems = check(tmp_path, on_go_live)
+    assert [p.message for p in problems] == [
+        "milestone 'c': go-live is signed off by the sponsor, never completed by an event"
+    ]

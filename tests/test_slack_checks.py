@@ -94,6 +94,16 @@ def test_methods_newer_than_the_spec_are_known():
     assert check_call("apps.connections.open", {}) == []
 
 
+def test_the_upload_flow_is_checked_for_its_own_shape():
+    ask = Call("files.getUploadURLExternal", {"filename": "chart.png", "length": "0"})
+    assert check_recorded_call(ask) == ["length must be the file's size in bytes, a positive whole number"]
+    assert check_recorded_call(Call("files.getUploadURLExternal", {"filename": "chart.png", "length": 12})) == []
+    done = Call("files.completeUploadExternal", {"files": json.dumps([{"title": "no id"}]), "channel_id": "C1"})
+    assert check_recorded_call(done) == ["files must be a non-empty list of objects with an id"]
+    good = Call("files.completeUploadExternal", {"files": json.dumps([{"id": "F1", "title": "t"}]), "channel_id": "C1"})
+    assert check_recorded_call(good) == []
+
+
 def test_recorded_calls_are_checked_for_blocks_views_and_metadata():
     post = Call(
         "chat.postMessage",

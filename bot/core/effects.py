@@ -28,6 +28,7 @@ class CardKind(StrEnum):
 class Event(StrEnum):
     STARTED = "started"
     DONE = "done"
+    DONE_BY_PRODUCT = "done_by_product"  # a key event the product reported completed it (detail: the event)
     AWAITING = "awaiting"  # marked done; waits for the customer's confirmation
     CONFIRMED = "confirmed"
     REJECTED = "rejected"

@@ -21,6 +21,7 @@ class View(StrEnum):
     MILESTONE_DUE = "ms.due"
     MILESTONE_REASSIGN = "ms.reassign"
     MILESTONE_ADD = "ms.add"
+    REPORT_EDIT = "report.edit"  # the value report's own words, edited before posting
     RATING_COMMENT = "voice.comment"
 
 
@@ -53,6 +54,9 @@ class Action(StrEnum):
     OPEN_CARD = "home.open_card"
     # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.
     SETUP_REPOST = "setup.repost"
+    # The value report's preview (/onboard report); the value is the onboarding id.
+    REPORT_POST = "report.post"
+    REPORT_EDIT = "report.edit"
     # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
     RATE = "voice.rate"
     RATE_COMMENT = "voice.comment"
@@ -107,6 +111,7 @@ class Field(StrEnum):
     MILESTONE_DUE = "milestone_due"
     MILESTONE_CLIENT_VERIFIED = "milestone_client_verified"
     ONBOARDING = "onboarding"
+    REPORT_TEXT = "report_text"
     RATING_SCORE = "rating_score"
     RATING_COMMENT = "rating_comment"
 

@@ -409,6 +409,8 @@ def files_get_upload_url_external(fake: FakeSlack, args: dict) -> dict:
 def receive_upload(fake: FakeSlack, file_id: str, data: bytes) -> dict:
     if file_id not in fake._files:
         raise SlackError("file_not_found")
+    if len(data) != fake._files[file_id]["size"]:
+        raise SlackError("invalid_length")  # the bytes must be the length asked for
     fake._files[file_id]["content"] = data
     return {}
 

@@ -53,6 +53,19 @@ class RuleSettings:
     health_weight_usage: int = 40
     health_weight_progress: int = 40
     health_weight_sponsor: int = 20
+    # after go-live: value and adoption (percentages are whole numbers, 0-100)
+    first_value_target_days: int = 14
+    activation_target_percent: int = 70
+    activation_target_days: int = 60
+    go_live_active_percent: int = 80
+    go_live_active_days: int = 7
+    adoption_last_week: int = 12
+    adoption_growth_percent: int = 10
+    adoption_decline_percent: int = 20
+    adoption_weight_usage: int = 40
+    adoption_weight_progress: int = 30
+    adoption_weight_engagement: int = 15
+    adoption_weight_sponsor: int = 15
     # when anything may be said, in the customer's timezone
     business_hours_start: time = time(9)
     business_hours_end: time = time(17)
@@ -72,7 +85,10 @@ DEFAULTS = RuleSettings()
 
 # Numbers that may be zero: a due-soon nudge on the due day only, a weight that leaves a part out.
 # Everything else must be at least 1.
-_MAY_BE_ZERO = {"due_soon_business_days", "health_weight_usage", "health_weight_progress", "health_weight_sponsor"}
+_MAY_BE_ZERO = {
+    "due_soon_business_days", "health_weight_usage", "health_weight_progress", "health_weight_sponsor",
+    "adoption_weight_usage", "adoption_weight_progress", "adoption_weight_engagement", "adoption_weight_sponsor",
+}  # fmt: skip
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -121,6 +137,8 @@ def _read_one(name: str, value: Any) -> tuple[Any, str | None]:
     floor = 0 if name in _MAY_BE_ZERO else 1
     if value < floor:
         return None, f"must be at least {floor}"
+    if name.endswith("_percent") and value > 100:
+        return None, "must be a percentage from 1 to 100"
     return value, None
 
 
@@ -146,6 +164,12 @@ def read_rules_table(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
         problems.append((at, "'business_hours_start' must be before 'business_hours_end'"))
     if merged.health_weight_usage + merged.health_weight_progress + merged.health_weight_sponsor == 0:
         problems.append(("health_weight_usage", "the health weights must not all be zero"))
+    adoption_weights = (
+        merged.adoption_weight_usage, merged.adoption_weight_progress,
+        merged.adoption_weight_engagement, merged.adoption_weight_sponsor,
+    )  # fmt: skip
+    if sum(adoption_weights) == 0:
+        problems.append(("adoption_weight_usage", "the adoption weights must not all be zero"))
     if merged.weekly_overview_day not in merged.business_days:
         # the overview is decided on that day and waits for business hours: it would never go out
         at = "weekly_overview_day" if "weekly_overview_day" in overrides else "business_days"

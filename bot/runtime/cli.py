@@ -91,6 +91,25 @@ def _parser() -> argparse.ArgumentParser:
     validate = playbooks_sub.add_parser("validate", help="check playbook TOML files and report every problem")
     validate.add_argument("dir", nargs="?", help="directory of playbooks (default: the shipped ones)")
     validate.set_defaults(run=cmd_playbooks_validate)
+
+    templates = sub.add_parser("templates", help="work with message templates")
+    templates_sub = templates.add_subparsers(dest="templates_command", required=True, metavar="ACTION")
+    templates_validate = templates_sub.add_parser(
+        "validate", help="check a directory of message templates; every problem with file and line"
+    )
+    templates_validate.add_argument("dir", help="directory of *.md.j2 templates (as ONBOARD_TEMPLATES_DIR)")
+    templates_validate.set_defaults(run=cmd_templates_validate)
+
+    usage = sub.add_parser("usage", help="product usage reports")
+    usage_sub = usage.add_subparsers(dest="usage_command", required=True, metavar="ACTION")
+    usage_import = usage_sub.add_parser(
+        "import", help="import a CSV export (account_id, date, provisioned_seats, ..., event:<name>)"
+    )
+    usage_import.add_argument("file", help="the CSV file")
+    usage_import.add_argument(
+        "--skip-bad", action="store_true", help="import the good lines and name the bad ones (default: import nothing)"
+    )
+    usage_import.set_defaults(run=cmd_usage_import)
     return parser
 
 
@@ -177,11 +196,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) -> int:
     from bot.runtime.server import make_server, make_wsgi
+    from bot.runtime.usage_api import usage_front
 
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        health = make_server(make_wsgi(None, engine), host=args.host, port=args.port, threads=2)
+        health = make_server(make_wsgi(None, engine, usage_front(services)), host=args.host, port=args.port, threads=2)
         threading.Thread(target=health.run, name="healthz", daemon=True).start()
         log.info("Socket Mode as team %s; health check on port %s", services.vendor_team_id, health.effective_port)
         try:
@@ -192,7 +212,9 @@ def _serve(args: argparse.Namespace, settings: Settings, services, app, engine) 
             health.close()
         return 0
 
-    server = make_server(make_wsgi(app, engine), host=args.host, port=args.port, threads=args.threads)
+    server = make_server(
+        make_wsgi(app, engine, usage_front(services)), host=args.host, port=args.port, threads=args.threads
+    )
     log.info(
         "listening on http://%s:%s/slack/events as team %s", args.host, server.effective_port, services.vendor_team_id
     )
@@ -257,6 +279,86 @@ def cmd_playbooks_validate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.planning.playbook import validate_command
 
     return validate_command(args.dir)
+
+
+def cmd_templates_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from messages.templates import validate_dir
+    from messages.value_posts import SAMPLES
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        print(f"onboard-bot: {directory} is not a directory", file=sys.stderr)
+        return 2
+    problems = validate_dir(directory, SAMPLES)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s); fix them before pointing ONBOARD_TEMPLATES_DIR here", file=sys.stderr)
+        return 1
+    print(f"{directory}: templates are valid")
+    return 0
+
+
+def cmd_usage_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.planning.playbook import load_playbooks
+    from bot.value.ingest import ingest
+    from bot.value.usage import read_csv
+
+    try:
+        with open(args.file, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"onboard-bot: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    readings, problems = read_csv(text, now.date())
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        bad = sorted({p.split(",")[0].split(":")[0] for p in problems if p.startswith("line ")})
+        result = ingest(
+            engine,
+            readings,
+            now=now,
+            playbooks=load_playbooks(settings.playbooks_dir),
+            source=f"CSV import of {args.file}",
+            skip_bad=args.skip_bad,
+            bad=bad,
+        )
+        if result.changes and settings.slack_bot_token:
+            from bot.runtime.app import build_services
+            from bot.slack import publish
+
+            services = build_services(settings, engine=engine)
+            for changed in result.changes:
+                publish.publish(services, changed, now=now)
+    finally:
+        engine.dispose()
+    problems = sorted(problems + result.problems, key=_line_of)
+    if problems and not args.skip_bad:
+        _print_problems(args.file, problems, "nothing was imported; fix them, or pass --skip-bad")
+        return 1
+    if problems:
+        _print_problems(args.file, problems, "those lines were skipped")
+    done = sum(len(c.lines) for c in result.changes)
+    print(
+        f"imported {result.written} values for {len(result.onboardings)} onboarding(s)"
+        + (f"; {done} milestone(s) done by their key event" if done else "")
+    )
+    return 0
+
+
+def _line_of(problem: str) -> int:
+    digits = problem.removeprefix("line ").split(",")[0].split(":")[0]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _print_problems(file: str, problems: Sequence[str], then: str) -> None:
+    for problem in problems:
+        print(f"{file}: {problem}", file=sys.stderr)
+    print(f"{len(problems)} problem(s); {then}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     playbooks_dir: Annotated[Path | None, _env("ONBOARD_PLAYBOOKS_DIR")] = None
     log_level: Annotated[str, _env("ONBOARD_LOG_LEVEL")] = "INFO"
     delivery_in_flight: Annotated[int, _env("ONBOARD_DELIVERY_IN_FLIGHT")] = DEFAULT_IN_FLIGHT
+    # POST /api/usage takes reports with this bearer token; unset, the endpoint is off.
+    usage_token: Annotated[str | None, _env("ONBOARD_USAGE_TOKEN")] = None
+    # A team's own message templates, overriding the shipped ones by file name.
+    templates_dir: Annotated[Path | None, _env("ONBOARD_TEMPLATES_DIR")] = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -85,7 +89,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Berlin") from None
         return v
 
-    @field_validator("playbooks_dir")
+    @field_validator("usage_token")
+    @classmethod
+    def _usage_token(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and len(v.strip()) < 16:
+            raise ValueError("must be at least 16 characters (a long random string)")
+        return v.strip() or None if v is not None else None
+
+    @field_validator("playbooks_dir", "templates_dir")
     @classmethod
     def _directory(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_dir():

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
 from bot.runtime.app import MAX_BODY_BYTES, OnboardApp
+from bot.runtime.usage_api import USAGE_PATH
 from store.db import ping
 
 log = logging.getLogger("onboard_bot.server")
@@ -77,8 +78,11 @@ _REASONS = {
 }
 
 
-def make_wsgi(app: App | None, engine: Engine) -> Callable:
-    """The HTTP front. Without an app (Socket Mode) only the health check is served."""
+def make_wsgi(app: App | None, engine: Engine, usage: Callable | None = None) -> Callable:
+    """The HTTP front. Without an app (Socket Mode) only the health check (and `usage`) is served.
+
+    `usage` answers `POST /api/usage` (bot.runtime.usage_api); without it that path is 404.
+    """
     if app is None:
         slack = None
     elif isinstance(app, OnboardApp):
@@ -96,6 +100,8 @@ def make_wsgi(app: App | None, engine: Engine) -> Callable:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body] if method == "GET" else [b""]
+        if path == USAGE_PATH and usage is not None:
+            return usage(environ, start_response)
         if slack is None or path != EVENTS_PATH:
             return _plain(start_response, "404 Not Found", "Not Found")
         return slack(environ, start_response)

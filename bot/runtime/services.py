@@ -15,6 +15,7 @@ from bot.core.signing import Seal
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
 from bot.slack.client import LOOKUP_TIMEOUT, without_retries
+from messages.templates import Templates
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Services:
     def quick(self) -> WebClient:
         """For look-ups before an ack: a short timeout and no sleeping retry."""
         return without_retries(self.client, timeout=LOOKUP_TIMEOUT)
+
+    @functools.cached_property
+    def templates(self) -> Templates:
+        """The message templates: the shipped ones, each overridden by a file of its name in ONBOARD_TEMPLATES_DIR."""
+        return Templates(self.settings.templates_dir)
 
     @functools.cached_property
     def seal(self) -> Seal:

@@ -25,7 +25,9 @@ from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.onboarding.voice import RATED_STAGES
 from bot.planning.playbook import Playbook
-from messages import cards, handoff_posts, history, voice
+from bot.value.summary import summarise
+from messages import cards, handoff_posts, history, value_posts, voice
+from messages.templates import Templates
 from store import audit, ratings
 from store.db import session_scope
 from store.models import PostedCard
@@ -45,6 +47,8 @@ class Outlet(Protocol):
     def poster(self) -> WebClient: ...
     @property
     def playbooks(self) -> dict[str, Playbook]: ...
+    @property
+    def templates(self) -> Templates: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,11 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
         playbook = services.playbooks.get(ob.playbook_key)
         waiting = signoff_waits_for(record, playbook.go_live_milestone.key if playbook else None)
         blocks = cards.signoff_card(
-            record, sponsor.slack_user_id if sponsor else None, csm.slack_user_id if csm else None, waiting
+            record,
+            sponsor.slack_user_id if sponsor else None,
+            csm.slack_user_id if csm else None,
+            waiting,
+            adoption=_adoption(services, record, now),
         )
         return Rendered(blocks, cards.signoff_card_text(record))
     if kind == CardKind.HANDOFF:
@@ -94,6 +102,14 @@ def _render(services: Outlet, record: OnboardingRecord, kind: str, subject: str,
             voice.rating_card(ob.id, ob.customer_name, stage, answered, asked), voice.rating_card_text(stage)
         )
     return Rendered(handoff_posts.plan_overview(record), handoff_posts.plan_overview_text(record))
+
+
+def _adoption(services: Outlet, record: OnboardingRecord, now: datetime) -> list[dict[str, Any]]:
+    """The go-live criterion for the sign-off card, once the product reports usage (nothing before)."""
+    summary = summarise(services.engine, record.id, now, services.playbooks)
+    if summary is None or not summary.has_usage:
+        return []
+    return value_posts.go_live_criterion(services.templates, summary.criterion, summary.settings.go_live_active_days)
 
 
 def post_card(services: Outlet, record: OnboardingRecord, kind: str, subject: str, now: datetime) -> PostedCard | None:

@@ -62,6 +62,8 @@ class MilestoneSpec:
     requires_it: ITDependency | None = None
     first_value: bool = False
     go_live: bool = False
+    # A key event the product reports (POST /api/usage) that completes this milestone on its own.
+    completed_by_event: str | None = None
 
     def length_days(self, it_durations: Mapping[ITDependency, int]) -> int:
         """Business days the milestone occupies (at least 1)."""

@@ -30,6 +30,7 @@ TOP_FIELDS = {
 MILESTONE_FIELDS = {
     "key", "title", "stage", "track", "start_day", "due_day", "customer_owner",
     "vendor_owner", "client_verified", "depends_on", "requires_it", "first_value", "go_live",
+    "completed_by_event",
 }  # fmt: skip
 STAGE_FIELDS = {"stage", "exit_criteria"}
 CRITERION_FIELDS = {"text", "client_verified", "milestones"}
@@ -308,6 +309,12 @@ class _Checker:
         depends = self.field(m, path, "depends_on", _strings, where, required=False, default=[])
         first_value = self.field(m, path, "first_value", _bool, where, required=False, default=False)
         go_live = self.field(m, path, "go_live", _bool, where, required=False, default=False)
+        by_event = self.field(m, path, "completed_by_event", _key, where, required=False, default=None)
+        if go_live is True and by_event not in (None, _BAD):
+            self.add(
+                self.loc.line(path, "completed_by_event"),
+                f"{where}: go-live is signed off by the sponsor, never completed by an event",
+            )
         requires_it = None
         if "requires_it" in m:
             requires_it = self.enum(m, path, "requires_it", ITDependency, "IT dependency", where)
@@ -330,6 +337,7 @@ class _Checker:
             requires_it,
             start,
             due,
+            by_event,
         )
         spec = None
         if not any(p is _BAD for p in parts):
@@ -347,6 +355,7 @@ class _Checker:
                 requires_it=requires_it,
                 first_value=first_value,
                 go_live=go_live,
+                completed_by_event=by_event,
             )
         return _Entry(
             index=index,
