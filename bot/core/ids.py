@@ -22,6 +22,7 @@ class View(StrEnum):
     MILESTONE_REASSIGN = "ms.reassign"
     MILESTONE_ADD = "ms.add"
     RATING_COMMENT = "voice.comment"
+    ONGOING_HANDOFF = "ongoing.handoff"
 
 
 class Action(StrEnum):
@@ -56,6 +57,8 @@ class Action(StrEnum):
     # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
     RATE = "voice.rate"
     RATE_COMMENT = "voice.comment"
+    # The written handoff in the internal channel: the ongoing CSM accepts it; the value is the onboarding id.
+    ONGOING_ACCEPT = "ongoing.accept"
 
 
 class Field(StrEnum):
@@ -109,6 +112,11 @@ class Field(StrEnum):
     ONBOARDING = "onboarding"
     RATING_SCORE = "rating_score"
     RATING_COMMENT = "rating_comment"
+    HANDOFF_MEETING_DAY = "handoff_meeting_day"
+    HANDOFF_MEETING_TIME = "handoff_meeting_time"
+    RENEWAL_ON = "renewal_on"
+    EXPANSION = "expansion"
+    WRITTEN_HANDOFF = "written_handoff"
 
 
 def person_field(role: str, part: str) -> str:
