@@ -10,7 +10,7 @@ from bot.core.calendar import add_business_days, today_in, zone_of
 from bot.core.domain import Act, Side
 from bot.core.effects import CardKind, Hold, Kind, Need, Outcome
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import OnboardingRef
+from bot.core.payloads import HandoverForm, OnboardingRef
 from bot.milestones import permissions
 from bot.milestones.rules import Actor
 from bot.onboarding.lookup import find
@@ -77,15 +77,12 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         )
     )
 
-    @on_view(app, services, View.ONGOING_HANDOFF, OnboardingRef.decode, vendor_only=True)
-    def submitted(s: Submission[OnboardingRef]) -> None:
-        record = publish.fresh_record(services.engine, s.payload.onboarding_id)
-        if record is None:
-            s.refuse("This onboarding no longer exists; close the form.")
-            return
-        form, tz, now = s.form, record.onboarding.timezone, services.clock.now()
+    @on_view(app, services, View.ONGOING_HANDOFF, HandoverForm.decode, vendor_only=True)
+    def submitted(s: Submission[HandoverForm]) -> None:
+        # Read from the form and the sealed metadata alone until the ack (plus the one Slack look-up).
+        form, now, tz = s.form, services.clock.now(), zone_of(s.payload.timezone)
         day, at = form.date(Field.HANDOFF_MEETING_DAY), form.time(Field.HANDOFF_MEETING_TIME)
-        meeting = datetime.combine(day, at, tzinfo=zone_of(tz)) if day and at else None
+        meeting = datetime.combine(day, at, tzinfo=tz) if day and at else None
         written, expansion, renewal = (
             form.text(Field.WRITTEN_HANDOFF),
             form.text(Field.EXPANSION),
@@ -111,12 +108,15 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             return
         s.ack()
         given = HandOver(ongoing, names.get(ongoing, ongoing), meeting.astimezone(UTC), renewal, expansion, written)
-        outcome = hand_over(services.engine, record.id, s.actor, given, now=now)
+        outcome = hand_over(services.engine, s.payload.onboarding_id, s.actor, given, now=now)
         if outcome.kind is not Kind.APPLIED:
             publish.tell(services, s.actor.user_id, None, outcome.message)
             return
-        fresh = publish.publish(services, outcome.changed, now=now) or record
-        failures = slack_side.announce(services, fresh)
+        record = publish.publish(services, outcome.changed, now=now)
+        if record is None:
+            publish.tell(services, s.actor.user_id, None, "This onboarding no longer exists.")
+            return
+        failures = slack_side.announce(services, record)
         done = f"Handed over to <@{ongoing}>: the written handoff is in <#{record.onboarding.internal_channel_id}>."
         publish.tell(services, s.actor.user_id, None, "\n".join([done, *(f":x: {f}" for f in failures)]))
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.domain import ROLE_LABELS, MilestoneStatus, Role
 from bot.core.ids import Action, Field, View
-from bot.core.payloads import OnboardingRef
+from bot.core.payloads import HandoverForm, OnboardingRef
 from bot.onboarding.ongoing import EXPANSION_MAX, WRITTEN_MAX, HandoffFacts
 from messages import blocks as b
 from store.models import AccountHandoff, Person
@@ -128,7 +128,7 @@ def handoff_view(
         "Handoff",
         input_blocks,
         submit="Post the handoff",
-        private_metadata=OnboardingRef(ob.id).encode(),
+        private_metadata=HandoverForm(ob.id, ob.timezone).encode(),
     )
 
 

@@ -340,3 +340,13 @@ def test_the_written_handoff_is_escaped_and_kept_whole_within_slacks_limits():
     assert all(len(p) <= 2900 for p in pieces) and len(pieces) > 1
     joined = "".join(pieces)
     assert "<" not in joined and joined.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == typed
+
+
+def test_a_forged_seal_with_characters_outside_ascii_is_refused_not_a_crash():
+    from bot.core.payloads import BadPayload
+    from bot.core.signing import SEPARATOR, Seal
+
+    seal = Seal("secret")
+    assert seal.open(seal.seal("ho:1:America/New_York")) == "ho:1:America/New_York"
+    with pytest.raises(BadPayload):
+        seal.open(f"ho:1:UTC{SEPARATOR}é€ü")

@@ -34,6 +34,7 @@ class Seal:
     def open(self, sealed: str | None) -> str:
         """The text, or BadPayload when it was not sealed here or was changed since."""
         text, separator, mac = (sealed or "").rpartition(SEPARATOR)
-        if not separator or not hmac.compare_digest(mac, self._mac(text)):
+        # As bytes: compare_digest refuses a str with characters outside ASCII, which a forger may send.
+        if not separator or not hmac.compare_digest(mac.encode(), self._mac(text).encode()):
             raise BadPayload("not sealed by this bot")
         return text
