@@ -21,6 +21,7 @@ from handlers import (
     milestones,
     nudge_controls,
     onboarding_commands,
+    ongoing,
     stages,
     value_commands,
     voice,
@@ -39,6 +40,7 @@ def register(app: App, services: Services) -> None:
     stages.register(app, services)
     onboarding_commands.register(app, services, router)
     value_commands.register(app, services, router)
+    ongoing.register(app, services, router)
     home.register(app, services)
     voice.register(app, services)
     channel_events.register(app, services)  # last: it also acknowledges any other event

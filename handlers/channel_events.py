@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.onboarding.channel import sharing_changed
+from bot.onboarding.ongoing import champion_left
 from bot.runtime.services import Services
 from handlers.activity import ts_instant
 
@@ -55,6 +56,13 @@ def register(app: App, services: Services) -> None:
     @app.event("member_joined_channel")
     def on_member_joined(event: dict[str, Any]) -> None:
         return None
+
+    @app.event("member_left_channel")
+    def on_member_left(event: dict[str, Any]) -> None:
+        channel, user = event.get("channel"), event.get("user")
+        ours = isinstance(channel, str) and channel and isinstance(user, str) and user
+        if ours and champion_left(services.engine, str(channel), str(user), at=when(event)):
+            log.info("the champion %s left %s", user, channel)
 
     @app.event(re.compile(".+"))
     def on_any_other_event(event: dict[str, Any]) -> None:

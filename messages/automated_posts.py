@@ -51,6 +51,7 @@ from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice, SnoozeSpan
 from bot.milestones import permissions
 from bot.milestones.permissions import Standing
 from messages import blocks as b
+from messages import ongoing
 from store.models import Notification
 
 # Each digest line takes two blocks; with the header, intro and the "more" line a digest stays
@@ -71,6 +72,7 @@ SNOOZABLE = frozenset(
 )
 INTERNAL_ONLY = frozenset(
     {Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING, Rule.HEALTH_DROP, DELIVERY_FAILED}
+    | {Rule.CHECK_IN, Rule.BUSINESS_REVIEW, Rule.RENEWAL, Rule.RENEWAL_RISK}  # the account cadence
 )
 # Most pressing first within a digest.
 ORDER = [Rule.BLOCKED, Rule.OVERDUE, Rule.DUE_SOON]
@@ -450,6 +452,10 @@ LINES = {
     Rule.WEEKLY_OVERVIEW: _weekly,
     Rule.SIGNOFF_REMINDER: _signoff_reminder,
     DELIVERY_FAILED: _delivery_failed,
+    Rule.CHECK_IN: lambda row, f, shared: ongoing.cadence_line(Rule.CHECK_IN, f),
+    Rule.BUSINESS_REVIEW: lambda row, f, shared: ongoing.cadence_line(Rule.BUSINESS_REVIEW, f),
+    Rule.RENEWAL: lambda row, f, shared: ongoing.cadence_line(Rule.RENEWAL, f),
+    Rule.RENEWAL_RISK: lambda row, f, shared: ongoing.risk_line(f),
 }
 
 

@@ -153,6 +153,16 @@ def datepicker(initial: str | None = None) -> dict[str, Any]:
     return element
 
 
+def timepicker(initial: str | None = None, *, timezone: str | None = None) -> dict[str, Any]:
+    """A time of day ("HH:mm"); with `timezone` (IANA), Slack shows and returns it in that zone."""
+    element: dict[str, Any] = {"type": "timepicker"}
+    if initial:
+        element["initial_time"] = initial
+    if timezone:
+        element["timezone"] = timezone
+    return element
+
+
 def users_select(initial: str | None = None, placeholder: str = "Pick a person") -> dict[str, Any]:
     element: dict[str, Any] = {"type": "users_select", "placeholder": plain(placeholder, 150)}
     if initial:

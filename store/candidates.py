@@ -3,8 +3,8 @@
 Each function issues exactly one statement, whatever the number of onboardings, and returns its rows
 as named tuples: reading a field of one is many times cheaper than of a SQLAlchemy Row, and the
 rules read fields of about 100,000 rows per sweep. Only running onboardings are read: "active" ones and
-"live" ones (after go-live the adoption stage still has milestones to nudge); handed-off and
-cancelled ones get nothing.
+"live" ones (after go-live the adoption stage still has milestones to nudge); handed-off ones
+get only the account cadence (store.account_handoffs), cancelled ones nothing.
 """
 
 from __future__ import annotations

@@ -365,6 +365,30 @@ class StageRating(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False, default_now=True)
 
 
+class AccountHandoff(SQLModel, table=True):
+    """The handoff to the ongoing CSM: the meeting, the renewal date and the written handoff (internal).
+
+    One per onboarding, written once by the vendor's team; accepted by the ongoing CSM it names.
+    """
+
+    __tablename__ = "account_handoffs"
+    __table_args__ = (UniqueConstraint("onboarding_id", name="uq_account_handoffs_onboarding"),)
+
+    id: int = Field(default=None, primary_key=True)  # given by the database on insert
+    onboarding_id: int = _fk("onboardings.id")
+    ongoing_csm_user_id: str = Field(max_length=32)
+    meeting_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    renewal_on: date
+    expansion: str = _text()
+    # Internal only: the written handoff as the CSM edited it; never rendered into a shared channel.
+    written: str = _text()
+    written_by: str = Field(max_length=32)
+    written_at: datetime = _when(nullable=False, default_now=True)
+    post_ts: str | None = Field(default=None, max_length=32)  # the internal post, with its Accept button
+    accepted_by: str | None = Field(default=None, max_length=32)
+    accepted_at: datetime | None = _when()
+
+
 class Lease(SQLModel, table=True):
     """Who may run a singleton job (the sweep) until when; the SQLite stand-in for an advisory lock."""
 
@@ -390,5 +414,6 @@ ALL_TABLES = (
     UsageRecord,
     AdoptionSnapshot,
     StageRating,
+    AccountHandoff,
     Lease,
 )

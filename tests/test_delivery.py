@@ -668,6 +668,10 @@ def test_every_rule_renders_for_its_audiences(ob):
             Rule.SILENT_ACCOUNT,
             Rule.KICKOFF_RECAP_MISSING,
             Rule.HEALTH_DROP,
+            Rule.CHECK_IN,
+            Rule.BUSINESS_REVIEW,
+            Rule.RENEWAL,
+            Rule.RENEWAL_RISK,
         ):
             with pytest.raises(ValueError):
                 render([row])

@@ -46,6 +46,8 @@ EXPECTED = {
     Act.REPOST_SETUP: "Y . . . . .",
     Act.RATE: ". . Y Y . .",
     Act.REMIND_PUBLICLY: "Y . . . . .",
+    Act.HAND_OVER: "Y . . . . .",
+    Act.ACCEPT_HANDOFF: "Y . . . . .",
 }
 CELLS = [(act, who, row.split()[i] == "Y") for act, row in EXPECTED.items() for i, who in enumerate(COLUMNS)]
 

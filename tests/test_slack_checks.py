@@ -249,6 +249,15 @@ def test_each_view_rule_is_enforced(change, expected):
     assert expected in check_view({**MODAL, **change})
 
 
+def test_a_time_picker_in_a_modal_passes_and_a_broken_one_fails():
+    from messages import blocks as b
+
+    picker = b.input_block("meeting_time", "Time", b.timepicker("14:30", timezone="America/New_York"))
+    assert check_view({**MODAL, "blocks": [picker]}) == []
+    broken = {**picker, "element": {**picker["element"], "initial_time": "2:30pm"}}
+    assert check_view({**MODAL, "blocks": [broken]})
+
+
 def test_a_modal_with_inputs_needs_submit():
     without_submit = {k: v for k, v in MODAL.items() if k != "submit"}
     assert check_view(without_submit) == ["a modal with an input block needs submit"]

@@ -135,6 +135,8 @@ class Act(StrEnum):
     REPOST_SETUP = "repost_setup"
     RATE = "rate"  # the customer's rating of a finished stage
     REMIND_PUBLICLY = "remind_publicly"  # post a reminder in the shared channel (the sign-off's)
+    HAND_OVER = "hand_over"  # write the handoff to the ongoing CSM
+    ACCEPT_HANDOFF = "accept_handoff"  # then: only the ongoing CSM it names
 
 
 class StageStatus(StrEnum):

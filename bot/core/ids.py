@@ -23,6 +23,7 @@ class View(StrEnum):
     MILESTONE_ADD = "ms.add"
     REPORT_EDIT = "report.edit"  # the value report's own words, edited before posting
     RATING_COMMENT = "voice.comment"
+    ONGOING_HANDOFF = "ongoing.handoff"
 
 
 class Action(StrEnum):
@@ -60,6 +61,8 @@ class Action(StrEnum):
     # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
     RATE = "voice.rate"
     RATE_COMMENT = "voice.comment"
+    # The written handoff in the internal channel: the ongoing CSM accepts it; the value is the onboarding id.
+    ONGOING_ACCEPT = "ongoing.accept"
 
 
 class Field(StrEnum):
@@ -114,6 +117,11 @@ class Field(StrEnum):
     REPORT_TEXT = "report_text"
     RATING_SCORE = "rating_score"
     RATING_COMMENT = "rating_comment"
+    HANDOFF_MEETING_DAY = "handoff_meeting_day"
+    HANDOFF_MEETING_TIME = "handoff_meeting_time"
+    RENEWAL_ON = "renewal_on"
+    EXPANSION = "expansion"
+    WRITTEN_HANDOFF = "written_handoff"
 
 
 def person_field(role: str, part: str) -> str:

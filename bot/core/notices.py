@@ -33,6 +33,11 @@ class Rule(StrEnum):
     WEEKLY_OVERVIEW = "weekly_overview"
     # Not the scheduler's: the CSM asks for it from the sign-off note, and it goes out at once.
     SIGNOFF_REMINDER = "signoff_reminder"
+    # After the handoff, to the ongoing CSM (bot.automation.rules.cadence).
+    CHECK_IN = "check_in"
+    BUSINESS_REVIEW = "business_review"
+    RENEWAL = "renewal"
+    RENEWAL_RISK = "renewal_risk"
 
 
 # The rule of the deliverer's own notice: "I couldn't post to that channel".

@@ -231,3 +231,12 @@ class SnoozeChoice(Payload):
     @classmethod
     def of(cls, ref: NoticeRef, span: SnoozeSpan) -> SnoozeChoice:
         return cls(ref.onboarding_id, ref.rule, ref.subject, span)
+
+
+@dataclass(frozen=True)
+class HandoverForm(Payload):
+    """The handoff to the ongoing CSM: the onboarding, and the customer's timezone its times are read in."""
+
+    KIND: ClassVar[str] = "ho"
+    onboarding_id: int
+    timezone: str

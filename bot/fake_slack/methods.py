@@ -291,6 +291,24 @@ def conversations_members(fake: FakeSlack, args: dict) -> dict:
     return {"members": members, "response_metadata": {"next_cursor": ""}}
 
 
+@method("conversations.invite")
+def conversations_invite(fake: FakeSlack, args: dict) -> dict:
+    require(args, "channel", "users")
+    channel = _writable(fake, args.get("channel"))
+    users = [u.strip() for u in str(args["users"]).split(",") if u.strip()]
+    if not users:
+        raise SlackError("no_user")
+    for user in users:
+        if user == fake.bot_user_id:
+            raise SlackError("cant_invite_self")
+        if user not in fake.users:
+            raise SlackError("user_not_found")
+    if all(u in channel["members"] for u in users):
+        raise SlackError("already_in_channel")
+    channel["members"].extend(u for u in users if u not in channel["members"])
+    return {"channel": _conversation(fake, channel)}
+
+
 @method("conversations.history")
 def conversations_history(fake: FakeSlack, args: dict) -> dict:
     channel = _readable(fake, args.get("channel"))

@@ -56,6 +56,8 @@ ALLOWED: dict[Act, frozenset[Standing]] = {
     Act.REPOST_SETUP: frozenset({TEAM}),
     Act.RATE: frozenset({OWNER, CUSTOMER}),  # the customer's named people
     Act.REMIND_PUBLICLY: frozenset({TEAM}),
+    Act.HAND_OVER: frozenset({TEAM}),
+    Act.ACCEPT_HANDOFF: frozenset({TEAM}),  # then: only the ongoing CSM the handoff names
 }
 
 REFUSALS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 
@@ -23,6 +23,13 @@ class FormValues:
         try:
             return date.fromisoformat(raw) if isinstance(raw, str) and raw else None
         except ValueError:  # not a date Slack's date picker could have sent
+            return None
+
+    def time(self, block_id: str) -> time | None:
+        raw = self._element(block_id).get("selected_time")
+        try:
+            return time.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 5 else None
+        except ValueError:  # not a time Slack's time picker could have sent
             return None
 
     def user(self, block_id: str) -> str | None:

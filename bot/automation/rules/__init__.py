@@ -62,6 +62,17 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
   projected_go_live_on (None before the first projection), went_live_on (None until live).
 
 An item is {key, title, due_on, owner (the customer-side owner, else the vendor-side one)}.
+
+Once the handoff to the ongoing CSM is written (bot.onboarding.ongoing), every rule that speaks to
+"the CSM" speaks to the ongoing CSM (`Account.person`). Handed-off onboardings get only the account
+cadence (bot.automation.rules.cadence), each a DM to the ongoing CSM:
+
+- check_in, business_review (subject "check_in-<n>" / "business_review-<n>", period = its due date):
+  kind, due_on, number, and the account's numbers: health_score, health_day, ratings (the latest
+  [{stage, score}]), open_escalations, renewal_on.
+- renewal (subject "renewal", period = its due date): the same.
+- renewal_risk (subject "escalations", "champion_left" or "slow-<review>"): signal and, by signal,
+  count and days; champion and left_on; review, due_on and business_days; renewal_on.
 """
 
 from bot.automation.rules.engine import SettingsFor, decide, settings_from_playbooks

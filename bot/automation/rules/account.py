@@ -8,10 +8,12 @@ from typing import Any
 
 from bot.automation.health import Signals
 from bot.automation.rules.local_time import LocalTime
+from bot.core.domain import Role
 from bot.core.notices import Audience, Notice, Rule, dedupe_key
 from bot.planning.settings import RuleSettings
 
 Route = tuple[Audience, str, str | None]  # audience, recipient, channel id
+IMPLEMENTATION_CSM, ONGOING_CSM = Role.IMPLEMENTATION_CSM.value, Role.ONGOING_CSM.value
 SHARED, INTERNAL, DM, CUSTOMER_DM = Audience.SHARED, Audience.INTERNAL, Audience.DM, Audience.CUSTOMER_DM
 
 
@@ -43,20 +45,26 @@ class Account:
     previous_health: tuple[int, dict[str, Any]] | None = None  # (score, parts) of the comparison day
     health_today: tuple[int, dict[str, Any]] | None = None  # as already stored for today
     cards: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (kind, subject) -> (channel, ts)
+    handed_over: bool = False  # the handoff to the ongoing CSM is written: they are "the CSM" now
+
+    def person(self, role: str) -> Any:
+        """The first person named for `role`; once handed over, the ongoing CSM stands for the CSM."""
+        if self.handed_over and role == IMPLEMENTATION_CSM:
+            ongoing = self.roles.get(ONGOING_CSM)
+            if ongoing is not None:
+                return ongoing
+        return self.roles.get(role)
 
     @property
     def id(self) -> int:
         return self.onboarding.id
-
-    def person(self, role: str) -> Any:
-        return self.roles.get(role)
 
     def owner(self, person_id: int | None) -> Any:
         return self.people.get(person_id) if person_id is not None else None
 
     def show_role(self, role: str) -> str:
         """How the person holding `role` is shown ("<@U123>" or their name), "" for nobody."""
-        p = self.roles.get(role)
+        p = self.person(role)
         return self.shown[p.id] if p is not None else ""
 
     def snoozed(self, rule: Rule, subject: str, milestone: Any = None) -> bool:

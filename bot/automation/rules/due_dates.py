@@ -88,7 +88,7 @@ def nudges(account: Account) -> list[Notice]:
 
 def _vendor_route(account: Account, owner_id: int | None) -> tuple[str, Route | None]:
     """Who hears a milestone's nudge on the vendor side (its owner, else the CSM), and where."""
-    vendor = account.in_slack(account.owner(owner_id), account.roles.get(CSM))
+    vendor = account.in_slack(account.owner(owner_id), account.person(CSM))
     return (account.shown[vendor.id] if vendor is not None else ""), account.dm(vendor)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.automation import collector
-from bot.automation.rules import candidates, escalations
+from bot.automation.rules import cadence, candidates, escalations
 from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.health_drop import health_drop, score_today
 from bot.automation.rules.kickoff import recap_missing
@@ -65,6 +65,10 @@ def decide(
 
 def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[Notice]:
     sweep = candidates.load(conn, now, settings_for)
+    handed = cadence.load(conn)
+    for row in handed:  # the handoff is written: the rules' "CSM" is the ongoing CSM from now on
+        if (account := sweep.accounts.get(row.id)) is not None:
+            account.handed_over = True
     notices = escalations.settle(conn, sweep)
     written = []
     for account in sweep.accounts.values():
@@ -80,6 +84,7 @@ def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[
         notices.extend(recap_missing(account))
         notices.extend(overview(account))
     snapshots.save(conn, written)
+    notices.extend(cadence.account_cadence(conn, now, settings_for, handed))  # handed-off accounts
     return notices
 
 
