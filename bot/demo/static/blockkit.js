@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  /* known-elements */ const KNOWN = {"blocks": ["section", "context", "divider", "header", "actions", "image", "input", "file"], "elements": ["button", "overflow", "static_select", "users_select", "conversations_select", "channels_select", "multi_static_select", "multi_users_select", "datepicker", "checkboxes", "radio_buttons", "plain_text_input", "image"], "texts": ["plain_text", "mrkdwn"]}; /* end known-elements */
+  /* known-elements */ const KNOWN = {"blocks": ["section", "context", "divider", "header", "actions", "image", "input", "file"], "elements": ["button", "overflow", "static_select", "users_select", "conversations_select", "channels_select", "multi_static_select", "multi_users_select", "datepicker", "timepicker", "checkboxes", "radio_buttons", "plain_text_input", "image"], "texts": ["plain_text", "mrkdwn"]}; /* end known-elements */
 
   const EMOJI = {
     white_check_mark: "✅", warning: "⚠️", tada: "🎉", lock: "🔒", rotating_light: "🚨",
@@ -237,6 +237,20 @@
         input.disabled = !ctx.act;
         input.addEventListener("change", () => {
           if (input.value) ctx.act({ action_id: e.action_id, block_id: blockId(block), initial_date: e.initial_date, ...value() });
+        });
+      }
+      return { node: input, value };
+    },
+    timepicker(e, ctx, block, inForm) {
+      const input = el("input", "bk-time");
+      input.type = "time";
+      if (e.initial_time) input.value = e.initial_time;
+      input.dataset.actionId = e.action_id || "";
+      const value = () => ({ type: "timepicker", selected_time: input.value || null });
+      if (!inForm) {
+        input.disabled = !ctx.act;
+        input.addEventListener("change", () => {
+          if (input.value) ctx.act({ action_id: e.action_id, block_id: blockId(block), initial_time: e.initial_time, ...value() });
         });
       }
       return { node: input, value };
