@@ -274,4 +274,11 @@ def risk_line(f: dict[str, Any]) -> str:
             f":warning: Renewal risk at *{customer}*: the {what} due {_when(f.get('due_on'))} shows no sign of being "
             f"scheduled after {int(f.get('business_days') or 0)} business days. {renewal}"
         )
+    if signal == "usage_declining":
+        return (
+            f":chart_with_downwards_trend: Renewal risk at *{customer}*: weekly active users are "
+            f"{int(f.get('below_peak_percent') or 0)}% below their peak of the last {int(f.get('weeks') or 0)} weeks "
+            f"({int(f.get('peak') or 0)} then, {int(f.get('last') or 0)} now). Ask the champion what changed and "
+            f"show the teams that stopped what they are missing. {renewal}"
+        )
     return f":warning: Renewal risk at *{customer}*. {renewal}"

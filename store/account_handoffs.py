@@ -24,6 +24,7 @@ from store.models import (
     Onboarding,
     Person,
     StageRating,
+    UsageRecord,
     table_of,
 )
 
@@ -67,6 +68,20 @@ AccountRow = namedtuple(
     "id status customer_name tier timezone playbook_key shared_channel_id internal_channel_id "
     "ongoing_csm_user_id meeting_at renewal_on accepted_at",
 )
+WeeklyActive = namedtuple("WeeklyActive", "onboarding_id day value")
+
+
+def metric_since(conn: Connection, ids: list[int], metric: str, since: date) -> list[WeeklyActive]:
+    """One product metric of these onboardings from `since` on, oldest first."""
+    usage = table_of(UsageRecord)
+    query = (
+        select(usage.c.onboarding_id, usage.c.day, usage.c.value)
+        .where(usage.c.onboarding_id.in_(ids), usage.c.metric == metric, usage.c.day >= since)
+        .order_by(usage.c.onboarding_id, usage.c.day)
+    )
+    return list(map(WeeklyActive._make, conn.execute(query).fetchall()))
+
+
 EscalationDay = namedtuple("EscalationDay", "onboarding_id opened_on resolved_at")
 RatingRow = namedtuple("RatingRow", "onboarding_id stage score updated_at")
 ScoreRow = namedtuple("ScoreRow", "onboarding_id day score")

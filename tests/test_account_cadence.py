@@ -161,3 +161,36 @@ def test_the_champion_changing_flags_a_renewal_risk(harness):
     _sweep(h, datetime(2026, 8, 4, 16, 0, tzinfo=UTC))
     assert [n.subject for n in _said(h, ob_id) if n.rule == "renewal_risk"] == ["champion_changed"]
     assert any("their champion changed" in text for text in _dms(h))
+
+
+def _weekly_active(h: Harness, ob_id: int, counts: list[int], last: date) -> None:
+    from datetime import timedelta
+
+    from store.models import UsageRecord
+
+    with session_scope(h.engine) as s:
+        for i, count in enumerate(reversed(counts)):
+            s.add(UsageRecord(onboarding_id=ob_id, day=last - timedelta(weeks=i), metric="weekly_active_users",
+                              value=count))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("counts", "flagged"),
+    [([100, 110, 120, 100, 80, 60, 50, 45], True), ([40, 45, 50, 60, 70, 80, 90, 95], False), ([50] * 8, False)],
+    ids=["declining", "growing", "flat"],
+)
+def test_product_usage_declining_flags_a_renewal_risk_once_a_week(harness, counts, flagged):
+    h = harness
+    ob_id = _account(h, tier=2)
+    _weekly_active(h, ob_id, counts, date(2026, 7, 20))
+    _sweep(h, datetime(2026, 7, 21, 14, 0, tzinfo=UTC))  # a Tuesday
+    _sweep(h, datetime(2026, 7, 23, 14, 0, tzinfo=UTC))  # the same week: not again
+    risks = [n for n in _said(h, ob_id) if n.rule == "renewal_risk" and n.subject == "usage_declining"]
+    if not flagged:
+        assert risks == []
+        return
+    assert [(n.recipient, n.payload["facts"]["peak"], n.payload["facts"]["last"]) for n in risks] == [
+        (ONGOING, 120, 45)
+    ]
+    # (120 - 45) / 120 = 62.5%, shown rounded.
+    assert any("weekly active users are 62% below their peak" in text for text in _dms(h))

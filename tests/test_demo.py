@@ -163,7 +163,9 @@ def test_the_clock_sweeps_each_business_morning_on_the_way():
 def test_the_renderer_lists_what_the_bot_uses_and_flags_anything_else():
     k = known()
     assert {"section", "context", "divider", "header", "actions", "image", "input"} <= k["blocks"]
-    assert {"button", "overflow", "static_select", "users_select", "datepicker", "timepicker", "checkboxes"} <= k["elements"]
+    assert {"button", "overflow", "static_select", "users_select", "datepicker", "timepicker", "checkboxes"} <= k[
+        "elements"
+    ]
     assert unknown_in([{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]) == []
     assert unknown_in([{"type": "rich_text", "elements": []}]) == ["blocks/0: block 'rich_text'"]
     assert unknown_in([{"type": "actions", "elements": [{"type": "workflow_button", "action_id": "t"}]}]) == [

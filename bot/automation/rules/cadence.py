@@ -20,8 +20,9 @@ Renewal-risk flags (rule renewal_risk, DM to the ongoing CSM, as they appear):
 - subject "slow-<review subject>": a check-in or business review not acted on `SLOW_REVIEW_DAYS`
   business days after its reminder, "acted on" meaning the ongoing CSM has done anything in the
   shared channel since the reminder's day (period: the review's due date);
-- usage declining: there is no product-usage trend in the store yet; `usage_declining` is where it
-  plugs in, and yields nothing today.
+- subject "usage_declining": the product's weekly active users over the last `USAGE_TREND_WEEKS`
+  weeks fell from their peak by the playbook's `adoption_decline_percent` or more (the same
+  classification as the adoption trend; period: the ISO week, so at most one flag a week while it lasts).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from bot.automation.rules.local_time import LocalTime, local_time_for
 from bot.core.domain import OnboardingStatus
 from bot.core.notices import Audience, Notice, Rule
+from bot.value.metrics import TrendKind, UsageDay, trend, weekly_series
+from bot.value.usage import WEEKLY_ACTIVE
 from store import account_handoffs as rows_of
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ RENEWAL_LEAD_DAYS = {1: 60, 2: 60, 3: 90}
 ESCALATIONS_FLAGGED = 2
 ESCALATIONS_WINDOW_DAYS = 90
 SLOW_REVIEW_DAYS = 5
+USAGE_TREND_WEEKS = 8
 RATINGS_SHOWN = 3
 
 
@@ -107,6 +111,10 @@ def account_cadence(
         ratings[r.onboarding_id].append(r)
     scores = {s.onboarding_id: s for s in rows_of.latest_scores(conn, ids)}
     acted = rows_of.last_vendor_activity(conn, ids)
+    usage: dict[int, list[Any]] = defaultdict(list)
+    usage_since = (now - timedelta(weeks=USAGE_TREND_WEEKS, days=1)).date()
+    for u in rows_of.metric_since(conn, ids, WEEKLY_ACTIVE, usage_since):
+        usage[u.onboarding_id].append(u)
     left: dict[int, list[Any]] = defaultdict(list)
     for row in rows_of.champions_left(conn, ids):
         left[row.onboarding_id].append(row)
@@ -116,7 +124,7 @@ def account_cadence(
         numbers = _numbers(a, escalations[a.id], ratings[a.id], scores.get(a.id), since)
         notices += _reminders(a, local, numbers, acted)
         notices += _risks(a, local, escalations[a.id], since, left[a.id])
-        notices += usage_declining(a, local)
+        notices += usage_declining(a, local, usage[a.id], settings_for(a.playbook_key))
     return notices
 
 
@@ -187,6 +195,16 @@ def _risks(a: Any, local: LocalTime, escalations: list[Any], since: date, left: 
         yield _notice(a, local, Rule.RENEWAL_RISK, signal, day.isoformat(), facts, signal.replace("_", " "))
 
 
-def usage_declining(a: Any, local: LocalTime) -> Iterator[Notice]:
-    """The usage-declining flag: to be fed by a product-usage trend once the store holds one."""
-    return iter(())
+def usage_declining(a: Any, local: LocalTime, usage: list[Any], settings: RuleSettings) -> Iterator[Notice]:
+    """Weekly active users of the last weeks, classified like the adoption trend: declining flags it."""
+    start = local.today - timedelta(weeks=USAGE_TREND_WEEKS)
+    days = [UsageDay(u.day, weekly_active=u.value) for u in usage if start <= u.day <= local.today]
+    found = trend(weekly_series(days, start, local.today), settings)
+    if found.kind is not TrendKind.DECLINING:
+        return
+    year, week, _ = local.today.isocalendar()
+    facts = {"customer_name": a.customer_name, "renewal_on": a.renewal_on.isoformat(), "signal": "usage_declining",
+             "peak": found.peak, "last": found.last, "below_peak_percent": found.below_peak_percent,
+             "weeks": USAGE_TREND_WEEKS}  # fmt: skip
+    why = f"weekly active users {found.below_peak_percent}% below their peak"
+    yield _notice(a, local, Rule.RENEWAL_RISK, "usage_declining", f"{year}-W{week:02d}", facts, why)
