@@ -12,17 +12,19 @@ from bot.core.domain import OnboardingStatus, Side
 from store.bulk import upsert
 from store.models import Activity, AdoptionSnapshot, Onboarding, UsageRecord, table_of
 
-RUNNING = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
+# Usage is taken for an account from its setup to its renewal: after the handoff to the ongoing CSM
+# it feeds the renewal-risk watch.
+TRACKED = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value, OnboardingStatus.HANDED_OFF.value)
 
 
 def onboardings_by_account(session: Session, account_ids: Iterable[str]) -> dict[str, list[int]]:
-    """The running onboardings (set up or live) of each account id; an id with none is left out."""
+    """The tracked onboardings (set up, live or handed over) of each account id; an id with none is left out."""
     wanted = sorted(set(account_ids))
     if not wanted:
         return {}
     rows = session.exec(
         select(Onboarding.external_account_id, Onboarding.id).where(
-            col(Onboarding.external_account_id).in_(wanted), col(Onboarding.status).in_(RUNNING)
+            col(Onboarding.external_account_id).in_(wanted), col(Onboarding.status).in_(TRACKED)
         )
     ).all()
     found: dict[str, list[int]] = {}
@@ -33,9 +35,9 @@ def onboardings_by_account(session: Session, account_ids: Iterable[str]) -> dict
 
 
 def account_holder(session: Session, account_id: str) -> Onboarding | None:
-    """The running onboarding that already has this account id, if any."""
+    """The tracked onboarding that already has this account id, if any."""
     return session.exec(
-        select(Onboarding).where(Onboarding.external_account_id == account_id, col(Onboarding.status).in_(RUNNING))
+        select(Onboarding).where(Onboarding.external_account_id == account_id, col(Onboarding.status).in_(TRACKED))
     ).first()
 
 

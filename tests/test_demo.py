@@ -99,6 +99,10 @@ def test_the_script_writes_a_transcript_with_every_kind_of_post_all_sent_signed_
     assert [p for _, m in posts for p in unknown_in(m.get("blocks"))] == []
     assert any("handed the deal over" in line for line in state["script"])
     assert any("silent week" in line for line in state["script"])
+    assert any("usage (HTTP 200)" in line for line in state["script"]), "the product reported its usage"
+    assert "Value report · Northwind Traders" in shared, "the value report, posted from its preview"
+    charts = [f for m in shared_posts for f in m.get("files") or []]
+    assert [f["mimetype"] for f in charts] == ["image/png"], "its chart, shared through the upload flow"
 
 
 def test_a_request_the_sandbox_did_not_sign_is_refused_by_the_bot():

@@ -130,7 +130,7 @@ def test_a_malformed_report_lists_every_problem_and_writes_none_of_it(harness: H
         status, body = post(harness, unknown)
         assert status == 400
         assert body["problems"] == [
-            "records[1]: account 'globex-1' belongs to no running onboarding; "
+            "records[1]: account 'globex-1' belongs to no onboarding being set up, live or handed over; "
             "set it with `/onboard account-id <customer> globex-1`"
         ]
         assert post(harness, None, raw=b"{not json")[1] == {"ok": False, "problems": ["the body is not JSON (UTF-8)"]}
@@ -244,7 +244,7 @@ def test_a_csv_with_bad_lines_is_reported_by_line_and_imports_nothing(harness: H
     assert err.splitlines() == [
         "usage.csv: line 3, weekly_active_users: must be a whole number from 0 to 10000000",
         "usage.csv: line 4, date: must be a date such as 2026-05-04",
-        "usage.csv: line 6: account 'globex-9' belongs to no running onboarding; "
+        "usage.csv: line 6: account 'globex-9' belongs to no onboarding being set up, live or handed over; "
         "set it with `/onboard account-id <customer> globex-9`",
         "usage.csv: line 7: has 4 cells, the header has 5",
         "4 problem(s); nothing was imported; fix them, or pass --skip-bad",

@@ -21,6 +21,8 @@ def serve(port: int = 8080, *, open_browser: bool = False, out=sys.stdout) -> in
     page = None
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop cleans up like Ctrl-C
+        # Ctrl-C stops it even when started from a shell that ignores SIGINT in background jobs.
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         sandbox.start()
         try:

@@ -13,12 +13,15 @@ import base64
 import copy
 import dataclasses
 import itertools
+import json
 import logging
 import secrets
 import shutil
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -130,6 +133,8 @@ class Sandbox:
         self.fake = FakeSlack(vendor_team_id=world.VENDOR_TEAM, bot_token="xoxb-sandbox-" + secrets.token_hex(8))
         self.fake.ts_clock = self.clock.timestamp
         self.signing_secret = secrets.token_hex(16)
+        self.usage_token = secrets.token_hex(16)  # the sample product reports usage with it
+        self.usage_url = ""
         self.calls: list[Call] = []  # every Web API call the bot made, in order
         self.modals: dict[str, list[Modal]] = {}  # user id -> their stack of open views
         self.ephemerals: dict[str, list[dict[str, Any]]] = {}  # user id -> what only they saw
@@ -151,6 +156,7 @@ class Sandbox:
         from bot.runtime.app import build_services, create_app
         from bot.runtime.config import Settings
         from bot.runtime.server import EVENTS_PATH, make_server, make_wsgi
+        from bot.runtime.usage_api import usage_front
         from store.db import make_engine
         from store.migrate import upgrade
 
@@ -169,7 +175,7 @@ class Sandbox:
                 database_url=f"sqlite:///{self._tmp / 'sandbox.db'}",
                 default_timezone=world.CUSTOMER_TZ,
                 playbooks_dir=None,
-            )
+            ).model_copy(update={"usage_token": self.usage_token})
             engine = make_engine(settings.database_url)
             self._stoppers.append(engine.dispose)
             upgrade(engine)
@@ -177,7 +183,9 @@ class Sandbox:
             self._listeners = _Listeners()
             self._stoppers.append(partial(self._listeners.shutdown, wait=True))
             app = create_app(self.services, listener_executor=self._listeners)
-            server = make_server(make_wsgi(app, engine), host="127.0.0.1", port=0, threads=4)
+            front = make_wsgi(app, engine, usage_front(self.services))
+            server = make_server(front, host="127.0.0.1", port=0, threads=4)
+            self.usage_url = f"http://127.0.0.1:{server.effective_port}/api/usage"
             stopping = threading.Event()
             thread = threading.Thread(target=_serve_until, args=(server, stopping), name="demo-bot", daemon=True)
             thread.start()
@@ -320,6 +328,22 @@ class Sandbox:
         return str(self.fake.channels.get(channel, {}).get("name") or channel)
 
     # -- what people do ----------------------------------------------------------------------
+    def report_usage(self, records: list[dict[str, Any]]) -> int:
+        """Send a usage report to the bot as the vendor's product would: `POST /api/usage`, with the token."""
+        body = json.dumps({"records": records}).encode()
+        request = urllib.request.Request(
+            self.usage_url,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {self.usage_token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            log.warning("the usage report was refused (%s): %s", exc.code, exc.read()[:500])
+            return int(exc.code)
+
     def command(self, user: str, channel: str, text: str) -> Reply:
         """`/onboard <text>` typed by `user` in `channel`."""
         p = self._who(user)

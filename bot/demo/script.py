@@ -250,9 +250,48 @@ def onboarding_days(play: Play) -> None:
     play.say(f"the script stopped after {play.elapsed_days:.0f} days")
 
 
+ACCOUNT_ID = "northwind-001"
+SEATS = 60
+
+
+def value_report(play: Play) -> None:
+    """The product reports its usage; the CSM previews the value report and posts it with its chart."""
+    sb = play.sandbox
+    sb.command(world.CSM.id, world.INTERNAL_CHANNEL, f"account-id {world.CUSTOMER_NAME} {ACCOUNT_ID}")
+    today = sb.clock.now().date()
+    weeks = 10
+    records = [
+        {"account_id": ACCOUNT_ID, "date": (today - timedelta(weeks=weeks - 1 - i)).isoformat(),
+         "provisioned_seats": SEATS, "daily_active_users": 15 + 3 * i, "weekly_active_users": 22 + 4 * i}
+        for i in range(weeks)
+    ]  # fmt: skip
+    status = sb.report_usage(records)
+    play.say(f"the product reported {weeks} weeks of usage (HTTP {status})")
+    sb.command(world.CSM.id, world.SHARED_CHANNEL, "report")
+    preview = next(
+        (e for e in reversed(sb.ephemerals.get(world.CSM.id, [])) if any(
+            el.get("action_id") == "report.post" for b in e["blocks"] if b.get("type") == "actions"
+            for el in b.get("elements", []))),
+        None,
+    )  # fmt: skip
+    if preview is None:
+        play.say("the value report preview did not come")
+        return
+    button = next(
+        el for b in preview["blocks"] if b.get("type") == "actions" for el in b["elements"]
+        if el.get("action_id") == "report.post"
+    )  # fmt: skip
+    block = next(b for b in preview["blocks"] if button in b.get("elements", []))
+    action = {"type": "button", "action_id": button["action_id"], "block_id": block.get("block_id", "auto"),
+              "value": button.get("value"), "text": button.get("text")}  # fmt: skip
+    sb.click(world.CSM.id, action, channel=world.SHARED_CHANNEL, ephemeral=preview["id"])
+    play.say("Casey (CSM) previewed the value report and posted it, with its chart")
+
+
 Step = Callable[[Play], Any]
-# The value report, once the bot sends one, is one more step here.
-STEPS: list[Step] = [handoff, gate, first_looks, start_first, block_one, silent_week, unblock, onboarding_days]
+STEPS: list[Step] = [
+    handoff, gate, first_looks, start_first, block_one, silent_week, unblock, onboarding_days, value_report,
+]  # fmt: skip
 
 
 def play_script(sandbox: Sandbox, *, days: int = 90, playbook: str | None = None) -> Play:

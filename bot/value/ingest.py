@@ -74,7 +74,7 @@ def ingest(
             if not found:
                 problems.setdefault(
                     r.where,
-                    f"{r.where}: account '{r.account_id}' belongs to no running onboarding; "
+                    f"{r.where}: account '{r.account_id}' belongs to no onboarding being set up, live or handed over; "
                     f"set it with `/onboard account-id <customer> {r.account_id}`",
                 )
             elif len(found) > 1:
