@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,7 +110,30 @@ def _parser() -> argparse.ArgumentParser:
         "--skip-bad", action="store_true", help="import the good lines and name the bad ones (default: import nothing)"
     )
     usage_import.set_defaults(run=cmd_usage_import)
+    metrics = sub.add_parser("metrics", help="the team's onboarding numbers against their targets")
+    metrics.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    metrics.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                         help="only onboardings signed on or after this day")  # fmt: skip
+    metrics.add_argument("--by", choices=("tier", "csm", "playbook"), help="one group per tier, CSM or playbook")
+    metrics.set_defaults(run=cmd_metrics)
     return parser
+
+
+def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.planning.playbook import load_playbooks
+    from bot.value.portfolio import By, grouped, numbers
+    from messages.metrics import as_csv, as_json, as_table
+
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        found = numbers(engine, datetime.now(UTC), load_playbooks(settings.playbooks_dir), since=args.since)
+    finally:
+        engine.dispose()
+    groups = grouped(found, By(args.by) if args.by else By.ALL)
+    render = {"table": as_table, "csv": as_csv, "json": as_json}[args.format]
+    sys.stdout.write(render(groups))
+    return 0
 
 
 def _minutes(raw: str) -> float:
