@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import OnboardingRef
 from bot.core.text import problem
-from bot.onboarding.lookup import find
+from bot.onboarding.lookup import Found, find
 from bot.runtime.services import Services
 from bot.slack import publish
 from bot.slack.value_report import facts_of, post_report
@@ -23,6 +23,17 @@ USAGE = "/onboard account-id <customer> <account id>"
 REFUSED = "Only the vendor's team can post value reports."
 
 
+def _not_one(found: Found, name: str, next_step: str) -> str | None:
+    """Why `name` names no single onboarding, with what to do instead; None when it names one."""
+    if found.several:
+        names = ", ".join(esc(n) for n in found.several[:10])
+        return f"Several onboardings match “{esc(name)}”: {names}. Use more of the name."
+    if found.record is None:
+        hint = f"No onboarding matches “{esc(name)}”." if name else "This channel has no onboarding."
+        return f"{hint} {next_step}"
+    return None
+
+
 def register(app: App, services: Services, router: CommandRouter) -> None:
     def account_id(call: CommandCall) -> None:
         if len(call.args) < 2:
@@ -33,46 +44,31 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             )
             return
         name, account = " ".join(call.args[:-1]).strip(), call.args[-1].strip()
+        call.ack()  # the look-up and the write come after: answered through the command's response_url
         found = find(services.engine, channel_id=call.command.get("channel_id", ""), name=name)
-        if found.several:
-            names = ", ".join(esc(n) for n in found.several[:10])
-            call.ack(
-                response_type="ephemeral",
-                text=f"Several onboardings match “{esc(name)}”: {names}. Use more of the name.",
-            )
+        if refused := _not_one(found, name, "`/onboard list` shows yours."):
+            call.respond(response_type="ephemeral", text=refused)
             return
-        if found.record is None:
-            call.ack(
-                response_type="ephemeral",
-                text=f"No onboarding matches “{esc(name)}”. `/onboard list` shows yours.",
-            )
-            return
+        assert found.record is not None
         outcome = set_account_id(
             services.engine, found.record.id, account, actor=call.user_id, now=services.clock.now()
         )
-        call.ack(response_type="ephemeral", text=esc(outcome.message))
+        call.respond(response_type="ephemeral", text=esc(outcome.message))
 
     def report(call: CommandCall) -> None:
         name = " ".join(call.args).strip()
+        call.ack()  # the report reads the store and the usage: answered through the command's response_url
         found = find(services.engine, channel_id=call.command.get("channel_id", ""), name=name)
-        if found.several:
-            names = ", ".join(esc(n) for n in found.several[:10])
-            call.ack(
-                response_type="ephemeral",
-                text=f"Several onboardings match “{esc(name)}”: {names}. Use more of the name.",
-            )
+        if refused := _not_one(found, name, "Try `/onboard report <customer>`."):
+            call.respond(response_type="ephemeral", text=refused)
             return
-        if found.record is None:
-            hint = f"No onboarding matches “{esc(name)}”." if name else "This channel has no onboarding."
-            call.ack(response_type="ephemeral", text=f"{hint} Try `/onboard report <customer>`.")
-            return
+        assert found.record is not None
         facts = facts_of(services, found.record.id, services.clock.now())
         if facts is None:
-            call.ack(response_type="ephemeral", text="This onboarding no longer exists.")
+            call.respond(response_type="ephemeral", text="This onboarding no longer exists.")
             return
-        templates = services.templates
-        blocks = value_report.report_blocks(templates, facts, preview=True)
-        call.ack(response_type="ephemeral", text=value_report.report_text(facts), blocks=blocks)
+        blocks = value_report.report_blocks(services.templates, facts, preview=True)
+        call.respond(response_type="ephemeral", text=value_report.report_text(facts), blocks=blocks)
 
     @on_action(app, services, Action.REPORT_POST, OnboardingRef, vendor_only=True)
     def post(i: Interaction[OnboardingRef]) -> None:
@@ -102,11 +98,11 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
         if wrong := problem(text, value_report.INTRO_MAX, multiline=True):
             s.refuse(wrong, Field.REPORT_TEXT)
             return
+        s.ack()  # the text is fine: close the form, then post and say how it went
         record = publish.fresh_record(services.engine, s.payload.onboarding_id)
         if record is None:
-            s.refuse("This onboarding no longer exists; nothing was posted.", Field.REPORT_TEXT)
+            publish.tell(services, s.actor.user_id, None, "This onboarding no longer exists; nothing was posted.")
             return
-        s.ack()
         told = post_report(
             services,
             record.id,

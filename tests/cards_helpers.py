@@ -82,3 +82,14 @@ def button_values(message: dict[str, Any], action_id: str) -> list[str]:
             if element.get("action_id") == action_id:
                 values.append(element.get("value"))
     return values
+
+
+def command_answer(h: Harness, text: str, **kw) -> dict[str, Any]:
+    """Send `/onboard <text>` and return its answer: the ack's own body when it has one (a refusal
+    that needs no look-up), else what came through the command's response_url after the ack."""
+    before = len(h.fake.calls_to("response_url"))
+    reply = h.slack.command(text, **kw)
+    assert reply.status == 200, reply.text
+    if reply.text:
+        return reply.json
+    return h.fake.wait_for("response_url", count=before + 1).args

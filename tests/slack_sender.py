@@ -11,20 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bot.demo.requests import sign
+from bot.demo.requests import Reply, sign
+
+__all__ = ["Reply", "SlackSender", "sign"]
 
 _ids = itertools.count(1)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    @property
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.text) if self.text else {}
 
 
 @dataclass

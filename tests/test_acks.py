@@ -144,3 +144,19 @@ def test_a_failure_in_the_work_after_the_ack_is_logged_and_told(harness, monkeyp
     harness.settle()
     assert "listener failed: RuntimeError" in caplog.text
     assert milestone(harness, ob.id, "intake_received").version == r.version
+
+
+def test_the_value_commands_are_acknowledged_before_they_read_the_store(harness):
+    with freeze_time("2026-05-01 15:00:00", tick=True):
+        HandoffFlow(harness).complete()
+    answered = len(harness.fake.calls_to("response_url"))
+    with milestones_locked(harness.engine, LOCK_FOR):
+        replies = [
+            _timed(lambda: harness.slack.command('account-id "Acme Corp" acme-7', user_id=VENDOR_CSM)),
+            _timed(lambda: harness.slack.command("report", user_id=VENDOR_CSM, channel_id=SHARED_CHANNEL)),
+        ]
+    for reply, took in replies:
+        assert reply.status == 200 and took < ACK_WITHIN and not reply.text
+    harness.settle()
+    answers = [c.args for c in harness.fake.calls_to("response_url")[answered:]]
+    assert len(answers) == 2 and all(a["response_type"] == "ephemeral" for a in answers)

@@ -19,7 +19,7 @@ from bot.runtime.usage_api import MAX_USAGE_BYTES, USAGE_PATH, authorised, usage
 from bot.slack import publish
 from store.db import session_scope
 from store.models import Activity, AdoptionSnapshot, AuditEntry, Milestone, Onboarding, UsageRecord
-from tests.cards_helpers import card, milestone, shown, start_onboarding
+from tests.cards_helpers import card, command_answer, milestone, shown, start_onboarding
 from tests.conftest import SHARED_CHANNEL, USAGE_TOKEN, VENDOR_CSM, Harness
 
 NOW = "2026-05-20 14:00:00"
@@ -41,8 +41,8 @@ def post(h: Harness, body: Any, token: str | None = USAGE_TOKEN, raw: bytes | No
 
 def with_account(h: Harness, account: str = "acme-42") -> Onboarding:
     ob = start_onboarding(h)
-    reply = h.slack.command(f'account-id "Acme Corp" {account}', user_id=VENDOR_CSM)
-    assert "now count for Acme Corp" in reply.json["text"], reply.text
+    answer = command_answer(h, f'account-id "Acme Corp" {account}', user_id=VENDOR_CSM)
+    assert "now count for Acme Corp" in answer["text"], answer
     return ob
 
 
@@ -200,12 +200,12 @@ def test_the_key_event_completes_its_milestone_as_done_by_the_product(harness: H
 
 def test_an_account_id_is_checked_and_belongs_to_one_onboarding(harness: Harness):
     with_account(harness)
-    reply = harness.slack.command('account-id "Acme Corp" "<!here> x"', user_id=VENDOR_CSM)
-    assert "An account id is up to 100 letters" in reply.json["text"]
-    reply = harness.slack.command("account-id acme-42", user_id=VENDOR_CSM)
-    assert "Give the customer and the product's account id" in reply.json["text"]
-    reply = harness.slack.command('account-id "Nobody Inc" x-1', user_id=VENDOR_CSM)
-    assert "No onboarding matches" in reply.json["text"]
+    answer = command_answer(harness, 'account-id "Acme Corp" "<!here> x"', user_id=VENDOR_CSM)
+    assert "An account id is up to 100 letters" in answer["text"]
+    answer = command_answer(harness, "account-id acme-42", user_id=VENDOR_CSM)
+    assert "Give the customer and the product's account id" in answer["text"]
+    answer = command_answer(harness, 'account-id "Nobody Inc" x-1', user_id=VENDOR_CSM)
+    assert "No onboarding matches" in answer["text"]
     with session_scope(harness.engine) as s:
         assert s.exec(select(Onboarding.external_account_id)).all() == ["acme-42"]
         assert s.exec(select(Milestone)).first() is not None

@@ -17,6 +17,7 @@ from bot.core.ids import Action, Field, View
 from bot.core.payloads import OnboardingRef
 from store.db import session_scope
 from store.models import AuditEntry, Onboarding
+from tests.cards_helpers import command_answer
 from tests.conftest import CUSTOMER_CHAMPION, SHARED_CHANNEL, VENDOR_CSM, Harness
 from tests.test_usage_api import post, with_account
 
@@ -55,9 +56,7 @@ def live_with_usage(h: Harness) -> int:
 
 def preview(h: Harness) -> dict:
     with freeze_time(NOW):
-        reply = h.slack.command('report "Acme Corp"', user_id=VENDOR_CSM)
-    assert reply.status == 200
-    return reply.json
+        return command_answer(h, 'report "Acme Corp"', user_id=VENDOR_CSM)
 
 
 def test_the_preview_shows_the_numbers_against_the_success_criteria(harness: Harness):
