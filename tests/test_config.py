@@ -11,6 +11,9 @@ ALL_VARS = [
     "ONBOARD_DEFAULT_TIMEZONE",
     "ONBOARD_PLAYBOOKS_DIR",
     "ONBOARD_LOG_LEVEL",
+    "ONBOARD_USAGE_TOKEN",
+    "ONBOARD_TEMPLATES_DIR",
+    "ONBOARD_DELIVERY_IN_FLIGHT",
 ]
 
 
@@ -75,3 +78,21 @@ def test_dotenv_file_is_read(tmp_path):
     s = load_settings()
     assert s.database_url == "postgresql://db.internal/onboard"
     assert s.default_timezone == "Europe/Berlin"
+
+
+def test_every_setting_can_be_given_by_its_field_name(tmp_path):
+    token = "a-long-random-usage-token"
+    s = load_settings(
+        usage_token=token,
+        log_level="DEBUG",
+        delivery_in_flight=3,
+        templates_dir=tmp_path,
+        default_timezone="Europe/Berlin",
+    )
+    assert (s.usage_token, s.log_level, s.delivery_in_flight) == (token, "DEBUG", 3)
+    assert (s.templates_dir, s.default_timezone) == (tmp_path, "Europe/Berlin")
+
+
+def test_a_field_name_is_checked_like_its_variable():
+    with pytest.raises(ConfigError, match="ONBOARD_USAGE_TOKEN is invalid: must be at least 16 characters"):
+        load_settings(usage_token="short")

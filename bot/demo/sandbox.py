@@ -175,7 +175,8 @@ class Sandbox:
                 database_url=f"sqlite:///{self._tmp / 'sandbox.db'}",
                 default_timezone=world.CUSTOMER_TZ,
                 playbooks_dir=None,
-            ).model_copy(update={"usage_token": self.usage_token})
+                usage_token=self.usage_token,
+            )
             engine = make_engine(settings.database_url)
             self._stoppers.append(engine.dispose)
             upgrade(engine)

@@ -29,7 +29,7 @@ def _env(name: str):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     slack_bot_token: Annotated[str | None, _env("SLACK_BOT_TOKEN")] = None
     slack_signing_secret: Annotated[str | None, _env("SLACK_SIGNING_SECRET")] = None
