@@ -279,10 +279,11 @@ def signoff_card(
         out.append(b.context(f"30-day review: {_day(ob.review_30d_on)}"))
     out.extend(adoption or [])
     buttons = []
-    if not ob.sponsor_signed_at and not waiting:
-        buttons.append(
-            b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary")
-        )
+    if not ob.sponsor_signed_at:
+        if not waiting:  # nothing to press for anyone until the stage's other criteria are met
+            buttons.append(
+                b.button("Sign off go-live", Action.SIGNOFF_SPONSOR, OnboardingRef(ob.id).encode(), style="primary")
+            )
     elif not ob.csm_countersigned_at:
         who_csm = b.mention(csm_id) if csm_id else "The CSM"
         out.append(b.context(f"{who_csm} countersigns next."))

@@ -191,6 +191,8 @@ def test_sign_off_waits_for_the_go_live_work_it_rests_on(harness):
     signoff = card(harness, ob.id, "signoff")
     waiting = shown(harness, signoff)
     assert not button_values(waiting, Action.SIGNOFF_SPONSOR), "no sign-off before UAT, baseline and IT work"
+    assert not button_values(waiting, Action.SIGNOFF_CSM), "nor a countersignature with nothing to countersign"
+    assert "countersigns next" not in as_text(waiting)
     text = as_text(waiting)
     assert "Sign-off opens once this is done" in text
     assert "Acceptance test passed, success baseline recorded" in text and "30-day review on the calendar" in text
