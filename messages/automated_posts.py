@@ -12,8 +12,9 @@ Facts read, by rule:
     (due_soon, overdue,   a MilestoneRef: Mark done / Mark blocked, Confirm / Not yet… while it waits
     blocked, kickoff_     for the customer, Unblock on an escalation), title, due_on, status,
     recap_missing)        customer_owner, vendor_owner
-    sign-off nudges     signoff, sponsor, sponsor_reminded, card_channel / card_ts (no milestone
-                        buttons; the vendor's note offers "Remind in the shared channel")
+    sign-off nudges     signoff, sponsor, sponsor_reminded, signoff_state, card_channel / card_ts (no
+                        milestone buttons; while the sign-off is open, the vendor's note offers "Remind
+                        in the shared channel")
     due_soon            business_days_left
     overdue             days_overdue
     blocked, shared     days_blocked, blocked_reason, executive_sponsor, unblock_call_hours, unblock_call_by
@@ -201,7 +202,14 @@ def _signoff(row: Notification, f: dict[str, Any], late: bool) -> str:
         when = f"was due {day}{ago}" if day else "is past its due date"
     else:
         when = f"is due {day}" if day else "is due soon"
-    if f.get("sponsor_reminded"):
+    if f.get("signoff_state") == "waiting":
+        told = (
+            f"It can't be signed yet: the go-live work on {card} comes first, so I haven't reminded {sponsor}. "
+            "Finish what the card lists, and I'll remind them once it's theirs to sign."
+        )
+    elif f.get("signoff_state") == "countersign":
+        told = f"{sponsor} has signed off; your countersignature on {card} is what's left."
+    elif f.get("sponsor_reminded"):
         told = (
             f"I reminded {sponsor} in a direct message, with a link to {card}; nothing was said in the shared "
             "channel. Post a reminder there only if you think it helps."
@@ -557,7 +565,13 @@ def controls(row: Notification) -> dict[str, Any] | None:
         return None
     elements = _milestone_buttons(row, f)
     vendor = who is Standing.VENDOR_TEAM
-    if f.get("signoff") and vendor and f.get("card_channel") and rule in (Rule.DUE_SOON, Rule.OVERDUE):
+    if (
+        f.get("signoff")
+        and vendor
+        and f.get("card_channel")
+        and f.get("signoff_state", "open") == "open"
+        and rule in (Rule.DUE_SOON, Rule.OVERDUE)
+    ):
         elements.append(b.button("Remind in the shared channel", Action.SIGNOFF_REMIND, ref.encode()))
     if (
         row.urgent

@@ -25,6 +25,8 @@ from bot.onboarding.handoff import Contact, HandoffDraft
 from bot.onboarding.start import create_onboarding
 from bot.planning.playbook import load_playbooks
 from bot.planning.timeline import plan_onboarding
+from messages.automated_posts import render_notice
+from store import outbox
 from store.db import session_scope
 from store.models import (
     ALL_TABLES,
@@ -32,6 +34,7 @@ from store.models import (
     Escalation,
     HealthSnapshot,
     Milestone,
+    Notification,
     Onboarding,
     Person,
     PostedCard,
@@ -1004,7 +1007,10 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
 def test_signoff_reminders_go_to_the_sponsor_in_private_and_to_the_csm_never_to_the_shared_channel(clean_db):
     def build(s):
         ob = add_onboarding(s)
-        signoff = add_milestone(s, ob, "go_live_signed", MONDAY - timedelta(days=3), customer_owner="executive_sponsor")
+        ob.stage = "go_live"
+        signoff = add_milestone(
+            s, ob, "go_live_signed", MONDAY - timedelta(days=3), customer_owner="executive_sponsor", stage="go_live"
+        )
         add_milestone(s, ob, "review_booked", MONDAY - timedelta(days=3), customer_owner="executive_sponsor")
         s.add(PostedCard(onboarding_id=ob.id, kind="signoff", channel_id=SHARED, ts="1777900000.000100"))
         assert signoff.key == DEFAULT_SETTINGS.signoff_milestone
@@ -1019,12 +1025,46 @@ def test_signoff_reminders_go_to_the_sponsor_in_private_and_to_the_csm_never_to_
     assert Audience.SHARED in {n.audience for n in notices if n.subject == "review_booked"}
 
 
+@pytest.mark.parametrize(
+    ("stage", "open_work", "signed", "state"),
+    [
+        ("training", False, False, "waiting"),  # the go-live stage hasn't started: there is no card to sign
+        ("go_live", True, False, "waiting"),  # the acceptance test is still open
+        ("go_live", False, True, "countersign"),  # the sponsor signed; the CSM's countersignature is left
+    ],
+)
+def test_the_sponsor_is_reminded_only_while_the_sign_off_is_theirs_to_give(clean_db, stage, open_work, signed, state):
+    def build(s):
+        ob = add_onboarding(s)
+        ob.stage = stage
+        if signed:
+            ob.sponsor_signed_at, ob.sponsor_signed_by = at(MONDAY) - timedelta(days=1), SPONSOR
+        add_milestone(
+            s, ob, "go_live_signed", MONDAY - timedelta(days=2), customer_owner="executive_sponsor", stage="go_live"
+        )
+        if open_work:
+            add_milestone(s, ob, "uat_passed", MONDAY - timedelta(days=4), stage="go_live")
+        s.add(PostedCard(onboarding_id=ob.id, kind="signoff", channel_id=SHARED, ts="1777900000.000100"))
+
+    notices = single(clean_db, build, at(MONDAY), Rule.OVERDUE, playbooks=PLAYBOOKS)
+    [n] = [n for n in notices if n.subject == "go_live_signed"]
+    assert (n.audience, n.recipient) == (Audience.DM, CSM)
+    assert (n.facts["signoff_state"], n.facts["sponsor_reminded"]) == (state, False)
+    posted = render_notice(Notification(**outbox.row_values(n), id=1))
+    words = json.dumps(posted.blocks)
+    assert ("haven't reminded" in words) if state == "waiting" else ("countersignature" in words)
+    assert "Remind in the shared channel" not in words
+
+
 def test_a_sponsor_not_in_slack_is_not_reminded_and_the_csm_is_told(clean_db):
     people = (*VENDOR_PEOPLE, ("executive_sponsor", "Sam Sponsor", None), *CUSTOMER_PEOPLE[2:])
 
     def build(s):
         ob = add_onboarding(s, people=people)
-        add_milestone(s, ob, "go_live_signed", MONDAY + timedelta(days=1), customer_owner="executive_sponsor")
+        ob.stage = "go_live"
+        add_milestone(
+            s, ob, "go_live_signed", MONDAY + timedelta(days=1), customer_owner="executive_sponsor", stage="go_live"
+        )
 
     [n] = single(clean_db, build, at(MONDAY), Rule.DUE_SOON, playbooks=PLAYBOOKS)
     assert (n.audience, n.recipient, n.facts["sponsor_reminded"], n.facts["sponsor"]) == (

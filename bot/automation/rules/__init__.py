@@ -35,8 +35,9 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
 - overdue (subject = milestone key, period = the customer's local date; same two audiences):
   milestone facts, days_overdue.
 - due_soon and overdue of the go-live sign-off (`signoff_milestone`): never SHARED; CUSTOMER_DM to
-  the sponsor (when in Slack) and DM to the vendor-side owner, with signoff (True), sponsor,
-  sponsor_reminded, card_channel and card_ts (the sign-off card, when posted).
+  the sponsor (when in Slack, and only while the sign-off is theirs to give) and DM to the
+  vendor-side owner, with signoff (True), sponsor, sponsor_reminded, signoff_state ("open",
+  "waiting" for the go-live work, "countersign"), card_channel and card_ts (the sign-off card, when posted).
 - blocked, SHARED to the executive sponsor (else the economic buyer), period "escalation-<id>":
   milestone facts, escalation_id, days_blocked, blocked_reason, unblocker, executive_sponsor,
   unblock_call_hours, unblock_call_by (local ISO datetime).

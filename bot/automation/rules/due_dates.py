@@ -12,7 +12,11 @@ The go-live sign-off (`signoff_milestone`) is the executive sponsor's to give, s
 call the sponsor out in the shared channel: the sponsor hears it in a direct message that links to
 the sign-off card, and the vendor-side owner (the CSM) hears that the sponsor was reminded, with a
 control to post a reminder in the shared channel should they judge it right (facts: signoff,
-sponsor, sponsor_reminded, and the card's card_channel / card_ts).
+sponsor, sponsor_reminded, signoff_state, and the card's card_channel / card_ts). The sponsor is
+reminded only while the sign-off is theirs to give (`signoff_state` "open": the go-live stage is
+current and none of its other milestones is still open); while it waits for the go-live work
+("waiting") or for the CSM's countersignature ("countersign"), only the vendor side hears it, told
+what is left.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from bot.automation.rules import facts
 from bot.automation.rules.account import Account, Route
-from bot.core.domain import MilestoneStatus, Role
+from bot.core.domain import MilestoneStatus, Role, Stage
 from bot.core.effects import CardKind
 from bot.core.notices import Notice, Rule
 
@@ -30,6 +34,7 @@ DONE, BLOCKED = MilestoneStatus.DONE.value, MilestoneStatus.BLOCKED.value
 DUE_SOON, OVERDUE = Rule.DUE_SOON, Rule.OVERDUE
 CSM, SPONSOR = Role.IMPLEMENTATION_CSM.value, Role.EXECUTIVE_SPONSOR.value
 SIGNOFF_CARD = CardKind.SIGNOFF.value
+GO_LIVE = Stage.GO_LIVE.value
 
 
 def nudges(account: Account) -> list[Notice]:
@@ -62,11 +67,13 @@ def nudges(account: Account) -> list[Notice]:
         said[extra] = count
         if m.key == signoff_key:
             sponsor = account.owner(m.customer_owner_id) or account.person(SPONSOR)
-            to_sponsor = account.customer_dm(sponsor)
+            state = _signoff_state(account, m)
+            to_sponsor = account.customer_dm(sponsor) if state == "open" else None
             said |= account.card(SIGNOFF_CARD) | {
                 "signoff": True,
                 "sponsor": facts.display(sponsor),
                 "sponsor_reminded": to_sponsor is not None,
+                "signoff_state": state,
             }
             if to_sponsor is not None:
                 to_them = dict(said, addressed=facts.display(sponsor))
@@ -84,6 +91,19 @@ def nudges(account: Account) -> list[Notice]:
             said["addressed"] = addressed
             out.append(account.notice(rule, m.key, period, route, said, why + ", to its vendor-side owner"))
     return out
+
+
+def _signoff_state(account: Account, signoff: Any) -> str:
+    """ "open" while the sponsor can sign off on the card; "waiting" for the go-live work (or the go-live
+    stage) first; "countersign" once the sponsor has signed and the CSM has not."""
+    ob = account.onboarding
+    if ob.sponsor_signed_at is not None:
+        return "countersign"
+    if ob.stage != GO_LIVE or any(
+        m.stage == GO_LIVE and m.status != DONE and m.id != signoff.id for m in account.milestones
+    ):
+        return "waiting"
+    return "open"
 
 
 def _vendor_route(account: Account, owner_id: int | None) -> tuple[str, Route | None]:
