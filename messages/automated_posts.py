@@ -347,6 +347,10 @@ HEALTH_PARTS = {
         "the executive sponsor's own activity in the last {days} days, against a target of {target}",
         "send the sponsor a three-line progress note and ask for fifteen minutes this week",
     ),
+    "voice": (
+        "how the customer rated {stage}: {mean} of 5 on average from {ratings} answer(s)",
+        "ask the people who rated it what went wrong, and agree one concrete change for the next stage",
+    ),
 }
 
 
