@@ -1,4 +1,4 @@
-"""The App Home: "my onboardings", "needs my attention" and the posts Slack refused, for the vendor's team."""
+"""The App Home: "my onboardings", my team's numbers, "needs my attention" and the posts Slack refused, for the vendor's team."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from bot.core.domain import Side
 from bot.core.ids import Action
 from bot.onboarding.home import home_of
 from bot.runtime.services import Services
+from bot.value.team_home import team_of
 from messages.home import home_view
+from messages.home_team import team_blocks
 
 
 def register(app: App, services: Services) -> None:
@@ -22,8 +24,10 @@ def register(app: App, services: Services) -> None:
         user = event["user"]
         if services.side_of(body.get("team_id")) is not Side.VENDOR:
             return
-        home = home_of(services.engine, user, services.clock.now())
-        client.views_publish(user_id=user, view=home_view(home, user, services.permalink))
+        now = services.clock.now()
+        home = home_of(services.engine, user, now)
+        team = team_blocks(team_of(services.engine, user, now, services.playbooks))
+        client.views_publish(user_id=user, view=home_view(home, user, services.permalink, team))
 
     @app.action(Action.OPEN_CARD)
     def open_card(ack: Ack) -> None:
