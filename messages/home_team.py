@@ -2,7 +2,8 @@
 worst onboardings first, each with a link to its shared channel.
 
 Built from `bot.value.team_home.TeamSummary`. A home view holds at most 100 blocks, so each summary
-shows its worst `TEAM_SHOWN` onboardings and says how many more there are and where to see them all.
+shows its worst `TEAM_SHOWN` onboardings and how many more there are, with "Show all": a modal of
+every one, worst first, `PAGE_SIZE` to a page.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.domain import Role, Stage
+from bot.core.ids import Action, View
+from bot.core.payloads import TeamPage
 from bot.value.portfolio import COMPLETION_TARGET_PERCENT, RATED, Group
 from bot.value.team_home import TeamLine, TeamSummary
 from messages import blocks as b
 
 TEAM_SHOWN = 10
+PAGE_SIZE = 40  # onboardings per page of "Show all" (a modal holds at most 100 blocks)
 NAMES_SHOWN = 5  # of the onboardings that miss a target, per target
 NAME_MAX = 60
 SCHEDULE_WORDS = {"behind": "Behind", "at_risk": "At risk", "on_track": "On track", "live": "Live"}
 STAGES = {stage.value for stage in Stage}
 TITLES = {Role.CSM_MANAGER: "My team's numbers", Role.IMPLEMENTATION_CSM: "My onboardings' numbers"}
+MODAL_TITLES = {Role.CSM_MANAGER: "My team", Role.IMPLEMENTATION_CSM: "My onboardings"}
 
 
 def team_blocks(summaries: Sequence[TeamSummary], *, shown: int = TEAM_SHOWN) -> list[dict[str, Any]]:
@@ -34,9 +39,33 @@ def team_blocks(summaries: Sequence[TeamSummary], *, shown: int = TEAM_SHOWN) ->
         out += [b.section(line_text(line)) for line in summary.lines[:shown]]
         left = len(summary.lines) - shown
         if left > 0:
-            out.append(b.context(f"…and {left} more, better placed than these. `onboard-bot metrics --by csm` "
-                                 "gives the numbers per CSM and names every onboarding that misses a target."))  # fmt: skip
+            show_all = b.button("Show all", Action.TEAM_ALL, TeamPage(summary.role, 0).encode())
+            out.append(b.section(f"…and {left} more, better placed than these.", accessory=show_all))
     return out
+
+
+def team_modal(summary: TeamSummary, page: int, *, size: int = PAGE_SIZE) -> dict[str, Any]:
+    """Every running onboarding of the summary, worst first, `size` to a page (`page` counts from 0)."""
+    pages = max(1, -(-len(summary.lines) // size))
+    page = min(max(page, 0), pages - 1)
+    shown = summary.lines[page * size : (page + 1) * size]
+    blocks: list[dict[str, Any]] = [
+        b.context(
+            f"Worst first: behind, at risk, then by health. Page {page + 1} of {pages}, "
+            f"{len(summary.lines)} onboardings set up or live."
+        ),
+        *(b.section(line_text(line)) for line in shown),
+    ]
+    if not shown:
+        blocks.append(b.section("No onboardings set up or live right now."))
+    moves = []
+    if page > 0:
+        moves.append(b.button("Previous", f"{Action.TEAM_PAGE}.previous", TeamPage(summary.role, page - 1).encode()))
+    if page + 1 < pages:
+        moves.append(b.button("Next", f"{Action.TEAM_PAGE}.next", TeamPage(summary.role, page + 1).encode()))
+    if moves:
+        blocks.append(b.actions(*moves))
+    return b.modal(View.TEAM_ALL, MODAL_TITLES[summary.role], blocks, close="Close")
 
 
 def _show(value: Any, unit: str = "") -> str:

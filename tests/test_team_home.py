@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from bot.core.domain import Role, Side
+from bot.core.ids import Action
+from bot.core.payloads import TeamPage
 from bot.planning.playbook import load_playbooks
 from bot.value.portfolio import numbers
 from bot.value.team_home import team_of
@@ -92,7 +94,7 @@ def _team_lines(view: dict, title: str) -> list[str]:
     for blk in blocks[start + 1 :]:
         if blk["type"] in ("divider", "header"):
             break
-        if blk["type"] == "section":
+        if blk["type"] == "section" and not blk["text"]["text"].startswith("…and"):
             lines.append(blk["text"]["text"])
     return lines
 
@@ -113,7 +115,7 @@ def test_a_managers_home_shows_the_team_worst_first_within_slacks_limits(harness
         assert text.startswith(f"<#C{i:05d}> *Customer {i:03d}* · Behind · Setup · health {_health(i)}"), text
     assert [int(t.split("health ")[1].split(" ")[0]) for t in shown] == sorted(_health(i) for i in behind)
     said = json.dumps(home, ensure_ascii=False)
-    assert "…and 190 more" in said and "onboard-bot metrics --by csm" in said
+    assert "…and 190 more" in said and _button(home, Action.TEAM_ALL) == TeamPage(Role.CSM_MANAGER, 0).encode()
     assert "Customer 200" not in said
 
 
@@ -159,3 +161,40 @@ def test_the_team_and_the_metrics_are_read_in_a_fixed_number_of_statements(clean
             )
         )
     assert counts[0] == counts[1], counts
+
+
+def _button(view: dict, action_id: str) -> str:
+    for blk in view["blocks"]:
+        elements = [blk["accessory"]] if "accessory" in blk else blk.get("elements", [])
+        for element in elements:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return element["value"]
+    raise AssertionError(f"no {action_id} button")
+
+
+def test_show_all_opens_every_onboarding_worst_first_a_page_at_a_time(harness):
+    _book(harness.engine, 90)  # 23 behind (0, 4, ..., 88), 23 at risk, 22 on track, 22 live
+    value = _button(open_home(harness, VENDOR_MANAGER), Action.TEAM_ALL)
+    harness.slack.block_action(Action.TEAM_ALL, user_id=VENDOR_MANAGER, value=value)
+    opened = harness.fake.wait_for("views.open")
+    first = opened.args["view"]
+    lines = section_texts(first)
+    assert len(lines) == 40 and "Page 1 of 3, 90 onboardings" in json.dumps(first)
+    behind = sorted(range(0, 90, 4), key=lambda i: (_health(i), i))
+    assert [t.split(" ")[0] for t in lines[:23]] == [f"<#C{i:05d}>" for i in behind]
+    assert all(" · At risk · " in t for t in lines[23:40])
+
+    nxt = f"{Action.TEAM_PAGE}.next"
+    harness.slack.block_action(nxt, user_id=VENDOR_MANAGER, value=_button(first, nxt), view=opened.response["view"])
+    last_page = TeamPage.decode(_button(first, nxt))
+    assert last_page.page == 1
+    updated = harness.fake.wait_for("views.update").args
+    assert updated["view_id"] == opened.response["view"]["id"]
+    second = section_texts(updated["view"])
+    assert len(second) == 40 and all(" · Behind · " not in t for t in second)
+
+    # someone else's click carrying the same value sees only their own onboardings (none here)
+    harness.slack.block_action(Action.TEAM_ALL, user_id="U0NOBODY", value=value)
+    said = harness.fake.wait_for("response_url").args
+    assert "no onboardings in that role" in said["text"]
+    assert len(harness.fake.calls_to("views.open")) == 1
