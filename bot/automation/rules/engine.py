@@ -12,7 +12,7 @@ from bot.automation.rules import cadence, candidates, escalations
 from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.health_drop import health_drop, score_today
 from bot.automation.rules.kickoff import recap_missing
-from bot.automation.rules.portfolio_digest import PersonZone, portfolio_digests
+from bot.automation.rules.portfolio_digest import PersonZone, portfolio_digests, their_zones
 from bot.automation.rules.schedule import behind_schedule
 from bot.automation.rules.silence import silent_account
 from bot.automation.rules.weekly import overview
@@ -76,6 +76,7 @@ def _decide(
     default_timezone: str | None,
 ) -> list[Notice]:
     sweep = candidates.load(conn, now, settings_for)
+    zones = their_zones(sweep.accounts.values(), person_zone)  # before anything is written: it may ask Slack
     handed = cadence.load(conn)
     for row in handed:  # the handoff is written: the rules' "CSM" is the ongoing CSM from now on
         if (account := sweep.accounts.get(row.id)) is not None:
@@ -97,9 +98,7 @@ def _decide(
     snapshots.save(conn, written)
     notices.extend(cadence.account_cadence(conn, now, settings_for, handed))  # handed-off accounts
     notices.extend(
-        portfolio_digests(
-            conn, now, sweep.accounts.values(), person_zone=person_zone, default_timezone=default_timezone
-        )
+        portfolio_digests(conn, now, sweep.accounts.values(), zones=zones, default_timezone=default_timezone)
     )
     return notices
 

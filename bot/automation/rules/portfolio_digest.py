@@ -24,7 +24,7 @@ manager had this week's digest already, four otherwise, whatever the number of o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -73,22 +73,33 @@ def _team_zone(accounts: list[Account]) -> str:
     return _known(max(sorted(zones), key=lambda tz: zones[tz])) or "UTC"
 
 
-def teams_due(
-    accounts: Iterable[Account], now: datetime, person_zone: PersonZone | None, default_timezone: str | None
-) -> dict[str, Team]:
-    """The managers whose digest may be decided today (a business day of theirs, Monday on), with their teams."""
-    by_manager: dict[str, list[Account]] = {}
+def managers_of(accounts: Iterable[Account]) -> dict[str, list[Account]]:
+    """Each CSM manager in Slack (by user id) with the running onboardings that name them, by id."""
+    found: dict[str, list[Account]] = {}
     for account in accounts:
         manager = account.person(Role.CSM_MANAGER.value)
         if manager is not None and manager.slack_user_id and manager.side == "vendor":
-            by_manager.setdefault(manager.slack_user_id, []).append(account)
+            found.setdefault(manager.slack_user_id, []).append(account)
+    return {m: sorted(theirs, key=lambda a: a.id) for m, theirs in found.items()}
+
+
+def their_zones(accounts: Iterable[Account], person_zone: PersonZone | None) -> dict[str, str | None]:
+    """Each manager's own timezone as `person_zone` knows it (asked before the sweep writes anything,
+    since it may ask Slack)."""
+    return {m: person_zone(m) for m in managers_of(accounts)} if person_zone else {}
+
+
+def teams_due(
+    accounts: Iterable[Account], now: datetime, zones: Mapping[str, str | None], default_timezone: str | None
+) -> dict[str, Team]:
+    """The managers whose digest may be decided today (a business day of theirs, Monday on), with their teams."""
     teams: dict[str, Team] = {}
-    for manager, theirs in by_manager.items():
-        tz = _known(person_zone(manager) if person_zone else None) or _known(default_timezone) or _team_zone(theirs)
+    for manager, theirs in managers_of(accounts).items():
+        tz = _known(zones.get(manager)) or _known(default_timezone) or _team_zone(theirs)
         local = local_time_for(now, tz, DEFAULTS)
         day = local.today.weekday()
         if day >= DEFAULTS.weekly_overview_day and day in DEFAULTS.business_days:
-            teams[manager] = Team(manager, local, sorted(theirs, key=lambda a: a.id))
+            teams[manager] = Team(manager, local, theirs)
     return teams
 
 
@@ -97,20 +108,21 @@ def portfolio_digests(
     now: datetime,
     accounts: Iterable[Account],
     *,
-    person_zone: PersonZone | None = None,
+    zones: Mapping[str, str | None] | None = None,
     default_timezone: str | None = None,
 ) -> list[Notice]:
-    teams = teams_due(accounts, now, person_zone, default_timezone)
+    teams = teams_due(accounts, now, zones or {}, default_timezone)
     if not teams:
         return []
-    before: dict[str, dict[str, str]] = {}
+    written: set[str] = set()  # said this week already (under whichever onboarding)
+    before: dict[str, dict[str, str]] = {}  # how each team stood in the latest digest of an earlier week
     for row in week_changes.digests_since(conn, Rule.PORTFOLIO_DIGEST.value, sorted(teams), now - timedelta(days=35)):
         payload = row.payload or {}
         if payload.get("period") == teams[row.recipient].local.week:
-            before[row.recipient] = {"written": "this week"}  # said this week already (under any onboarding)
+            written.add(row.recipient)
         elif isinstance(schedules := (payload.get("facts") or {}).get("schedules"), dict):
-            before[row.recipient] = schedules  # how the team stood in the latest digest of an earlier week
-    teams = {m: t for m, t in teams.items() if before.get(m) != {"written": "this week"}}
+            before[row.recipient] = schedules
+    teams = {m: t for m, t in teams.items() if m not in written}
     if not teams:
         return []
     ids = sorted({a.id for t in teams.values() for a in t.accounts})
