@@ -6,7 +6,7 @@ A home view holds at most 100 blocks, so every list is capped and says how many 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,9 @@ WHY_WORDS = {
 Permalink = Callable[[str, str], str]
 
 
-def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
+def home_view(home: Home, viewer: str, permalink: Permalink, sections: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """`sections`: blocks other builders add after "My onboardings" (the team's numbers, messages.home_team)."""
+
     def open_card(onboarding_id: int, card: CardLink | None) -> dict[str, Any] | None:
         if card is None:
             return None
@@ -52,6 +54,7 @@ def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
             b.context(f"…and {len(home.onboardings) - ONBOARDINGS_SHOWN} more: `/onboard list` has them all.")
         )
 
+    blocks += sections
     refused = _refused(home, viewer)
 
     blocks += [b.divider(), b.header("Needs my attention")]

@@ -672,6 +672,7 @@ def test_every_rule_renders_for_its_audiences(ob):
             Rule.BUSINESS_REVIEW,
             Rule.RENEWAL,
             Rule.RENEWAL_RISK,
+            Rule.PORTFOLIO_DIGEST,
         ):
             with pytest.raises(ValueError):
                 render([row])
