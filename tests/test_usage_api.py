@@ -36,6 +36,7 @@ def post(h: Harness, body: Any, token: str | None = USAGE_TOKEN, raw: bytes | No
     response = conn.getresponse()
     payload = json.loads(response.read() or b"{}")
     conn.close()
+    h.settle()  # what the report changed shows on the cards after the answer, in the onboarding's lane
     return response.status, payload
 
 

@@ -32,6 +32,7 @@ from bot.planning.playbook import load_playbooks
 from bot.runtime.config import ConfigError, Settings
 from bot.runtime.logs import log_request
 from bot.runtime.services import Services
+from bot.slack.lanes import Lanes
 from handlers.errors import VERIFIED
 from store.db import make_engine
 
@@ -217,9 +218,16 @@ def make_client(settings: Settings) -> WebClient:
 
 
 def build_services(
-    settings: Settings, *, engine: Engine | None = None, client: WebClient | None = None, work: Executor | None = None
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    client: WebClient | None = None,
+    work: Executor | None = None,
+    follow_ups: Executor | None = None,
 ) -> Services:
-    """Load the playbooks, connect to the database and ask Slack who we are (the vendor's team id)."""
+    """Load the playbooks, connect to the database and ask Slack who we are (the vendor's team id).
+
+    `follow_ups` runs what a change shows after the clicked card (`work` when not given)."""
     playbooks = load_playbooks(settings.playbooks_dir)
     client = client or make_client(settings)
     try:
@@ -239,6 +247,7 @@ def build_services(
         playbooks=playbooks,
         team_url=auth.get("url") or "",
         work=work,
+        follow_ups=Lanes(lanes) if (lanes := follow_ups or work) is not None else None,
     )
 
 

@@ -210,7 +210,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(engine)
     check_schema(engine)
     work = ThreadPoolExecutor(max_workers=args.work_threads, thread_name_prefix="work")
-    services = build_services(settings, engine=engine, work=work)
+    # What follows a card mostly waits on Slack: twice as many threads, none of them the cards'.
+    follow_ups = ThreadPoolExecutor(max_workers=2 * args.work_threads, thread_name_prefix="follow-up")
+    services = build_services(settings, engine=engine, work=work, follow_ups=follow_ups)
     app = create_app(services)
     scheduler = None
     if args.with_scheduler:

@@ -15,6 +15,7 @@ from bot.core.signing import Seal
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
 from bot.slack.client import LOOKUP_TIMEOUT, without_retries
+from bot.slack.lanes import Lanes
 from messages.templates import Templates
 
 
@@ -31,6 +32,9 @@ class Services:
     # Where a click's work after its ack runs (the database, the card updates): a pool apart from
     # the listeners', so that acks never queue behind that work. None: on the listener's own thread.
     work: Executor | None = None
+    # Where what a change shows after the clicked card runs, in order per onboarding (bot.slack.lanes);
+    # None: at once, after the card.
+    follow_ups: Lanes | None = None
 
     @functools.cached_property
     def poster(self) -> WebClient:

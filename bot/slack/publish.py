@@ -2,7 +2,9 @@
 
 Cards are posted once, then kept current with `chat.update` in place; the card's thread holds the
 history, one short line per change. Everything is rebuilt from the store after the change's
-transaction has committed: no Slack call runs inside a database session.
+transaction has committed: no Slack call runs inside a database session. The stage card the person
+clicked is redrawn first, on the click's own thread; the rest follows on the onboarding's lane
+(`Outlet.follow_ups`, bot.slack.lanes), in the order of the changes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.onboarding.voice import RATED_STAGES
 from bot.planning.playbook import Playbook
+from bot.slack.lanes import Lanes
 from bot.value.summary import summarise
 from messages import cards, handoff_posts, history, value_posts, voice
 from messages.templates import Templates
@@ -49,6 +52,8 @@ class Outlet(Protocol):
     def playbooks(self) -> dict[str, Playbook]: ...
     @property
     def templates(self) -> Templates: ...
+    @property
+    def follow_ups(self) -> Lanes | None: ...
 
 
 @dataclass(frozen=True)
@@ -159,19 +164,22 @@ def refresh(
     handoff: bool = False,
     rated: Stage | None = None,
     posted: Cards | None = None,
+    others: bool = True,
 ) -> None:
     """Rebuild the named stage cards, the overview and the sign-off card (and the handoff post) in place.
 
-    The stage cards go first: they are what the person who clicked is looking at.
+    The stage cards go first: they are what the person who clicked is looking at. With `others`
+    False, only they are rebuilt; with `stages` empty, only the others.
     """
     ob = record.onboarding
     assert ob.id is not None
     wanted = [(CardKind.STAGE.value, s) for s in sorted(stages)]
-    wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
-    if handoff:
-        wanted.append((CardKind.HANDOFF.value, ""))
-    if rated is not None:
-        wanted.append((CardKind.RATING.value, rated.value))
+    if others:
+        wanted += [(CardKind.OVERVIEW.value, ""), (CardKind.SIGNOFF.value, "")]
+        if handoff:
+            wanted.append((CardKind.HANDOFF.value, ""))
+        if rated is not None:
+            wanted.append((CardKind.RATING.value, rated.value))
     if posted is None:
         with session_scope(services.engine) as session:
             posted = posted_cards(session, ob.id)
@@ -225,8 +233,18 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         posted = posted_cards(session, changed.onboarding_id) if record is not None else {}
     if record is None:
         return None
-    refresh(services, record, stages=changed.stages, now=now, handoff=changed.handoff, rated=changed.rated,
-            posted=posted)  # fmt: skip
+    refresh(services, record, stages=changed.stages, now=now, posted=posted, others=False)
+    lanes = services.follow_ups
+    if lanes is None:
+        _follow_up(services, changed, record, posted, now)
+    else:
+        lanes.submit(record.id, lambda: _follow_up(services, changed, record, posted, now))
+    return record
+
+
+def _follow_up(services: Outlet, changed: Changed, record: OnboardingRecord, posted: Cards, now: datetime) -> None:
+    """What a change shows besides the clicked stage cards: the other cards, thread lines, new posts."""
+    refresh(services, record, stages=set(), now=now, handoff=changed.handoff, rated=changed.rated, posted=posted)
     lines = [(posted.get((line.kind.value, line.subject)), line) for line in changed.lines]
     ask_card = posted.get((CardKind.STAGE.value, changed.ask.stage)) if changed.ask is not None else None
     for card, line in lines:
@@ -259,7 +277,6 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
         post_card(services, record, CardKind.RATING.value, Stage.ADOPTION.value, now)
     if changed.low_rating is not None:
         alert_low_rating(services, record, changed.low_rating)
-    return record
 
 
 def alert_low_rating(services: Outlet, record: OnboardingRecord, low: LowRating) -> None:
