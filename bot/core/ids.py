@@ -58,6 +58,8 @@ class Action(StrEnum):
     # The value report's preview (/onboard report); the value is the onboarding id.
     REPORT_POST = "report.post"
     REPORT_EDIT = "report.edit"
+    # The post-go-live reminder that the first value report is due: opens the preview; the value is the onboarding id.
+    REPORT_PREVIEW = "report.preview"
     # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
     RATE = "voice.rate"
     RATE_COMMENT = "voice.comment"
