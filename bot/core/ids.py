@@ -79,6 +79,7 @@ class Field(StrEnum):
     TIMEZONE = "timezone"
     IT_DEPENDENCIES = "it_dependencies"
     IT_OTHER = "it_other"
+    ACCOUNT_ID = "account_id"  # the customer's account in the product (usage reports)
 
     SHARED_CHANNEL = "shared_channel"
     INTERNAL_CHANNEL = "internal_channel"
