@@ -23,7 +23,7 @@ def register(app: App, services: Services) -> None:
         if services.side_of(body.get("team_id")) is not Side.VENDOR:
             return
         home = home_of(services.engine, user, services.clock.now())
-        client.views_publish(user_id=user, view=home_view(home, user, services.permalink))
+        client.views_publish(user_id=user, view=home_view(home, user, services.permalink, services.templates))
 
     @app.action(Action.OPEN_CARD)
     def open_card(ack: Ack) -> None:

@@ -1,4 +1,5 @@
-"""The App Home as Block Kit: my onboardings, what needs my attention, the posts Slack refused.
+"""The App Home as Block Kit: my onboardings, the adoption plays (messages.home_plays), what needs my
+attention, the posts Slack refused.
 
 Built from `bot.onboarding.home.Home`; `permalink(channel_id, ts)` makes the "Open card" links.
 A home view holds at most 100 blocks, so every list is capped and says how many it left out.
@@ -15,7 +16,9 @@ from bot.core.payloads import OnboardingRef
 from bot.onboarding.home import CardLink, FailedPost, Home, Why
 from messages import blocks as b
 from messages.automated_posts import ERROR_WORDS
+from messages.home_plays import plays_section
 from messages.status import go_live_words
+from messages.templates import SHIPPED_TEMPLATES, Templates
 
 HOME_BLOCKS_MAX = 100
 ONBOARDINGS_SHOWN = 30
@@ -29,7 +32,9 @@ WHY_WORDS = {
 Permalink = Callable[[str, str], str]
 
 
-def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
+def home_view(
+    home: Home, viewer: str, permalink: Permalink, templates: Templates = SHIPPED_TEMPLATES
+) -> dict[str, Any]:
     def open_card(onboarding_id: int, card: CardLink | None) -> dict[str, Any] | None:
         if card is None:
             return None
@@ -52,6 +57,7 @@ def home_view(home: Home, viewer: str, permalink: Permalink) -> dict[str, Any]:
             b.context(f"…and {len(home.onboardings) - ONBOARDINGS_SHOWN} more: `/onboard list` has them all.")
         )
 
+    blocks += plays_section(home.plays, templates)
     refused = _refused(home, viewer)
 
     blocks += [b.divider(), b.header("Needs my attention")]

@@ -2,19 +2,24 @@
 
 One set-based statement per kind of row, like the rules of running onboardings (store.candidates):
 the onboardings with an actual go-live date, their people and their milestones (key, title, status,
-due and done dates), and their seat and weekly-active counts.
+due and done dates), and their seat and weekly-active counts; and, for the App Home, the adoption
+plays the outbox holds for one person.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
 
 from bot.core.domain import OnboardingStatus
-from store.models import Milestone, Onboarding, Person, UsageRecord, table_of
+from bot.core.notices import Rule
+from store.models import Milestone, Notification, Onboarding, Person, UsageRecord, table_of
+from store.outbox import FAILED
 
 _O, _P, _M, _U = table_of(Onboarding), table_of(Person), table_of(Milestone), table_of(UsageRecord)
 WENT_LIVE = (OnboardingStatus.LIVE.value, OnboardingStatus.HANDED_OFF.value)
@@ -57,3 +62,18 @@ def counts(conn: Connection, ids: list[int], metrics: tuple[str, ...], since: da
         .order_by(_U.c.onboarding_id, _U.c.day)
     )
     return list(map(UsageRow._make, conn.execute(query).fetchall()))
+
+
+def plays_said_to(session: Session, slack_user_id: str, since: datetime) -> list[Notification]:
+    """The adoption plays said to this person (not failed) since `since`, oldest first."""
+    query = (
+        sm_select(Notification)
+        .where(
+            Notification.rule == Rule.VALUE_PLAY.value,
+            Notification.recipient == slack_user_id,
+            Notification.status != FAILED,
+            col(Notification.created_at) >= since,
+        )
+        .order_by(col(Notification.created_at), col(Notification.id))
+    )
+    return list(session.exec(query).all())

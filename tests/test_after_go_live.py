@@ -29,6 +29,7 @@ from store.models import AccountHandoff, Milestone, Notification, Onboarding
 from tests.conftest import CUSTOMER_SPONSOR, INTERNAL_CHANNEL, SHARED_CHANNEL, VENDOR_CSM, Harness
 from tests.test_outbox import ManualClock
 from tests.test_simulation import _draft, _local
+from tests.test_vendor_views import open_home
 
 WENT_LIVE = date(2026, 6, 15)  # a Monday
 ONGOING = "U0ONGOING"
@@ -244,3 +245,25 @@ def test_a_team_template_overrides_the_shipped_words_of_a_post(tmp_path, harness
     assert render([row], templates=Templates(tmp_path)).blocks[0]["text"]["text"] == (
         f"Story time at Acme, &lt;@{VENDOR_CSM}&gt;?"  # every value escaped
     )
+
+
+def test_a_running_play_shows_on_the_csms_app_home_until_it_stops(harness: Harness):
+    h = harness
+    oid = live(h)
+    report_usage(h, oid, [30, 48, 40, 30])
+    first = WENT_LIVE + timedelta(weeks=3)
+    sweep(h, first)
+    with freeze_time(_local(first, 12)):
+        home = open_home(h)
+    texts = [blk["text"]["text"] for blk in home["blocks"] if blk["type"] == "section"]
+    assert "Adoption plays" in json.dumps(home)
+    [play] = [t for t in texts if "adoption cliff" in t]
+    assert "*Acme*" in play and "1. Call the champion this week" in play
+    # Usage recovers: the play is no longer said, and after a week and a day it leaves the App Home.
+    report_usage(h, oid, [30, 48, 40, 30, 50, 52])
+    sweep(h, first + timedelta(weeks=1))
+    assert len(said(h, oid, Rule.VALUE_PLAY)) == 1
+    with freeze_time(_local(first + timedelta(days=9), 12)):
+        home = open_home(h)
+    assert "Adoption plays" not in json.dumps(home)
+    assert len(home["blocks"]) <= 100
