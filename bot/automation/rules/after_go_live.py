@@ -15,7 +15,8 @@ Every onboarding that went live is read, running ("live") or handed off; each re
   customer to see first. The chart goes out with the report through the upload flow;
 - success_story (week `success_story_week`), expansion_conversation (week
   `expansion_conversation_week`), expansion_readiness (week `expansion_readiness_week`): DM to the
-  CSM, internal only;
+  CSM, internal only; the two expansion prompts wait while adoption declines (the intervention
+  comes first), and go if it recovers within their window;
 - business_review (week `business_review_week`, the first monthly business review): DM to the CSM
   with the numbers;
 - executive_summary (subject "executive_summary-<n>", monthly after go-live for
@@ -66,9 +67,11 @@ if TYPE_CHECKING:
 
 DONE = MilestoneStatus.DONE.value
 PLAYS = {TrendKind.FLAT: "value_demonstration", TrendKind.DECLINING: "intervention"}
-MILESTONES_SHOWN = 5
+MILESTONES_SHOWN = 3
 # The reminders that have a counterpart in the account cadence after the handoff.
 ACCOUNT_CADENCE_TWINS = frozenset({Rule.POST_GO_LIVE_CHECK_IN, Rule.FIRST_BUSINESS_REVIEW})
+# Not while adoption declines: the intervention comes first.
+EXPANSION = frozenset({Rule.EXPANSION_CONVERSATION, Rule.EXPANSION_READINESS})
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,8 @@ class _Found:
             if not (due.on <= today < due.on + window) or self._twinned(due):
                 continue
             numbers = numbers if numbers is not None else self.numbers()
+            if due.rule in EXPANSION and numbers["trend"] == TrendKind.DECLINING.value:
+                continue
             said = {**numbers, "due_on": due.on.isoformat(), "kind": due.rule.value}
             why = f"{due.subject.replace('_', ' ')} due {due.on.isoformat()}"
             if due.rule is Rule.EXECUTIVE_SUMMARY:
