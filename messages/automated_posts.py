@@ -28,6 +28,11 @@ Facts read, by rule:
                         play (the part to act on)
     weekly_overview     week_of, done_last_week, due_this_week, blocked, awaiting_customer (lists of
                         {title, due_on, owner}); target_go_live_on, projected_go_live_on, went_live_on
+    after go-live       (post_go_live_check_in, value_report, success_story, expansion_conversation,
+                        first_business_review, expansion_readiness, executive_summary, value_play) the
+                        facts of bot.automation.rules, put into words by the templates of
+                        messages.after_go_live_posts (a play is named by its subject); value_report
+                        offers "Preview the value report"; only executive_summary is for the customer
     any other rule      text: the line to say, as is
     delivery_failed     (the deliverer's own alert) channel, error, count, csm
 

@@ -51,7 +51,7 @@ from bot.automation.rules import cadence
 from bot.automation.rules.account import Account, Route
 from bot.automation.rules.facts import display
 from bot.automation.rules.local_time import local_time_for
-from bot.core.domain import MilestoneStatus, OnboardingStatus, Role
+from bot.core.domain import MilestoneStatus, Role
 from bot.core.notices import Audience, Notice, Rule
 from bot.value.metrics import TrendKind, UsageDay, activation, by_day, trend, weekly_series
 from bot.value.usage import SEATS, WEEKLY_ACTIVE
@@ -268,7 +268,7 @@ class _Found:
         s, today = account.settings, account.local.today
         starts = after_week(self.went_live_on, s.value_play_from_week, s)
         ends = after_week(self.went_live_on, s.expansion_readiness_week, s)
-        if not (starts <= today < ends) or account.onboarding.status == OnboardingStatus.CANCELLED:
+        if not starts <= today < ends:
             return
         found = self.trend()
         play = PLAYS.get(found.kind)
