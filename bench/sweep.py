@@ -55,7 +55,7 @@ from bot.automation import collector  # noqa: E402
 from bot.automation.rules import decide  # noqa: E402
 from bot.planning.playbook import load_playbooks  # noqa: E402
 from bot.runtime.sweep import may_go_out  # noqa: E402
-from store import bulk, outbox  # noqa: E402
+from store import outbox  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import (  # noqa: E402
@@ -271,11 +271,10 @@ def bare_write(engine: Engine, notices: list, now: datetime) -> tuple[float, int
     outbox row per notice must spend on a day when all of them are new.
     """
     table = Notification.__table__
-    rows = outbox.columns_of(list({n.dedupe_key: n for n in notices}.values()), now)
-    names = list(rows)
+    names = outbox.COLUMNS
     columns = ", ".join(names)
     with engine.connect() as conn:
-        values = bulk.driver_rows(conn, table, rows)
+        values = outbox.driver_rows_of(conn, list({n.dedupe_key: n for n in notices}.values()), now)
         cursor = conn.connection.dbapi_connection.cursor()
         gc.collect()
         with collector.paused():

@@ -26,6 +26,9 @@ Facts read, by rule:
     kickoff_recap_missing   hours_since_kickoff
     health_drop         score, previous_score, previous_day, parts / previous_parts ({name: {score, ...}}),
                         play (the part to act on)
+    portfolio_digest    since, onboardings, on_track / at_risk / behind / live, compared, and the lists
+                        went_live, moved_stage, newly_at_risk, newly_behind, escalations_opened,
+                        escalations_closed, low_ratings (messages.portfolio_digest)
     weekly_overview     week_of, done_last_week, due_this_week, blocked, awaiting_customer (lists of
                         {title, due_on, owner}); target_go_live_on, projected_go_live_on, went_live_on
     after go-live       (post_go_live_check_in, value_report, success_story, expansion_conversation,
@@ -58,6 +61,7 @@ from bot.milestones import permissions
 from bot.milestones.permissions import Standing
 from messages import after_go_live_posts, ongoing
 from messages import blocks as b
+from messages.portfolio_digest import digest_text
 from messages.templates import SHIPPED_TEMPLATES, Templates
 from store.models import Notification
 
@@ -81,6 +85,7 @@ INTERNAL_ONLY = frozenset(
     {Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING, Rule.HEALTH_DROP, DELIVERY_FAILED}
     | {Rule.CHECK_IN, Rule.BUSINESS_REVIEW, Rule.RENEWAL, Rule.RENEWAL_RISK}  # the account cadence
     | (after_go_live_posts.RULES - after_go_live_posts.FOR_THE_CUSTOMER)  # the post-go-live cadence and plays
+    | {Rule.PORTFOLIO_DIGEST}
 )
 # Most pressing first within a digest.
 ORDER = [Rule.BLOCKED, Rule.OVERDUE, Rule.DUE_SOON]
@@ -362,6 +367,10 @@ HEALTH_PARTS = {
         "the executive sponsor's own activity in the last {days} days, against a target of {target}",
         "send the sponsor a three-line progress note and ask for fifteen minutes this week",
     ),
+    "voice": (
+        "how the customer rated {stage}: {mean} of 5 on average from {ratings} answer(s)",
+        "ask the people who rated it what went wrong, and agree one concrete change for the next stage",
+    ),
 }
 
 
@@ -456,6 +465,10 @@ def _own_text(row: Notification, f: dict[str, Any], shared: bool) -> str:
     return _esc(f["text"])
 
 
+def _portfolio(row: Notification, f: dict[str, Any], shared: bool) -> str:
+    return digest_text(f)
+
+
 LINES = {
     Rule.DUE_SOON: _due_soon,
     Rule.OVERDUE: _overdue,
@@ -465,6 +478,7 @@ LINES = {
     Rule.KICKOFF_RECAP_MISSING: _recap,
     Rule.HEALTH_DROP: _health,
     Rule.WEEKLY_OVERVIEW: _weekly,
+    Rule.PORTFOLIO_DIGEST: _portfolio,
     Rule.SIGNOFF_REMINDER: _signoff_reminder,
     DELIVERY_FAILED: _delivery_failed,
     Rule.CHECK_IN: lambda row, f, shared: ongoing.cadence_line(Rule.CHECK_IN, f),

@@ -197,9 +197,20 @@ def plan_overview(record: OnboardingRecord) -> list[dict[str, Any]]:
         b.header(f"Onboarding plan: {ob.customer_name}"),
         b.section("\n".join(lines) or "No milestones yet."),
         b.section("*Coming up*\n" + ("\n".join(next_lines) or "Nothing open.")),
-        b.context(f"Go-live target {_day(ob.target_go_live_on)} · times are {ob.timezone}"),
+        b.context(f"{go_live_line(ob)} · times are {ob.timezone}"),
         b.actions(b.button("My tasks", Action.MY_TASKS, OnboardingRef(ob.id).encode()), block_id=f"overview.{ob.id}"),
     ]
+
+
+def go_live_line(ob: Any) -> str:
+    """The agreed go-live with the projected one (dates only: the overview stays pinned for weeks), or
+    the day it went live."""
+    agreed = _day(ob.target_go_live_on)
+    if ob.went_live_on is not None:
+        return f"Live since {_day(ob.went_live_on)} (agreed {agreed})"
+    if ob.projected_go_live_on is None or ob.projected_go_live_on == ob.target_go_live_on:
+        return f"Go-live agreed {agreed}" + (", on course" if ob.projected_go_live_on else "")
+    return f"Go-live agreed {agreed}, projected {_day(ob.projected_go_live_on)}"
 
 
 def override_view(ref: OnboardingRef, customer_name: str) -> dict[str, Any]:

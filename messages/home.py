@@ -1,5 +1,4 @@
-"""The App Home as Block Kit: my onboardings, the adoption plays (messages.home_plays), what needs my
-attention, the posts Slack refused.
+"""The App Home as Block Kit: my onboardings, what needs my attention, the posts Slack refused.
 
 Built from `bot.onboarding.home.Home`; `permalink(channel_id, ts)` makes the "Open card" links.
 A home view holds at most 100 blocks, so every list is capped and says how many it left out.
@@ -7,7 +6,7 @@ A home view holds at most 100 blocks, so every list is capped and says how many 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +15,7 @@ from bot.core.payloads import OnboardingRef
 from bot.onboarding.home import CardLink, FailedPost, Home, Why
 from messages import blocks as b
 from messages.automated_posts import ERROR_WORDS
-from messages.home_plays import plays_section
 from messages.status import go_live_words
-from messages.templates import SHIPPED_TEMPLATES, Templates
 
 HOME_BLOCKS_MAX = 100
 ONBOARDINGS_SHOWN = 30
@@ -32,9 +29,9 @@ WHY_WORDS = {
 Permalink = Callable[[str, str], str]
 
 
-def home_view(
-    home: Home, viewer: str, permalink: Permalink, templates: Templates = SHIPPED_TEMPLATES
-) -> dict[str, Any]:
+def home_view(home: Home, viewer: str, permalink: Permalink, sections: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """`sections`: blocks other builders add after "My onboardings" (the team's numbers, messages.home_team)."""
+
     def open_card(onboarding_id: int, card: CardLink | None) -> dict[str, Any] | None:
         if card is None:
             return None
@@ -57,7 +54,7 @@ def home_view(
             b.context(f"…and {len(home.onboardings) - ONBOARDINGS_SHOWN} more: `/onboard list` has them all.")
         )
 
-    blocks += plays_section(home.plays, templates)
+    blocks += sections
     refused = _refused(home, viewer)
 
     blocks += [b.divider(), b.header("Needs my attention")]

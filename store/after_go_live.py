@@ -77,3 +77,15 @@ def plays_said_to(session: Session, slack_user_id: str, since: datetime) -> list
         .order_by(col(Notification.created_at), col(Notification.id))
     )
     return list(session.exec(query).all())
+
+
+SaidRow = namedtuple("SaidRow", "onboarding_id rule subject audience dedupe_key")
+
+
+def said_since(conn: Connection, ids: list[int], rules: tuple[str, ...], since: datetime) -> list[SaidRow]:
+    """What the outbox holds of these rules for these onboardings, claimed since `since` (any status)."""
+    n = table_of(Notification)
+    query = select(n.c.onboarding_id, n.c.rule, n.c.subject, n.c.audience, n.c.dedupe_key).where(
+        n.c.onboarding_id.in_(ids), n.c.rule.in_(rules), n.c.created_at >= since
+    )
+    return list(map(SaidRow._make, conn.execute(query).fetchall()))

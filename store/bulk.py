@@ -4,9 +4,9 @@ Inserts: SQLite takes an `executemany` of one prepared statement, which it runs 
 PostgreSQL would get one round of protocol messages per row that way; instead the rows are copied
 (COPY) into a temporary table and inserted from there with ON CONFLICT, which measured twice as fast
 as unpacking one JSON document with `json_to_recordset` for 92,000 outbox rows; rows just found
-missing are copied straight into the table (`insert_fresh`). Either way the
-values are first put through each column type's own bind processor, so they are stored exactly as
-the ORM would store them. Updates by id travel as one JSON document (`json_to_recordset`).
+missing are copied straight into the table (`insert_fresh`, which takes rows its caller has built
+in one pass with `bound`). Either way the values are first put through each column type's own bind
+processor, so they are stored exactly as the ORM would store them. Updates by id travel as one JSON document (`json_to_recordset`).
 A list of values to look up travels as one JSON array parameter, however long (SQLite's
 `json_each`, PostgreSQL's `json_array_elements_text`), so no bound-parameter limit is reached.
 """
@@ -59,40 +59,47 @@ def upsert_columns(
         order = list(compiled.positiontup or ())
         params = driver_rows(conn, table, {name: columns[name] for name in order})
         return conn.exec_driver_sql(str(compiled), params).rowcount
-    return _copy_upsert(conn, table, columns, conflict, replace)
+    return _copy_upsert(conn, table, names, driver_rows(conn, table, columns), conflict, replace)
 
 
-def insert_fresh(conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str]) -> int:
-    """Insert rows just found missing (by their `conflict` columns), given column by column; returns how many went in.
+def insert_fresh(conn: Connection, table: Table, names: Sequence[str], rows: list[tuple], conflict: list[str]) -> int:
+    """Insert rows just found missing (by their `conflict` columns); returns how many went in.
 
+    `rows` are tuples in `names` order, already as the driver takes them (`bound`, `driver_rows`).
     PostgreSQL copies them straight into the table inside a savepoint, at about half the cost of
     the staging table's two passes. If another writer took one of the keys in between, the
-    savepoint is rolled back and the rows go in through `upsert_columns` (ON CONFLICT DO NOTHING)
-    after all. SQLite inserts in process either way and goes straight to `upsert_columns`.
+    savepoint is rolled back and the rows go in through the staging table (ON CONFLICT DO NOTHING)
+    after all. SQLite runs one prepared INSERT ... ON CONFLICT DO NOTHING over them, in process.
     """
-    names = list(columns)
-    if not names or not columns[names[0]]:
+    if not rows:
         return 0
-    if conn.dialect.name != "postgresql":
-        return upsert_columns(conn, table, columns, conflict, replace=None)
     q = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(q(n) for n in names)
+    if conn.dialect.name != "postgresql":
+        marks = ", ".join("?" for _ in names)
+        sql = (
+            f"INSERT INTO {q(table.name)} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO NOTHING"
+        )
+        return conn.exec_driver_sql(sql, rows).rowcount
     savepoint = q(f"fresh_{table.name}")
     conn.exec_driver_sql(f"SAVEPOINT {savepoint}")
     try:
-        written = _copy_in(
-            conn,
-            f"COPY {q(table.name)} ({', '.join(q(n) for n in names)}) FROM STDIN",
-            driver_rows(conn, table, columns),
-        )
+        written = _copy_in(conn, f"COPY {q(table.name)} ({columns}) FROM STDIN", rows)
     except psycopg.errors.UniqueViolation:
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
-        return upsert_columns(conn, table, columns, conflict, replace=None)
+        return _copy_upsert(conn, table, names, rows, conflict, replace=None)
     conn.exec_driver_sql(f"RELEASE SAVEPOINT {savepoint}")
     return written
 
 
 def _copy_upsert(
-    conn: Connection, table: Table, columns: dict[str, list[Any]], conflict: list[str], replace: list[str] | None
+    conn: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    conflict: list[str],
+    replace: list[str] | None,
 ) -> int:
     """PostgreSQL: COPY into a temporary table of the same columns, then one INSERT ... SELECT ... ON CONFLICT.
 
@@ -100,18 +107,18 @@ def _copy_upsert(
     commit), not dropped: creating and dropping one per call would bloat the system catalogs.
     """
     q = conn.dialect.identifier_preparer.quote
-    names = ", ".join(q(n) for n in columns)
-    staging = q(f"bulk_{table.name}_{zlib.crc32(names.encode()):08x}")
+    columns = ", ".join(q(n) for n in names)
+    staging = q(f"bulk_{table.name}_{zlib.crc32(columns.encode()):08x}")
     action = (
         "DO NOTHING" if replace is None else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
     )
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
-        f"AS SELECT {names} FROM {q(table.name)} WITH NO DATA"
+        f"AS SELECT {columns} FROM {q(table.name)} WITH NO DATA"
     )
-    _copy_in(conn, f"COPY {staging} ({names}) FROM STDIN", driver_rows(conn, table, columns))
+    _copy_in(conn, f"COPY {staging} ({columns}) FROM STDIN", rows)
     written = conn.exec_driver_sql(
-        f"INSERT INTO {q(table.name)} ({names}) SELECT {names} FROM {staging} "
+        f"INSERT INTO {q(table.name)} ({columns}) SELECT {columns} FROM {staging} "
         f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
     ).rowcount
     conn.exec_driver_sql(f"DELETE FROM {staging}")
@@ -149,6 +156,20 @@ def driver_rows(conn: Connection, table: Table, columns: dict[str, list[Any]]) -
             values = list(map(process if isinstance(column_type, JSON) else _memoised(process), values))
         converted.append(values)
     return list(zip(*converted, strict=True))
+
+
+def bound(conn: Connection, table: Table, name: str) -> Callable[[Any], Any]:
+    """What column `name`'s type does to a value on its way to the driver (memoised, but for JSON,
+    whose values are rarely alike), for code that builds driver rows itself, in one pass."""
+    column_type = table.c[name].type.dialect_impl(conn.dialect)
+    process = column_type.bind_processor(conn.dialect)
+    if process is None:
+        return _same
+    return process if isinstance(column_type, JSON) else _memoised(process)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

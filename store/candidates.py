@@ -35,7 +35,7 @@ AWAITING = MilestoneStatus.AWAITING_CONFIRMATION.value
 OnboardingRow = namedtuple(
     "OnboardingRow",
     "id customer_name playbook_key timezone contract_signed_on target_go_live_on shared_channel_id "
-    "internal_channel_id created_at projected_go_live_on went_live_on stage sponsor_signed_at",
+    "internal_channel_id created_at projected_go_live_on went_live_on stage schedule sponsor_signed_at",
 )
 PersonRow = namedtuple("PersonRow", "id onboarding_id side role name slack_user_id")
 MilestoneRow = namedtuple(

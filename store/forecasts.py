@@ -72,5 +72,6 @@ def _keys(text: str) -> tuple[str, ...]:
 
 
 def save(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Keep each onboarding's projection: dicts of id, projected_go_live_on, schedule, forecast_on."""
+    """Keep each onboarding's projection: dicts of id, projected_go_live_on, schedule, forecast_on (and any
+    other onboarding columns, the same in every row)."""
     bulk.update_by_id(conn, _O, rows)

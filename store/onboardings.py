@@ -49,6 +49,26 @@ def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:
     return OnboardingRecord(onboarding, people, stages, milestones)
 
 
+def load_many(session: Session, onboarding_ids: list[int]) -> dict[int, OnboardingRecord]:
+    """Many onboardings read back whole in four statements, whatever their number (keyed by id)."""
+    if not onboarding_ids:
+        return {}
+    ids = sorted(set(onboarding_ids))
+    found = {
+        ob.id: OnboardingRecord(ob, [], [], [])
+        for ob in session.exec(select(Onboarding).where(col(Onboarding.id).in_(ids)))
+    }
+    for person in session.exec(select(Person).where(col(Person.onboarding_id).in_(ids)).order_by(col(Person.id))):
+        found[person.onboarding_id].people.append(person)
+    stages = select(StageRecord).where(col(StageRecord.onboarding_id).in_(ids))
+    for stage in session.exec(stages.order_by(col(StageRecord.onboarding_id), col(StageRecord.position))):
+        found[stage.onboarding_id].stages.append(stage)
+    milestones = select(Milestone).where(col(Milestone.onboarding_id).in_(ids))
+    for m in session.exec(milestones.order_by(col(Milestone.onboarding_id), col(Milestone.position))):
+        found[m.onboarding_id].milestones.append(m)
+    return found
+
+
 def active_onboardings_for_csm(session: Session, slack_user_id: str) -> int:
     """How many active onboardings this person runs as implementation CSM."""
     query = (

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select, update
 
 from bot.core.domain import Role
@@ -79,6 +80,46 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return bulk.upsert(session.connection(), _TABLE, full, conflict=["dedupe_key"], replace=None)
 
 
+# The columns a pending row is written with, in the order `driver_rows_of` gives them.
+COLUMNS = (
+    "dedupe_key", "onboarding_id", "rule", "subject", "recipient", "channel_id", "audience", "urgent",
+    "payload", "not_before", "next_attempt_at", "status", "attempts", "created_at",
+)  # fmt: skip
+
+
+def driver_rows_of(conn: Connection, notices: Sequence[Notice], created_at: datetime) -> list[tuple]:
+    """The pending rows of these notices as the driver takes them, in `COLUMNS` order, in one pass.
+
+    The same values as `columns_of` put through each column type's bind processor, built without
+    the column lists in between: a Monday's first sweep writes some 50,000 rows at 10,000
+    onboardings, and the detour cost as much as the insert itself.
+    """
+    when, urgent = bulk.bound(conn, _TABLE, "not_before"), bulk.bound(conn, _TABLE, "urgent")
+    payload, created = bulk.bound(conn, _TABLE, "payload"), bulk.bound(conn, _TABLE, "created_at")(created_at)
+    rows = []
+    for n in notices:
+        not_before = when(n.not_before)
+        rows.append(
+            (
+                n.dedupe_key,
+                n.onboarding_id,
+                n.rule._value_,  # the enum's stored value, without the `value` property's lookup
+                n.subject,
+                n.recipient,
+                n.channel_id,
+                n.audience._value_,
+                urgent(n.urgent),
+                payload({"why": n.why, "period": n.period, "facts": n.facts}),
+                not_before,
+                not_before,
+                PENDING,
+                0,
+                created,
+            )
+        )
+    return rows
+
+
 def claim(session: Session, notices: Iterable[Notice]) -> int:
     """Write each notice as a pending row unless its dedupe key already has one; returns the new count.
 
@@ -92,7 +133,7 @@ def claim(session: Session, notices: Iterable[Notice]) -> int:
     conn = session.connection()
     new = bulk.missing(conn, _TABLE, "dedupe_key", unique)
     fresh = [n for key, n in unique.items() if key in new]
-    return bulk.insert_fresh(conn, _TABLE, columns_of(fresh, utcnow()), conflict=["dedupe_key"])
+    return bulk.insert_fresh(conn, _TABLE, COLUMNS, driver_rows_of(conn, fresh, utcnow()), conflict=["dedupe_key"])
 
 
 def timezones_of(session: Session, onboarding_ids: Iterable[int]) -> dict[int, str]:

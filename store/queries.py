@@ -71,6 +71,21 @@ def is_manager(session: Session, slack_user_id: str) -> bool:
     )
 
 
+def onboardings_with_role(session: Session, slack_user_id: str, role: Role) -> list[int]:
+    """Ids of the onboardings (cancelled ones left out) that name this person in this role."""
+    query = (
+        select(Onboarding.id)
+        .join(Person, col(Person.onboarding_id) == col(Onboarding.id))
+        .where(
+            Person.role == role.value,
+            Person.slack_user_id == slack_user_id,
+            Onboarding.status != OnboardingStatus.CANCELLED.value,
+        )
+        .distinct()
+    )
+    return sorted(session.exec(query))
+
+
 def milestones_of(session: Session, onboarding_ids: list[int]) -> dict[int, list[Milestone]]:
     out: dict[int, list[Milestone]] = {i: [] for i in onboarding_ids}
     if onboarding_ids:

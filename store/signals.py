@@ -1,8 +1,9 @@
-"""The figures behind the health score, for every active onboarding, in three aggregate queries.
+"""The figures behind the health score, for every active onboarding, in four aggregate queries.
 
 Whatever the number of onboardings: one query counts milestones (open, done, due, done on time),
-one counts customer and sponsor activity inside each playbook's windows, and one finds the latest
-customer activity. Dates are judged on each customer's own calendar (their onboarding's timezone).
+one counts customer and sponsor activity inside each playbook's windows, one finds the latest
+customer activity, and one counts and sums the customer's ratings per stage (the latest stage
+rated is kept). Dates are judged on each customer's own calendar (their onboarding's timezone).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.calendar import today_in, zone_of
-from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side
-from store.models import Activity, Milestone, Onboarding, Person, table_of
+from bot.core.domain import MilestoneStatus, OnboardingStatus, Role, Side, Stage
+from store.models import Activity, Milestone, Onboarding, Person, StageRating, table_of
 from store.types import UTCDateTime
 
 _O = table_of(Onboarding)
 _M = table_of(Milestone)
 _A = table_of(Activity)
 _P = table_of(Person)
+_R = table_of(StageRating)
+STAGE_ORDER = {stage.value: n for n, stage in enumerate(Stage)}
 DONE = MilestoneStatus.DONE.value
 
 
@@ -42,6 +45,9 @@ class Signals:
     customer_events: int = 0  # in the usage window
     sponsor_events: int = 0  # in the sponsor window
     last_customer_at: datetime | None = None
+    rated_stage: str | None = None  # the latest stage (in plan order) the customer rated
+    ratings: int = 0  # how many people rated it
+    rating_total: int = 0  # the sum of their scores (1-5 each)
 
 
 def _per(column: ColumnElement, values: Mapping[str, Any], default: Any, type_) -> ColumnElement:
@@ -161,4 +167,20 @@ def load_signals(
     )
     for oid, last_at in conn.execute(select(_O.c.id, latest).where(active, latest.is_not(None))).fetchall():
         found.setdefault(oid, Signals()).last_customer_at = last_at
+    _latest_ratings(conn, active, found)
     return found
+
+
+def _latest_ratings(conn: Connection, active: ColumnElement, found: dict[int, Signals]) -> None:
+    """Each onboarding's ratings of the latest stage rated: how many, and their sum."""
+    per_stage = (
+        select(_R.c.onboarding_id, _R.c.stage, func.count(), func.sum(_R.c.score))
+        .select_from(_R.join(_O, _O.c.id == _R.c.onboarding_id))
+        .where(active)
+        .group_by(_R.c.onboarding_id, _R.c.stage)
+    )
+    for oid, stage, n, total in conn.execute(per_stage).fetchall():
+        signals = found.setdefault(oid, Signals())
+        order = STAGE_ORDER.get(stage, -1)
+        if signals.rated_stage is None or order > STAGE_ORDER.get(signals.rated_stage, -1):
+            signals.rated_stage, signals.ratings, signals.rating_total = stage, n, total or 0

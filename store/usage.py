@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import and_
+from sqlmodel import Session, col, func, select
 
 from bot.core.domain import OnboardingStatus, Side
 from store.bulk import upsert
@@ -63,6 +64,18 @@ def usage_of(session: Session, onboarding_id: int, *, until: date | None = None)
     return [(d, m, v) for d, m, v in session.exec(query.order_by(col(UsageRecord.day), col(UsageRecord.metric)))]
 
 
+def usage_by_onboarding(session: Session, onboarding_ids: list[int]) -> dict[int, list[tuple[date, str, int]]]:
+    """`usage_of` for many onboardings in one statement (every day stored; each list oldest first)."""
+    found: dict[int, list[tuple[date, str, int]]] = {i: [] for i in onboarding_ids}
+    if not onboarding_ids:
+        return found
+    query = select(col(UsageRecord.onboarding_id), col(UsageRecord.day), col(UsageRecord.metric),
+                   col(UsageRecord.value)).where(col(UsageRecord.onboarding_id).in_(sorted(set(onboarding_ids))))  # fmt: skip
+    for oid, d, m, v in session.exec(query.order_by(col(UsageRecord.day), col(UsageRecord.metric))):
+        found[oid].append((d, m, v))
+    return found
+
+
 def has_usage(session: Session, onboarding_id: int) -> bool:
     return (
         session.exec(select(UsageRecord.id).where(UsageRecord.onboarding_id == onboarding_id).limit(1)).first()
@@ -89,6 +102,23 @@ def adoption_of(session: Session, onboarding_id: int) -> list[AdoptionSnapshot]:
             .order_by(col(AdoptionSnapshot.day))
         )
     )
+
+
+def latest_adoption(session: Session, onboarding_ids: list[int]) -> dict[int, AdoptionSnapshot]:
+    """Each onboarding's latest adoption snapshot, in one statement (onboardings without one left out)."""
+    if not onboarding_ids:
+        return {}
+    latest = (
+        select(col(AdoptionSnapshot.onboarding_id), func.max(AdoptionSnapshot.day).label("day"))
+        .where(col(AdoptionSnapshot.onboarding_id).in_(sorted(set(onboarding_ids))))
+        .group_by(col(AdoptionSnapshot.onboarding_id))
+        .subquery()
+    )
+    query = select(AdoptionSnapshot).join(
+        latest,
+        and_(col(AdoptionSnapshot.onboarding_id) == latest.c.onboarding_id, col(AdoptionSnapshot.day) == latest.c.day),
+    )
+    return {row.onboarding_id: row for row in session.exec(query)}
 
 
 def customer_activity(

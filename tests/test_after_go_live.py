@@ -267,3 +267,16 @@ def test_a_running_play_shows_on_the_csms_app_home_until_it_stops(harness: Harne
         home = open_home(h)
     assert "Adoption plays" not in json.dumps(home)
     assert len(home["blocks"]) <= 100
+
+
+def test_what_the_csm_heard_before_the_handoff_is_not_said_again_to_the_ongoing_csm(harness: Harness):
+    h = harness
+    oid = live(h)
+    sweep(h, WENT_LIVE + timedelta(days=7))
+    assert [r.recipient for r in said(h, oid, Rule.VALUE_REPORT)] == [VENDOR_CSM]
+    _hand_off(h, oid, datetime(2026, 6, 23, 15, tzinfo=UTC))
+    sweep(h, WENT_LIVE + timedelta(days=8))
+    sweep(h, WENT_LIVE + timedelta(days=9))
+    assert [r.recipient for r in said(h, oid, Rule.VALUE_REPORT)] == [VENDOR_CSM]
+    sweep(h, WENT_LIVE + timedelta(weeks=3))  # the next reminder goes to the ongoing CSM
+    assert [r.recipient for r in said(h, oid, Rule.SUCCESS_STORY)] == [ONGOING]

@@ -676,6 +676,7 @@ def test_every_rule_renders_for_its_audiences(ob):
             Rule.RENEWAL,
             Rule.RENEWAL_RISK,
             *(AFTER_GO_LIVE_RULES - FOR_THE_CUSTOMER),
+            Rule.PORTFOLIO_DIGEST,
         ):
             with pytest.raises(ValueError):
                 render([row])

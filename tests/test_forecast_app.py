@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
 from freezegun import freeze_time
 from sqlalchemy import insert, update
 from sqlmodel import select
@@ -27,12 +29,13 @@ from bot.core.ids import Action
 from bot.milestones.rules import Actor
 from bot.milestones.stage_moves import Signer, sign_off
 from bot.runtime.sweep import run_sweep
+from messages.handoff_posts import go_live_line
 from store import forecasts
 from store.db import make_engine, session_scope
 from store.migrate import upgrade
 from store.models import Milestone, Notification, Onboarding, table_of
 from tests import test_activity_events
-from tests.cards_helpers import click, milestone, ref, start_onboarding
+from tests.cards_helpers import as_text, card, click, milestone, ref, shown, start_onboarding
 from tests.conftest import CUSTOMER_SPONSOR, SHARED_CHANNEL, VENDOR_CSM
 
 empty_database_url = test_activity_events.empty_database_url  # the fixture
@@ -129,12 +132,15 @@ def test_late_work_moves_the_projection_each_day_and_on_each_change_then_go_live
         assert milestone(harness, ob.id, LATE).status == "done"
         assert onboarding(harness, ob.id).projected_go_live_on == jun(23)
         assert "projected Tue 23 Jun · at risk" in listing(harness)
+        # The pinned plan overview, redrawn by the same click, gives both dates (and no "days ago").
+        pinned = as_text(shown(harness, card(harness, ob.id, "overview")))
+        assert "Go-live agreed Fri 19 Jun, projected Tue 23 Jun" in pinned
 
     # Mon 22 Jun: the agreed date has passed without go-live: behind, whatever the projection says.
     with freeze_time(at(jun(22))):
-        shown = listing(harness)
-        assert "go-live agreed Fri 19 Jun (3 days ago), projected Tue 23 Jun · behind" in shown
-        assert "on track" not in shown
+        listed = listing(harness)
+        assert "go-live agreed Fri 19 Jun (3 days ago), projected Tue 23 Jun · behind" in listed
+        assert "on track" not in listed
     sweep(harness, at(jun(22)))
     assert (onboarding(harness, ob.id).projected_go_live_on, onboarding(harness, ob.id).schedule) == (jun(23), "behind")
 
@@ -159,6 +165,20 @@ def test_late_work_moves_the_projection_each_day_and_on_each_change_then_go_live
         assert "go-live live since Wed 24 Jun (5 days after the agreed Fri 19 Jun) · live" in listing(harness)
         assert "*Go-live* live since Wed 24 Jun (5 days after the agreed Fri 19 Jun) · *live*" in status(harness)
         assert "live since Wed 24 Jun (5 days after the agreed Fri 19 Jun) · live" in home(harness)
+
+
+@pytest.mark.parametrize(
+    ("projected", "went_live", "said"),
+    [
+        (None, None, "Go-live agreed Fri 19 Jun"),
+        (jun(19), None, "Go-live agreed Fri 19 Jun, on course"),
+        (jun(23), None, "Go-live agreed Fri 19 Jun, projected Tue 23 Jun"),
+        (jun(23), jun(24), "Live since Wed 24 Jun (agreed Fri 19 Jun)"),
+    ],
+)
+def test_the_pinned_overview_gives_the_agreed_go_live_with_the_projected_or_actual_one(projected, went_live, said):
+    ob = SimpleNamespace(target_go_live_on=jun(19), projected_go_live_on=projected, went_live_on=went_live)
+    assert go_live_line(ob) == said
 
 
 def test_the_monday_overview_gives_the_agreed_and_the_projected_go_live(harness):

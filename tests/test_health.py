@@ -11,7 +11,7 @@ from bot.automation.health import Signals, load_signals, score
 from bot.automation.rules import RuleSettings
 from bot.core.notices import Audience, Rule
 from store.db import session_scope
-from store.models import HealthSnapshot, Onboarding
+from store.models import HealthSnapshot, Onboarding, StageRating
 from tests.test_rules import (
     CSM,
     MANAGER,
@@ -52,6 +52,57 @@ def test_weights_come_from_the_settings():
     assert score(Signals(customer_events=20), only_usage, sponsor_in_slack=False).score == 100
 
 
+def test_the_customers_ratings_are_a_part_once_there_are_any():
+    signals = Signals(
+        milestones=10, open=5, done=5, due=6, done_of_due=3, on_time=4, customer_events=5, sponsor_events=1
+    )
+    unrated = score(signals, SETTINGS, sponsor_in_slack=True)
+    assert "voice" not in unrated.parts
+    assert unrated.score == 66  # (0.5*40 + 0.65*40 + 1.0*20) / 100
+    signals.rated_stage, signals.ratings, signals.rating_total = "setup", 2, 5  # a 2 and a 3
+    rated = score(signals, SETTINGS, sponsor_in_slack=True)
+    assert rated.parts["voice"] == {"score": 38, "weight": 20, "stage": "setup", "ratings": 2, "mean": 2.5}
+    assert rated.score == 61  # (20 + 26 + 20 + 0.375*20) / 120 = 0.6125
+
+
+def test_no_ratings_leave_the_score_alone_and_good_ones_lift_it():
+    assert score(Signals(), SETTINGS, sponsor_in_slack=False).score == 40  # 40 of 100: usage and sponsor at 0
+    delighted = Signals(rated_stage="kickoff", ratings=3, rating_total=15)
+    assert score(delighted, SETTINGS, sponsor_in_slack=False).score == 50  # (40 + 20) / 120
+    unhappy = Signals(rated_stage="kickoff", ratings=1, rating_total=1)
+    assert score(unhappy, SETTINGS, sponsor_in_slack=False).score == 33  # 40 / 120
+    muted = RuleSettings(health_weight_voice=0)
+    assert score(unhappy, muted, sponsor_in_slack=False).score == 40
+
+
+def test_the_latest_stage_rated_in_plan_order_is_the_voice(clean_db):
+    with session_scope(clean_db) as s:
+        ob = build_account(s)
+        other = build_account(s)
+        for stage, user, value in (
+            ("setup", "U0A", 1),
+            ("setup", "U0B", 2),
+            ("kickoff", "U0A", 5),
+            ("kickoff", "U0C", 5),
+        ):
+            s.add(StageRating(onboarding_id=ob.id, stage=stage, slack_user_id=user, score=value,
+                              created_at=at(MONDAY), updated_at=at(MONDAY)))  # fmt: skip
+        oid, other_id = ob.id, other.id
+    with session_scope(clean_db) as s:
+        signals = load_signals(s.connection(), at(MONDAY), ["Europe/Berlin"], {}, SETTINGS)
+    assert (signals[oid].rated_stage, signals[oid].ratings, signals[oid].rating_total) == ("setup", 2, 3)
+    assert signals[other_id].ratings == 0 and signals[other_id].rated_stage is None
+    run(clean_db, at(MONDAY, 10))
+    with session_scope(clean_db) as s:
+        stored = {r.onboarding_id: r for r in s.exec(select(HealthSnapshot)).scalars()}
+    assert stored[oid].parts["voice"] == {"score": 12, "weight": 20, "stage": "setup", "ratings": 2, "mean": 1.5}
+    assert "voice" not in stored[other_id].parts
+    # usage 5/10, progress (2/3 + 1/2) / 2, sponsor 1: (20 + 23.33 + 20) / 100
+    assert stored[other_id].score == 63
+    # the same figures and a mean of 1.5 (0.125 of the voice's 20): (63.33 + 2.5) / 120
+    assert stored[oid].score == 55
+
+
 def build_account(s: Session, tz: str = "Europe/Berlin"):
     ob = add_onboarding(s, tz=tz)
     add_milestone(
@@ -82,7 +133,7 @@ def test_signals_are_read_in_three_statements_for_any_number_of_onboardings(clea
             signals = load_signals(s.connection(), at(MONDAY), ["Europe/Berlin"], {"standard_30": SETTINGS}, SETTINGS)
     finally:
         event.remove(clean_db, "before_cursor_execute", count)
-    assert len(seen) == 3
+    assert len(seen) == 4
     for oid in ids:
         got = signals[oid]
         assert (got.milestones, got.open, got.done, got.due, got.done_of_due, got.on_time) == (4, 2, 2, 3, 2, 1)

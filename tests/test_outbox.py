@@ -208,6 +208,13 @@ def test_bulk_claimed_rows_are_stored_as_the_orm_stores_them(clean_db):
             .all()
         )
         assert stored[0] == stored[1]  # the very same text on SQLite, where times compare as text
+        same = [c for c in outbox.COLUMNS if c not in ("dedupe_key", "subject", "created_at", "payload")]
+        raw = (
+            s.connection()
+            .exec_driver_sql(f"SELECT {', '.join(same)}, payload FROM notifications WHERE subject IN ('a', 'c')")
+            .all()
+        )
+        assert raw[0][:-1] == raw[1][:-1], "every column as the ORM stores it"
     a, c = row_of(clean_db, notice(ob, "a").dedupe_key), row_of(clean_db, notice(ob, "c").dedupe_key)
     assert (a.not_before, a.payload["period"], a.status, a.attempts) == (
         c.not_before,

@@ -542,6 +542,21 @@ def test_more_than_two_weeks_behind_tells_the_csm_manager(clean_db):
     assert n.facts["economic_buyer"] == "Bea Buyer" and n.facts["projected_go_live_on"] == "2026-07-15"
 
 
+@pytest.mark.parametrize(("projected", "fires"), [(date(2026, 7, 20), True), (date(2026, 7, 14), False)])
+def test_a_projected_go_live_more_than_two_weeks_late_tells_the_csm_manager_with_that_date(clean_db, projected, fires):
+    def build(s):
+        ob = add_onboarding(s, target=date(2026, 6, 30))
+        ob.projected_go_live_on = projected  # nothing is overdue yet: the forecast alone says it is late
+        add_milestone(s, ob, "on_time", MONDAY + timedelta(days=3))
+
+    found = single(clean_db, build, at(MONDAY), Rule.BEHIND_SCHEDULE)
+    if not fires:  # 14 days late is at risk, not yet behind
+        assert found == []
+        return
+    [n] = found
+    assert n.facts["days_behind"] == 20 and n.facts["projected_go_live_on"] == "2026-07-20"
+
+
 def test_two_weeks_behind_exactly_is_not_yet_behind(clean_db):
     def build(s):
         ob = add_onboarding(s)
@@ -1003,8 +1018,8 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
     ]
     # PostgreSQL inserts through a temporary table: create it, COPY into it, insert from it, drop it
     staged = 3 if clean_db.dialect.name == "postgresql" else 0
-    # 18: the running onboardings' reads and writes, and one look for onboardings that went live (none here)
-    assert counts[0] == counts[1] == 18 + 2 * staged, counts
+    # the running onboardings' reads and writes, and one look for onboardings that went live (none here)
+    assert counts[0] == counts[1] == 23 + 2 * staged, counts
 
 
 # --- the sign-off, after go-live, the health play -----------------------------------------------------

@@ -361,7 +361,7 @@ def command(monkeypatch, tmp_path, database_url, fake_slack):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cli.logs, "configure", lambda *args, **kwargs: None)
     rules = types.ModuleType("bot.automation.rules")
-    rules.decide = lambda session, now, playbooks: [n for n in run.notices if n.not_before <= now]
+    rules.decide = lambda session, now, playbooks, **_: [n for n in run.notices if n.not_before <= now]
     monkeypatch.setitem(sys.modules, "bot.automation.rules", rules)
 
     def run(*argv: str) -> int:

@@ -380,6 +380,10 @@ def sent_in_hours_once(harness, rows: list[Notification]) -> tuple[list[Notifica
     return sent, posts
 
 
+# Controls that only show the vendor's person who clicks something (the value report's preview): no act.
+SHOWS_ONLY = {Action.REPORT_PREVIEW}
+
+
 def _day_of(call) -> date:
     return datetime.fromtimestamp(call.at, UTC).astimezone(NEW_YORK).date()
 
@@ -392,6 +396,8 @@ def _controls(blocks: list[dict], rows: list[Notification]) -> list[tuple[Act, o
             continue
         for element in block["elements"]:
             action = element["action_id"]
+            if action in SHOWS_ONLY:
+                continue
             assert action in ACTS, f"an unknown control {action}"
             if element["type"] == "static_select":
                 ref = SnoozeChoice.decode(element["options"][0]["value"]).notice

@@ -163,7 +163,7 @@ def test_app_home_lists_the_posts_slack_refused_for_good(harness):
 
     texts = section_texts(home)
     assert "Posts Slack refused" in json.dumps(home)
-    [shared] = [t for t in texts if f"<#{SHARED_CHANNEL}>" in t]
+    [shared] = [t for t in texts if f"to <#{SHARED_CHANNEL}>" in t]
     assert "*Acme*" in shared and "The channel is archived" in shared
     assert f"<!date^{int(MONDAY_9.timestamp())}^" in shared, "when it was meant to go out"
     [direct] = [t for t in texts if "a direct message to you" in t]

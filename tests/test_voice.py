@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlmodel import select
 
+from bot.automation.rules import decide
+from bot.core.clock import ManualClock
 from bot.core.domain import Stage
 from bot.core.ids import Action, Field, View
 from bot.core.payloads import RatingChoice, StageRef
+from bot.runtime.sweep import run_sweep
 from messages.voice import score_action
 from store.db import session_scope
-from store.models import AuditEntry, StageRating
+from store.models import AuditEntry, HealthSnapshot, StageRating
 from tests.cards_helpers import as_text, button_values, card, click, shown
 from tests.conftest import CUSTOMER_CHAMPION, CUSTOMER_SPONSOR, INTERNAL_CHANNEL, SHARED_CHANNEL, VENDOR_CSM
 from tests.handoff_flow import state, text
@@ -150,3 +155,20 @@ def test_only_the_customers_people_rate_and_only_a_finished_stage(harness):
     click(harness, Action.RATE_COMMENT, StageRef(ob.id, Stage.TRAINING).encode(), VENDOR_CSM, c)
     assert "The rating is the customer's to give" in _answer(harness, before)
     assert _ratings(harness, ob.id) == []
+
+
+def test_the_customers_ratings_join_the_next_health_score(harness):
+    ob = _to_go_live(harness)
+    c = card(harness, ob.id, "rating", "training")
+    _rate(harness, c, ob.id, CUSTOMER_CHAMPION, 2)
+    _rate(harness, c, ob.id, CUSTOMER_SPONSOR, 4)
+    now = harness.services.clock.now()
+    run_sweep(
+        harness.services, now, decide=partial(decide, playbooks=harness.services.playbooks), clock=ManualClock(now)
+    )
+    harness.settle()
+    with session_scope(harness.engine) as s:
+        stored = s.exec(select(HealthSnapshot).where(HealthSnapshot.onboarding_id == ob.id)).one()
+    assert stored.parts["voice"] == {"score": 50, "weight": 20, "stage": "training", "ratings": 2, "mean": 3.0}
+    others = sum(p["score"] * p["weight"] for name, p in stored.parts.items() if name != "voice")
+    assert abs(stored.score - (others + 50 * 20) / 120) <= 1  # the voice is 20 of 120

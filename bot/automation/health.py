@@ -7,10 +7,15 @@ Each part is scored 0-100 and kept with the figures behind it, so a person can s
   and the on-time rate (milestones done by the end of their due date, among those done); a rate with
   nothing to measure yet counts as 1;
 - sponsor: activity by the executive sponsor in the last `health_sponsor_days`, against
-  `health_sponsor_target` events; 0 when no sponsor is in Slack (nothing can be seen).
-The score is the weighted mean of the parts (`health_weight_*`), rounded.
+  `health_sponsor_target` events; 0 when no sponsor is in Slack (nothing can be seen);
+- voice: the customer's ratings of the latest stage they rated (the latest in plan order, each
+  person's current answer), their mean on the 1-5 scale mapped to 0-100 (1 is 0, 3 is 50, 5 is 100).
+  Before anyone rated a stage the part is left out: it is not in `parts` and its weight is not in
+  the sum, so the other parts' weights are renormalised and silence costs nothing.
+The score is the weighted mean of the parts present (`health_weight_usage` 40, `_progress` 40,
+`_sponsor` 20, `_voice` 20: with ratings the voice is 20 of 120, a sixth of the score), rounded.
 
-Signals for every active onboarding come from three queries, whatever their number (store.signals);
+Signals for every active onboarding come from four queries, whatever their number (store.signals);
 store.snapshots stores the scores, one snapshot per onboarding per customer-local day.
 """
 
@@ -45,7 +50,8 @@ def score(signals: Signals, settings: RuleSettings, sponsor_in_slack: bool) -> H
     progress = (completion + on_time) / 2
     sponsor = min(1.0, signals.sponsor_events / settings.health_sponsor_target) if sponsor_in_slack else 0.0
     weights = (settings.health_weight_usage, settings.health_weight_progress, settings.health_weight_sponsor)
-    blended = (usage * weights[0] + progress * weights[1] + sponsor * weights[2]) / sum(weights)
+    points = usage * weights[0] + progress * weights[1] + sponsor * weights[2]
+    weight = sum(weights)
     parts = {
         "usage": {
             "score": round(usage * 100), "weight": weights[0], "customer_events": signals.customer_events,
@@ -62,7 +68,16 @@ def score(signals: Signals, settings: RuleSettings, sponsor_in_slack: bool) -> H
             "in_slack": sponsor_in_slack,
         },
     }  # fmt: skip
-    return Health(round(blended * 100), parts)
+    if signals.ratings:
+        mean = signals.rating_total / signals.ratings
+        voice = min(1.0, max(0.0, (mean - 1) / 4))
+        points += voice * settings.health_weight_voice
+        weight += settings.health_weight_voice
+        parts["voice"] = {
+            "score": round(voice * 100), "weight": settings.health_weight_voice, "stage": signals.rated_stage,
+            "ratings": signals.ratings, "mean": round(mean, 1),
+        }  # fmt: skip
+    return Health(round(points / weight * 100), parts)
 
 
 def load_signals(

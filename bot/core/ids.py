@@ -24,6 +24,7 @@ class View(StrEnum):
     REPORT_EDIT = "report.edit"  # the value report's own words, edited before posting
     RATING_COMMENT = "voice.comment"
     ONGOING_HANDOFF = "ongoing.handoff"
+    TEAM_ALL = "home.team_all"  # every onboarding of a team, worst first, a page at a time
 
 
 class Action(StrEnum):
@@ -53,6 +54,10 @@ class Action(StrEnum):
     SIGNOFF_REMIND = "signoff.remind"  # the CSM posts a sign-off reminder in the shared channel
     # App Home
     OPEN_CARD = "home.open_card"
+    # The team's numbers: "Show all" opens every onboarding worst first, paged; the value is a TeamPage.
+    # The page buttons sit in one block, so each one's action_id is this plus ".previous" or ".next".
+    TEAM_ALL = "home.team_all"
+    TEAM_PAGE = "home.team_page"
     # /onboard status, when some of the setup posts never reached Slack; the value is the onboarding id.
     SETUP_REPOST = "setup.repost"
     # The value report's preview (/onboard report); the value is the onboarding id.

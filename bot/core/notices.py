@@ -47,6 +47,8 @@ class Rule(StrEnum):
     EXPANSION_READINESS = "expansion_readiness"
     EXECUTIVE_SUMMARY = "executive_summary"
     VALUE_PLAY = "value_play"
+    # To each CSM manager, about every onboarding of their team at once (bot.automation.rules.portfolio_digest).
+    PORTFOLIO_DIGEST = "portfolio_digest"
 
 
 # The rule of the deliverer's own notice: "I couldn't post to that channel".
@@ -82,6 +84,9 @@ class Notice:
     urgent: bool = False
     why: str = ""  # one line, for --dry-run and the audit trail
     facts: dict[str, Any] = field(default_factory=dict)  # what the message builder needs
+    # The recipient's own timezone, for a notice about a whole team (a manager's portfolio digest, filed
+    # under one of its onboardings); None: the onboarding's timezone is the recipient's day.
+    zone: str | None = None
     # said at most once, ever: the outbox's unique key (made once here, read several times per sweep)
     dedupe_key: str = field(init=False, repr=False, compare=False)
 

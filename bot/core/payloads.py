@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, ClassVar, TypeVar, get_type_hints
 
-from bot.core.domain import Act, Stage
+from bot.core.domain import Act, Role, Stage
 
 
 class BadPayload(ValueError):
@@ -137,6 +137,16 @@ class StageRef(Payload):
     KIND: ClassVar[str] = "s"
     onboarding_id: int
     stage: Stage
+
+
+@dataclass(frozen=True)
+class TeamPage(Payload):
+    """A page of a team's onboardings, worst first: the team is the clicker's own (the onboardings
+    naming them in `role`), read again at each click, so the value names nobody else's."""
+
+    KIND: ClassVar[str] = "tp"
+    role: Role
+    page: int
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from bot.planning.playbook import Playbook
 from store import audit
 from store.activity import record_activity
 from store.db import session_scope
-from store.models import Milestone, Onboarding, Person
+from store.models import Milestone, Person
 from store.onboardings import OnboardingRecord, load
 
 STALE = "This changed meanwhile, so I didn't apply your click. Here is the current card."
@@ -182,8 +182,7 @@ def apply_change(
         kind="click",
         at=now,
     )
-    session.execute(update(Onboarding).where(Onboarding.id == record.onboarding.id).values(updated_at=now))  # type: ignore[arg-type]
-    forecast.refresh(session, [record.id], playbooks, now)
+    forecast.refresh_changed(session, record.onboarding, record.milestones, milestone, values, playbooks, now)
     changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
         changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)

@@ -8,14 +8,14 @@ what the field calls behind (and the CSM's manager acts on).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from bot.core.calendar import today_in, zone_of
-from bot.core.domain import MilestoneStatus
+from bot.core.domain import MilestoneStatus, OnboardingStatus
 from bot.planning.forecast import Forecast, Schedule, Work, project, schedule_of
 from bot.planning.playbook import Playbook
 from store import forecasts
@@ -69,10 +69,41 @@ def _refresh(session: Session, onboardings: list[Any], playbooks: Mapping[str, P
     return len(changed)
 
 
-def refresh(session: Session, onboarding_ids: Collection[int], playbooks: Mapping[str, Playbook], now: datetime) -> int:
-    """Work out again the projection of these onboardings (the active ones), after a change."""
-    session.flush()
-    return _refresh(session, forecasts.running(session.connection(), ids=onboarding_ids), playbooks, now)
+def refresh_changed(
+    session: Session,
+    ob: Any,
+    milestones: list[Milestone],
+    changed: Milestone,
+    values: Mapping[str, Any],
+    playbooks: Mapping[str, Playbook],
+    now: datetime,
+) -> None:
+    """After one milestone's change, in its transaction: the projection worked out again from the
+    plan already read (with the change applied), written with the onboarding's `updated_at` in one
+    statement. Only an active onboarding is projected (as `refresh` does); another is only touched."""
+    playbook = playbooks.get(ob.playbook_key)
+    row: dict[str, Any] = {"id": ob.id, "updated_at": now}
+    if playbook is not None and ob.status == OnboardingStatus.ACTIVE.value:
+        plan = milestone_rows([m for m in milestones if m.id != changed.id])
+        status = values.get("status", changed.status)
+        completed_at = values.get("completed_at", changed.completed_at)
+        plan.append(
+            (
+                changed.key,
+                values.get("start_on", changed.start_on),
+                values.get("due_on", changed.due_on),
+                tuple(changed.depends_on or ()),
+                completed_at if status == DONE else None,
+            )
+        )
+        projection = _values(ob, plan, playbook, now)
+        if (projection["projected_go_live_on"], projection["schedule"], projection["forecast_on"]) != (
+            ob.projected_go_live_on,
+            ob.schedule,
+            ob.forecast_on,
+        ):
+            row |= projection
+    forecasts.save(session.connection(), [row])
 
 
 def refresh_daily(session: Session, playbooks: Mapping[str, Playbook], now: datetime) -> int:

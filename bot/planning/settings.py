@@ -53,6 +53,7 @@ class RuleSettings:
     health_weight_usage: int = 40
     health_weight_progress: int = 40
     health_weight_sponsor: int = 20
+    health_weight_voice: int = 20  # the customer's stage ratings, once there are any
     # after go-live: value and adoption (percentages are whole numbers, 0-100)
     first_value_target_days: int = 14
     activation_target_percent: int = 70
@@ -99,6 +100,7 @@ DEFAULTS = RuleSettings()
 # Everything else must be at least 1.
 _MAY_BE_ZERO = {
     "due_soon_business_days", "health_weight_usage", "health_weight_progress", "health_weight_sponsor",
+    "health_weight_voice",
     "adoption_weight_usage", "adoption_weight_progress", "adoption_weight_engagement", "adoption_weight_sponsor",
 }  # fmt: skip
 # The post-go-live weeks, each counted from the start like `go_live_week`, so each must come after it.

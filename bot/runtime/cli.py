@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
 from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import OperationalError
@@ -19,6 +20,9 @@ from bot.runtime import logs
 from bot.runtime.config import ConfigError, Settings, load_settings
 from store.db import make_engine
 from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 log = logging.getLogger("onboard_bot")
 
@@ -173,13 +177,19 @@ def _moment(raw: str, tz: str = "UTC", now: datetime | None = None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _rules(playbooks: Mapping):
-    """The rules' decide(session, now), with the playbooks as configured (ONBOARD_PLAYBOOKS_DIR included)."""
+def _rules(playbooks: Mapping, services: Services | None = None, default_timezone: str = "UTC"):
+    """The rules' decide(session, now), with the playbooks as configured (ONBOARD_PLAYBOOKS_DIR included);
+    with `services`, people's own timezones come from Slack (else the default timezone stands for all)."""
     try:
         from bot.automation.rules import decide
     except ImportError as exc:
         raise ConfigError(f"the rules (bot.automation.rules) cannot be loaded: {exc}") from None
-    return partial(decide, playbooks=playbooks)
+    if services is None:
+        return partial(decide, playbooks=playbooks, default_timezone=default_timezone)
+    from bot.runtime.people_zones import PeopleZones
+
+    zones = PeopleZones(services.client, services.clock)
+    return partial(decide, playbooks=playbooks, person_zone=zones, default_timezone=services.settings.default_timezone)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -206,7 +216,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.with_scheduler:
         from bot.runtime.scheduler import make_scheduler
 
-        scheduler = make_scheduler(services, decide=_rules(services.playbooks))
+        scheduler = make_scheduler(services, decide=_rules(services.playbooks, services))
         scheduler.start()
         log.info("scheduler running beside the server")
     try:
@@ -258,7 +268,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     check_schema(engine)
     services = build_services(settings, engine=engine)
-    run_until_stopped(services, decide=_rules(services.playbooks), every_minutes=args.every)
+    run_until_stopped(services, decide=_rules(services.playbooks, services), every_minutes=args.every)
     return 0
 
 
@@ -266,20 +276,20 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from bot.planning.playbook import load_playbooks
     from bot.runtime.sweep import describe_plan, plan_sweep, run_sweep
 
-    decide = _rules(load_playbooks(settings.playbooks_dir))
+    playbooks = load_playbooks(settings.playbooks_dir)
     engine = make_engine(settings.database_url)
     try:
         check_schema(engine)
         now = args.now or datetime.now(UTC)
         if args.dry_run:
+            decide = _rules(playbooks, default_timezone=settings.default_timezone)
             print(describe_plan(plan_sweep(engine, now, decide=decide)))
             return 0
         from bot.runtime.app import build_services
 
         settings.require("slack_bot_token")
-        report = run_sweep(
-            build_services(settings, engine=engine), now, decide=decide, in_flight=settings.delivery_in_flight
-        )
+        services = build_services(settings, engine=engine)
+        report = run_sweep(services, now, decide=_rules(playbooks, services), in_flight=settings.delivery_in_flight)
         print(report.summary())
         return 0
     finally:

@@ -13,7 +13,11 @@ One digest per destination per day: everything that is not urgent reaches a chan
 that day's digest. A notice decided after the destination's digest of the day went out (a health
 drop noticed in the afternoon, say) is not claimed: the rules decide it again tomorrow, and it joins
 tomorrow's digest if it still holds. "Today" is the customer's (the notice's onboarding's timezone).
-Only urgent notices (escalations) come on their own.
+Only urgent notices (escalations) come on their own. A notice about a whole team (a manager's
+weekly portfolio digest) counts its day in its recipient's timezone (`Notice.zone`); it is a digest
+like the others: it joins what else goes to that person in the same sweep, and when their digest of
+the day went out already it waits for the next day's (its rule decides it again on every business
+day of the week, and its dedupe key lets it out once).
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ def after_todays_digest(session: Session, notices: Iterable[Notice], now: dateti
     zones = outbox.timezones_of(session, {n.onboarding_id for n in new})
     since: dict[str, datetime] = {}
     for n in new:
-        starts = _day_starts(zones.get(n.onboarding_id), now)
+        starts = _day_starts(n.zone or zones.get(n.onboarding_id), now)
         since[n.recipient] = max(since.get(n.recipient, starts), starts)
     had = outbox.had_digest(session, since)
     return {n.dedupe_key for n in new if n.recipient in had}

@@ -48,3 +48,15 @@ def user_identities(client: WebClient, user_ids: set[str]) -> tuple[dict[str, st
             profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user["name"]
         )
     return teams, names
+
+
+def user_timezone(client: WebClient, user_id: str) -> str | None:
+    """The timezone Slack has for a user (users.info `tz`, an IANA name), None when it has none."""
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("user_not_found", "account_inactive"):
+            return None
+        raise
+    tz = user.get("tz")
+    return tz if isinstance(tz, str) and tz else None

@@ -5,12 +5,15 @@ Targets: time to first value within the playbook's `first_value_target_days` (14
 activation at least `activation_target_percent` (70%) once `activation_target_days` (60) have passed
 since signature, milestone completion at least `COMPLETION_TARGET_PERCENT` (90%) of what is due.
 An onboarding too young for a target is not counted as missing it.
+
+The read is set-based: the onboardings, their people, stages and milestones, usage, latest adoption
+snapshots and ratings come in a fixed number of statements, whatever their number.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -21,11 +24,12 @@ from sqlmodel import col, select
 
 from bot.core.domain import OnboardingStatus, Role, Stage
 from bot.planning.playbook import Playbook
-from bot.value.summary import summary_of
+from bot.value.summary import summary_from
 from store import ratings
 from store.db import session_scope
 from store.models import Onboarding
-from store.onboardings import load
+from store.onboardings import load_many
+from store.usage import latest_adoption, usage_by_onboarding
 
 COMPLETION_TARGET_PERCENT = 90
 RATED = tuple(s for s in Stage if s is not Stage.PRE_KICKOFF)
@@ -57,6 +61,10 @@ class Numbers:
     misses_first_value: bool
     misses_activation: bool
     misses_completion: bool
+    onboarding_id: int = 0
+    stage: str = ""
+    status: str = ""
+    shared_channel_id: str | None = None
 
 
 @dataclass
@@ -119,24 +127,35 @@ class Group:
 
 
 def numbers(
-    engine: Engine, now: datetime, playbooks: Mapping[str, Playbook], *, since: date | None = None
+    engine: Engine,
+    now: datetime,
+    playbooks: Mapping[str, Playbook],
+    *,
+    since: date | None = None,
+    only: Iterable[int] | None = None,
 ) -> list[Numbers]:
-    """Every onboarding signed on or after `since` (cancelled ones left out), oldest first."""
+    """Every onboarding signed on or after `since` (cancelled ones left out), oldest first; of the
+    onboardings `only` names, when given."""
     with session_scope(engine) as session:
         query = select(Onboarding.id).where(col(Onboarding.status) != OnboardingStatus.CANCELLED.value)
         if since is not None:
             query = query.where(Onboarding.contract_signed_on >= since)
+        if only is not None:
+            query = query.where(col(Onboarding.id).in_(sorted(set(only))))
         ids = list(session.exec(query.order_by(col(Onboarding.contract_signed_on), col(Onboarding.id))))
+        if not ids:
+            return []
         scores: dict[int, dict[str, list[int]]] = {}
         for r in ratings.ratings_of(session, ids):
             scores.setdefault(r.onboarding_id, {}).setdefault(r.stage, []).append(r.score)
-        found = []
-        for onboarding_id in ids:
-            record = load(session, onboarding_id)
-            if record is None:
-                continue
-            found.append(_numbers_of(summary_of(record, session, now, playbooks), scores.get(onboarding_id, {})))
-    return found
+        records = load_many(session, ids)
+        usage = usage_by_onboarding(session, ids)
+        adoption = latest_adoption(session, ids)
+        return [
+            _numbers_of(summary_from(records[i], now, playbooks, usage[i], adoption.get(i)), scores.get(i, {}))
+            for i in ids
+            if i in records
+        ]
 
 
 def _numbers_of(summary: Any, scores: dict[str, list[int]]) -> Numbers:
@@ -166,6 +185,10 @@ def _numbers_of(summary: Any, scores: dict[str, list[int]]) -> Numbers:
         misses_activation=age >= s.activation_target_days
         and (activation is None or activation.percent < s.activation_target_percent),
         misses_completion=completion is not None and completion < COMPLETION_TARGET_PERCENT,
+        onboarding_id=record.id,
+        stage=ob.stage,
+        status=ob.status,
+        shared_channel_id=ob.shared_channel_id,
     )  # fmt: skip
 
 

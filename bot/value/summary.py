@@ -22,6 +22,7 @@ from bot.planning.settings import DEFAULTS, RuleSettings
 from bot.value import metrics
 from bot.value.ingest import rates_on
 from store.db import session_scope
+from store.models import AdoptionSnapshot
 from store.onboardings import OnboardingRecord, load
 from store.usage import adoption_of, usage_of
 
@@ -74,6 +75,19 @@ class ValueSummary:
 def summary_of(
     record: OnboardingRecord, session: Any, now: datetime, playbooks: Mapping[str, Playbook]
 ) -> ValueSummary:
+    snapshots = adoption_of(session, record.id)
+    return summary_from(record, now, playbooks, usage_of(session, record.id), snapshots[-1] if snapshots else None)
+
+
+def summary_from(
+    record: OnboardingRecord,
+    now: datetime,
+    playbooks: Mapping[str, Playbook],
+    usage: list[tuple[date, str, int]],
+    latest: AdoptionSnapshot | None,
+) -> ValueSummary:
+    """The summary from rows already read: every stored (day, metric, value) of the onboarding, oldest
+    first, and its latest adoption snapshot (many onboardings are read at once by bot.value.portfolio)."""
     ob = record.onboarding
     playbook = playbooks.get(ob.playbook_key)
     settings = playbook.rules if playbook else DEFAULTS
@@ -81,15 +95,13 @@ def summary_of(
     first = next(
         (m for m in record.milestones if m.first_value and m.status == MilestoneStatus.DONE and m.completed_at), None
     )
-    snapshots = adoption_of(session, record.id)
-    latest = snapshots[-1] if snapshots else None
     return ValueSummary(
         record=record,
         settings=settings,
         today=today,
         first_value_on=today_in(ob.timezone, first.completed_at) if first and first.completed_at else None,
         go_live_on=today_in(ob.timezone, ob.sponsor_signed_at) if ob.sponsor_signed_at else None,
-        days=metrics.by_day(usage_of(session, record.id, until=today)),
+        days=metrics.by_day([row for row in usage if row[0] <= today]),
         rates=rates_on(record, today),
         health=(latest.day, latest.score, latest.parts) if latest else None,
     )

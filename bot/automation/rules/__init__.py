@@ -25,7 +25,8 @@ spoken to.
 Facts, per rule (person fields are display strings: "<@U123>" for someone in Slack, their name
 otherwise, "" when nobody holds the role; dates are ISO strings):
 
-Every notice: customer_name; and, except weekly_overview, addressed (the person spoken to).
+Every notice: customer_name (but portfolio_digest, about many); and, except weekly_overview,
+addressed (the person spoken to).
 
 Milestone facts (due_soon, overdue, blocked, kickoff_recap_missing): milestone_id, version, key,
 title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role, vendor_owner_role.
@@ -63,6 +64,17 @@ title, due_on, stage, status, customer_owner, vendor_owner, customer_owner_role,
   projected_go_live_on (None before the first projection), went_live_on (None until live).
 
 An item is {key, title, due_on, owner (the customer-side owner, else the vendor-side one)}.
+
+- portfolio_digest (subject "", period = the manager's ISO week; DM to each CSM manager in Slack,
+  about every running onboarding naming them, filed under the lowest onboarding id of them; Monday
+  on, in the manager's own timezone: bot.automation.rules.portfolio_digest): week, week_of (this
+  Monday), since (last Monday: the week reported), timezone, onboardings, on_track, at_risk,
+  behind, live (counts now); lists of {customer_name, channel (the shared channel id, "" when
+  none)} and per list: went_live (on), moved_stage (from, to), newly_at_risk and newly_behind
+  (was: the schedule in the previous digest, "" when none), escalations_opened and
+  escalations_closed (rule, subject), low_ratings (stage, score); compared (whether an earlier
+  digest was there to compare with); schedules ({onboarding id: schedule}, for next week's digest).
+  The notice carries the manager's timezone (`Notice.zone`) for the one-digest-per-day rule.
 
 Once the handoff to the ongoing CSM is written (bot.onboarding.ongoing), every rule that speaks to
 "the CSM" speaks to the ongoing CSM (`Account.person`). Handed-off onboardings get only the account

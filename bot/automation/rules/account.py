@@ -129,6 +129,6 @@ class Account:
             "rule": rule, "onboarding_id": onboarding_id, "subject": subject, "period": period,
             "audience": audience, "recipient": recipient, "channel_id": channel, "not_before": self.local.opens,
             "urgent": urgent, "why": why, "facts": facts,
-            "dedupe_key": dedupe_key(onboarding_id, rule, subject, recipient, period),
+            "zone": None, "dedupe_key": dedupe_key(onboarding_id, rule, subject, recipient, period),
         })  # fmt: skip
         return made

@@ -4,8 +4,9 @@ The anchor is the onboarding's actual go-live day (`went_live_on`, written when 
 signed off). Weeks are counted from the start the way the typical adoption curve is, with the
 go-live as week `go_live_week` (6): week 7 is a week after the go-live, week 13 seven weeks after.
 Every onboarding that went live is read, running ("live") or handed off; each reminder is said once
-(the outbox key: rule, subject, recipient, its due date), from its due day for
-`cadence.CADENCE_WINDOW_DAYS`, in the customer's business hours:
+(the outbox key: rule, subject, recipient, its due date; and what the CSM heard before the handoff
+is not said again to the ongoing CSM), from its due day for `cadence.CADENCE_WINDOW_DAYS`, in the
+customer's business hours:
 
 - post_go_live_check_in: `post_go_live_check_in_days` after go-live, DM to the CSM with the numbers;
 - value_report (week `value_report_week`): DM to the CSM with a button that opens the value
@@ -24,8 +25,9 @@ Every onboarding that went live is read, running ("live") or handed off; each re
   Slack), in words fit for the customer: milestones reached, what comes next, and one value outcome
   against the success criteria captured at the handoff. No health score, no risk, no plays.
 
-"The CSM" is the implementation CSM until the handoff to the ongoing CSM is written, the ongoing
-CSM after it (`Account.person`; the stored handoff names them for a handed-off account). The
+"The CSM" is the implementation CSM until the handoff to the ongoing CSM is written or the
+onboarding is completed, the ongoing CSM after that (`Account.person`; the stored handoff names
+them when there is one). The
 account cadence (bot.automation.rules.cadence) already checks in with a handed-off account monthly
 and reviews it quarterly; so that nobody hears of two check-ins in the same fortnight, the
 post-go-live check-in and business review are left out when the account cadence has a check-in or
@@ -51,7 +53,7 @@ from bot.automation.rules import cadence
 from bot.automation.rules.account import Account, Route
 from bot.automation.rules.facts import display
 from bot.automation.rules.local_time import local_time_for
-from bot.core.domain import MilestoneStatus, Role
+from bot.core.domain import MilestoneStatus, OnboardingStatus, Role
 from bot.core.notices import Audience, Notice, Rule
 from bot.value.metrics import TrendKind, UsageDay, activation, by_day, trend, weekly_series
 from bot.value.usage import SEATS, WEEKLY_ACTIVE
@@ -72,6 +74,10 @@ MILESTONES_SHOWN = 3
 ACCOUNT_CADENCE_TWINS = frozenset({Rule.POST_GO_LIVE_CHECK_IN, Rule.FIRST_BUSINESS_REVIEW})
 # Not while adoption declines: the intervention comes first.
 EXPANSION = frozenset({Rule.EXPANSION_CONVERSATION, Rule.EXPANSION_READINESS})
+TO_THE_TEAM = tuple(r.value for r in (
+    Rule.POST_GO_LIVE_CHECK_IN, Rule.VALUE_REPORT, Rule.SUCCESS_STORY, Rule.EXPANSION_CONVERSATION,
+    Rule.FIRST_BUSINESS_REVIEW, Rule.EXPANSION_READINESS, Rule.VALUE_PLAY,
+))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,11 @@ def after_go_live(
     for u in rows_of.counts(conn, ids, (WEEKLY_ACTIVE, SEATS), since):
         usage[u.onboarding_id].append((u.day, u.metric, u.value))
     handoffs = {row.id: row for row in handed}
+    # Said to the team already, to whoever was "the CSM" then: the handoff does not make it new.
+    said: dict[int, set[tuple[str, str, str]]] = defaultdict(set)
+    for r in rows_of.said_since(conn, ids, TO_THE_TEAM, now - timedelta(days=cadence.CADENCE_WINDOW_DAYS + 1)):
+        if r.audience in (Audience.DM, Audience.INTERNAL):
+            said[r.onboarding_id].add((r.rule, r.subject, r.dedupe_key.rsplit(":", 1)[-1]))
     notices: list[Notice] = []
     for row in live:
         settings = settings_for(row.playbook_key)
@@ -133,8 +144,9 @@ def after_go_live(
             account.people[p.id] = p
             account.shown[p.id] = display(p)
             account.roles.setdefault(p.role, p)
-        account.handed_over = row.id in handoffs
-        found = _Found(account, milestones[row.id], by_day(usage[row.id]), handoffs.get(row.id))
+        # handed over: the handoff is written, or the onboarding was completed (to its named ongoing CSM)
+        account.handed_over = row.id in handoffs or row.status == OnboardingStatus.HANDED_OFF
+        found = _Found(account, milestones[row.id], by_day(usage[row.id]), handoffs.get(row.id), said[row.id])
         notices += found.reminders()
         notices += found.plays()
     return notices
@@ -146,6 +158,7 @@ class _Found:
     milestones: list[Any]
     usage: list[UsageDay]
     handoff: Any  # the stored handoff to the ongoing CSM, or None
+    said: set[tuple[str, str, str]]  # (rule, subject, period) already said to the team
 
     @property
     def went_live_on(self) -> date:
@@ -221,7 +234,7 @@ class _Found:
                 yield from self._summary(due, said, why)
                 continue
             route, shown = self.csm_route()
-            if route is not None:
+            if route is not None and (due.rule.value, due.subject, due.on.isoformat()) not in self.said:
                 yield account.notice(
                     due.rule, due.subject, due.on.isoformat(), route, {**said, "addressed": shown}, why
                 )
@@ -275,7 +288,7 @@ class _Found:
         if play is None:
             return
         route, shown = self.csm_route()
-        if route is None:
+        if route is None or (Rule.VALUE_PLAY.value, play, account.local.week) in self.said:
             return
         said = {**self.numbers(), "play": play, "weeks": s.value_play_trend_weeks, "addressed": shown}
         why = f"adoption {found.kind.value}: the {play.replace('_', '-')} play"

@@ -13,6 +13,7 @@ from bot.automation.rules.after_go_live import after_go_live
 from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.health_drop import health_drop, score_today
 from bot.automation.rules.kickoff import recap_missing
+from bot.automation.rules.portfolio_digest import PersonZone, portfolio_digests, their_zones
 from bot.automation.rules.schedule import behind_schedule
 from bot.automation.rules.silence import silent_account
 from bot.automation.rules.weekly import overview
@@ -50,8 +51,12 @@ def decide(
     *,
     playbooks: Mapping[str, Playbook] | None = None,
     settings: SettingsFor | RuleSettings | None = None,
+    person_zone: PersonZone | None = None,
+    default_timezone: str | None = None,
 ) -> list[Notice]:
-    """Every notice the rules call for at `now`, for every active onboarding.
+    """Every notice the rules call for at `now`, for every active onboarding, and each CSM manager's
+    weekly portfolio digest (in their timezone: `person_zone(slack_user_id)`, else `default_timezone`,
+    else their onboardings' timezone; bot.automation.rules.portfolio_digest).
 
     Settings come from `settings` (one RuleSettings for all, or a function of the playbook key), else
     from `playbooks`, else from the shipped playbooks. Escalation levels and today's health snapshots
@@ -61,11 +66,18 @@ def decide(
     settings_for = _resolver(playbooks, settings)
     session.flush()
     with collector.paused():
-        return _decide(session.connection(), now, settings_for)
+        return _decide(session.connection(), now, settings_for, person_zone, default_timezone)
 
 
-def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[Notice]:
+def _decide(
+    conn: Connection,
+    now: datetime,
+    settings_for: SettingsFor,
+    person_zone: PersonZone | None,
+    default_timezone: str | None,
+) -> list[Notice]:
     sweep = candidates.load(conn, now, settings_for)
+    zones = their_zones(sweep.accounts.values(), person_zone)  # before anything is written: it may ask Slack
     handed = cadence.load(conn)
     for row in handed:  # the handoff is written: the rules' "CSM" is the ongoing CSM from now on
         if (account := sweep.accounts.get(row.id)) is not None:
@@ -87,6 +99,9 @@ def _decide(conn: Connection, now: datetime, settings_for: SettingsFor) -> list[
     snapshots.save(conn, written)
     notices.extend(cadence.account_cadence(conn, now, settings_for, handed))  # handed-off accounts
     notices.extend(after_go_live(conn, now, settings_for, handed))  # live and handed-off accounts
+    notices.extend(
+        portfolio_digests(conn, now, sweep.accounts.values(), zones=zones, default_timezone=default_timezone)
+    )
     return notices
 
 

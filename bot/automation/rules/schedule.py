@@ -1,12 +1,13 @@
 """Behind the agreed timeline: the CSM's manager should call the economic buyer's manager.
 
-"Behind" is measured on the dated plan the customer agreed to: the onboarding is behind by the
-number of calendar days between the customer's today and the due date of its earliest-due open
-milestone (blocked and awaiting-confirmation ones included), that is, how far the oldest unmet
-commitment has slipped. The projected go-live assumes the rest of the plan slips as much: the
-target go-live plus the slip. More than `behind_schedule_days` days behind fires, once per ISO
-week while it lasts, as a DM to the CSM's manager (the internal channel when the manager is not in
-Slack).
+"Behind" is measured against the dated plan the customer agreed to, two ways, and the larger counts:
+how far the oldest unmet commitment has slipped (calendar days between the customer's today and the
+due date of the earliest-due open milestone, blocked and awaiting-confirmation ones included), and
+how far the projected go-live (the stored forecast, bot.planning.forecast, refreshed on every change
+and daily) lies past the agreed one. The projected go-live it reports is the stored forecast, or,
+before the first one, the target go-live plus the slip. More than `behind_schedule_days` days
+behind fires, once per ISO week while it lasts, as a DM to the CSM's manager (the internal channel
+when the manager is not in Slack).
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ DONE = MilestoneStatus.DONE.value
 
 def days_behind(account: Account) -> int:
     earliest = account.signals.earliest_open_due
-    return max(0, (account.local.today - earliest).days) if earliest is not None else 0
+    slipped = max(0, (account.local.today - earliest).days) if earliest is not None else 0
+    return max(slipped, _projected_late(account))
+
+
+def _projected_late(account: Account) -> int:
+    ob = account.onboarding
+    if ob.projected_go_live_on is None or ob.went_live_on is not None:
+        return 0
+    return max(0, (ob.projected_go_live_on - ob.target_go_live_on).days)
 
 
 def behind_schedule(account: Account) -> Iterator[Notice]:
@@ -43,7 +52,7 @@ def behind_schedule(account: Account) -> Iterator[Notice]:
         "behind_schedule_days": account.settings.behind_schedule_days,
         "earliest_open": facts.item(account, oldest) if oldest is not None else None,
         "target_go_live_on": ob.target_go_live_on.isoformat(),
-        "projected_go_live_on": (ob.target_go_live_on + timedelta(days=days)).isoformat(),
+        "projected_go_live_on": (ob.projected_go_live_on or ob.target_go_live_on + timedelta(days=days)).isoformat(),
         "economic_buyer": account.show_role(Role.ECONOMIC_BUYER),
         "csm": account.show_role(Role.IMPLEMENTATION_CSM),
         "csm_manager": facts.display(manager),
