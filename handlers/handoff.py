@@ -30,6 +30,7 @@ from bot.slack.lookups import SLACK_SLOW, SLOW, channel_facts, user_identities
 from handlers.boundary import Submission, on_view, open_view
 from handlers.commands import CommandCall, CommandRouter, Subcommand
 from messages import handoff_modal as modal
+from messages.blocks import esc
 from messages.handoff_posts import who
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,14 @@ def _result_lines(result: StartResult) -> list[str]:
             "Name them with *Assign owner* under *My tasks* on the stage card."
         )
     lines.extend(f":x: {failure}" for failure in result.post_failures)
+    if result.account_taken:
+        account, holder = result.account_taken
+        lines.append(
+            f":warning: Account id `{esc(account)}` already belongs to the onboarding of {esc(holder)}, so I left it "
+            "off this one. Check the id, then set it with `/onboard account-id`."
+        )
+    elif ob.external_account_id:
+        lines.append(f"Usage reports for account `{esc(ob.external_account_id)}` count for {esc(ob.customer_name)}.")
     csm = result.record.person(Role.IMPLEMENTATION_CSM)
     lines.append(f"Implementation CSM: {who(csm)}")
     return lines

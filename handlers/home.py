@@ -1,4 +1,5 @@
-"""The App Home: "my onboardings", my team's numbers, "needs my attention" and the posts Slack refused, for the vendor's team."""
+"""The App Home: "my onboardings", my team's numbers, my adoption plays, "needs my attention" and the posts Slack
+refused, for the vendor's team."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.runtime.services import Services
 from bot.value.team_home import team_of
 from handlers.boundary import Interaction, on_action, sealed
 from messages.home import home_view
+from messages.home_plays import plays_section
 from messages.home_team import team_blocks, team_modal
 
 
@@ -30,7 +32,8 @@ def register(app: App, services: Services) -> None:
         now = services.clock.now()
         home = home_of(services.engine, user, now)
         team = team_blocks(team_of(services.engine, user, now, services.playbooks))
-        client.views_publish(user_id=user, view=home_view(home, user, services.permalink, team))
+        plays = plays_section(home.plays, services.templates)
+        client.views_publish(user_id=user, view=home_view(home, user, services.permalink, [*team, *plays]))
 
     def team_page(i: Interaction[TeamPage]) -> dict[str, Any] | None:
         """The page asked for of the clicker's own team (read again now), None when they have none in that role."""

@@ -1,6 +1,7 @@
 """Value and adoption, vendor side: `/onboard account-id <customer> <id>` (which product account an
 onboarding's usage comes from) and `/onboard report [customer]` (the value report: an ephemeral
-preview, then "Post to channel" or "Edit text" first)."""
+preview, then "Post to channel" or "Edit text" first; the same preview opens from the reminder that the
+first value report is due)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,15 @@ def register(app: App, services: Services, router: CommandRouter) -> None:
             return
         blocks = value_report.report_blocks(services.templates, facts, preview=True)
         call.respond(response_type="ephemeral", text=value_report.report_text(facts), blocks=blocks)
+
+    @on_action(app, services, Action.REPORT_PREVIEW, OnboardingRef, vendor_only=True)
+    def preview(i: Interaction[OnboardingRef]) -> None:
+        """From the reminder that the first value report is due: the same preview as `/onboard report`."""
+        facts = facts_of(services, i.payload.onboarding_id, services.clock.now())
+        if facts is None:
+            i.say("This onboarding no longer exists.")
+            return
+        i.say(value_report.report_text(facts), value_report.report_blocks(services.templates, facts, preview=True))
 
     @on_action(app, services, Action.REPORT_POST, OnboardingRef, vendor_only=True)
     def post(i: Interaction[OnboardingRef]) -> None:

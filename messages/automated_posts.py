@@ -31,6 +31,11 @@ Facts read, by rule:
                         escalations_closed, low_ratings (messages.portfolio_digest)
     weekly_overview     week_of, done_last_week, due_this_week, blocked, awaiting_customer (lists of
                         {title, due_on, owner}); target_go_live_on, projected_go_live_on, went_live_on
+    after go-live       (post_go_live_check_in, value_report, success_story, expansion_conversation,
+                        first_business_review, expansion_readiness, executive_summary, value_play) the
+                        facts of bot.automation.rules, put into words by the templates of
+                        messages.after_go_live_posts (a play is named by its subject); value_report
+                        offers "Preview the value report"; only executive_summary is for the customer
     any other rule      text: the line to say, as is
     delivery_failed     (the deliverer's own alert) channel, error, count, csm
 
@@ -54,9 +59,10 @@ from bot.core.notices import DELIVERY_FAILED, MILESTONE_SNOOZES, Audience, Rule
 from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice, SnoozeSpan
 from bot.milestones import permissions
 from bot.milestones.permissions import Standing
+from messages import after_go_live_posts, ongoing
 from messages import blocks as b
-from messages import ongoing
 from messages.portfolio_digest import digest_text
+from messages.templates import SHIPPED_TEMPLATES, Templates
 from store.models import Notification
 
 # Each digest line takes two blocks; with the header, intro and the "more" line a digest stays
@@ -78,6 +84,7 @@ SNOOZABLE = frozenset(
 INTERNAL_ONLY = frozenset(
     {Rule.BEHIND_SCHEDULE, Rule.SILENT_ACCOUNT, Rule.KICKOFF_RECAP_MISSING, Rule.HEALTH_DROP, DELIVERY_FAILED}
     | {Rule.CHECK_IN, Rule.BUSINESS_REVIEW, Rule.RENEWAL, Rule.RENEWAL_RISK}  # the account cadence
+    | (after_go_live_posts.RULES - after_go_live_posts.FOR_THE_CUSTOMER)  # the post-go-live cadence and plays
     | {Rule.PORTFOLIO_DIGEST}
 )
 # Most pressing first within a digest.
@@ -481,11 +488,13 @@ LINES = {
 }
 
 
-def line(row: Notification) -> str:
-    """The notice in one mrkdwn line (or a few, for overviews)."""
+def line(row: Notification, templates: Templates = SHIPPED_TEMPLATES) -> str:
+    """The notice in one mrkdwn line (or a few, for overviews); the post-go-live posts from `templates`."""
     rule, shared = _rule(row), _for_customer(row)
     if shared and rule in INTERNAL_ONLY:
         raise InternalOnly(f"{row.rule} is for the vendor's team, not the customer")
+    if rule in after_go_live_posts.RULES:
+        return after_go_live_posts.line(templates, rule, row.subject, _facts(row))
     return LINES.get(rule, _own_text)(row, _facts(row), shared)
 
 
@@ -579,6 +588,8 @@ def controls(row: Notification) -> dict[str, Any] | None:
         return None
     elements = _milestone_buttons(row, f)
     vendor = who is Standing.VENDOR_TEAM
+    if rule == Rule.VALUE_REPORT and vendor and row.onboarding_id:
+        elements.append(after_go_live_posts.preview_button(row.onboarding_id))
     if (
         f.get("signoff")
         and vendor
@@ -612,8 +623,10 @@ def controls(row: Notification) -> dict[str, Any] | None:
     return b.actions(*elements, block_id=block_id[:255])
 
 
-def _with_controls(row: Notification, prefix: str = "") -> list[dict[str, Any]]:
-    out = [b.section(prefix + line(row))]
+def _with_controls(
+    row: Notification, prefix: str = "", templates: Templates = SHIPPED_TEMPLATES
+) -> list[dict[str, Any]]:
+    out = [b.section(prefix + line(row, templates))]
     actions = controls(row)
     if actions:
         out.append(actions)
@@ -626,8 +639,8 @@ def _fallback(text: str) -> str:
     return b.clip(first, FALLBACK_TEXT_MAX)
 
 
-def render_notice(row: Notification) -> Message:
-    blocks = _with_controls(row)
+def render_notice(row: Notification, templates: Templates = SHIPPED_TEMPLATES) -> Message:
+    blocks = _with_controls(row, templates=templates)
     rule, acts = _rule(row), milestone_acts(row)
     if rule == Rule.OVERDUE and Act.DONE in acts:
         blocks.insert(
@@ -635,7 +648,7 @@ def render_notice(row: Notification) -> Message:
         )
     elif rule == Rule.OVERDUE and Act.CONFIRM in acts:
         blocks.insert(1, b.context("Looks right to you? Confirm it. Not there yet? Say what is missing."))
-    return Message(text=_fallback(line(row)), blocks=blocks)
+    return Message(text=_fallback(line(row, templates)), blocks=blocks)
 
 
 def _customer(row: Notification) -> str:
@@ -659,7 +672,7 @@ def _one_per_reason(rows: Sequence[Notification]) -> list[Notification]:
     return sorted(latest.values(), key=lambda r: (r.onboarding_id or 0, rank.get(_rule(r), len(ORDER)), r.id or 0))
 
 
-def render_digest(rows: Sequence[Notification]) -> Message:
+def render_digest(rows: Sequence[Notification], templates: Templates = SHIPPED_TEMPLATES) -> Message:
     lines = _one_per_reason(rows)
     shown, rest = lines[:DIGEST_LINES], lines[DIGEST_LINES:]
     count = _plural(len(lines), "thing")
@@ -668,18 +681,18 @@ def render_digest(rows: Sequence[Notification]) -> Message:
     several = len({r.onboarding_id for r in lines}) > 1
     for row in shown:
         prefix = f"*{_esc(_customer(row))}* · " if several and _customer(row) else ""
-        blocks += _with_controls(row, prefix)
+        blocks += _with_controls(row, prefix, templates)
     if rest:
         titles = ", ".join(_title(r, _facts(r)) for r in rest)
         blocks.append(b.section(f"…and {len(rest)} more: {titles}"))
     return Message(text=f"{_esc(_digest_heading(rows))}: {count}", blocks=blocks)
 
 
-def render(rows: Sequence[Notification]) -> Message:
-    """The one message for rows going to one place together."""
+def render(rows: Sequence[Notification], templates: Templates = SHIPPED_TEMPLATES) -> Message:
+    """The one message for rows going to one place together (the templates: the team's, where it has them)."""
     if not rows:
         raise ValueError("nothing to render")
-    return render_notice(rows[0]) if len(rows) == 1 else render_digest(rows)
+    return render_notice(rows[0], templates) if len(rows) == 1 else render_digest(rows, templates)
 
 
 MESSAGE_BLOCKS_MAX = 50

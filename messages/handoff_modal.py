@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.account_ids import ACCOUNT_ID_MAX
 from bot.core.domain import IT_DEPENDENCY_LABELS, TIER_LABELS, Tier
 from bot.core.ids import Field, View, person_field
 from bot.onboarding.handoff import (
@@ -148,6 +149,14 @@ def basics_view(draft: HandoffDraft, *, playbooks: dict[str, Playbook], today: s
             "Other IT work",
             b.text_input(initial=draft.it_other, max_length=OTHER_IT_MAX, placeholder="e.g. VPN allow-listing"),
             optional=True,
+        ),
+        b.input_block(
+            Field.ACCOUNT_ID,
+            "Account id in the product",
+            b.text_input(initial=draft.external_account_id or None, max_length=ACCOUNT_ID_MAX, placeholder="acme-42"),
+            optional=True,
+            hint="How the product names this customer's account, so its usage reports count here. "
+            "You can set it later with /onboard account-id.",
         ),
     ]
     return b.modal(View.HANDOFF_BASICS, TITLE, blocks, submit="Next", private_metadata=draft.to_metadata())

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.value.metrics import GoLiveCriterion
 from messages import blocks as b
+from messages.after_go_live_posts import SAMPLES as AFTER_GO_LIVE_SAMPLES
 from messages.portfolio_digest import SAMPLE as PORTFOLIO_SAMPLE
 from messages.templates import Templates
 
@@ -48,5 +49,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "value_report_trend": _FACTS,
     "value_report_preview_note": _FACTS,
     "chart_fallback": _FACTS,
+    **AFTER_GO_LIVE_SAMPLES,
     "portfolio_digest": PORTFOLIO_SAMPLE,
 }

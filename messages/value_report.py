@@ -31,7 +31,8 @@ def report_blocks(
     out = [
         b.header(f"Value report · {facts.customer}"),
         b.section(opening),
-        b.section(templates.render("value_report_numbers", **facts.values)),
+        # The health score is the vendor's own reading: the preview shows it, the customer's channel never does.
+        b.section(templates.render("value_report_numbers", **(facts.values if preview else _for_customer(facts)))),
         b.context(templates.render("value_report_trend", cap=1900, **facts.values)),
     ]
     if preview:
@@ -45,6 +46,10 @@ def report_blocks(
             )
         )
     return out
+
+
+def _for_customer(facts: ReportFacts) -> dict[str, Any]:
+    return {**facts.values, "health_score": None}
 
 
 def report_text(facts: ReportFacts) -> str:

@@ -22,6 +22,8 @@ from bot.core.notices import Audience, Rule
 from bot.core.payloads import MilestoneRef, NoticeRef, SnoozeChoice
 from bot.slack import delivery
 from bot.slack.delivery import deliver_due
+from messages.after_go_live_posts import FOR_THE_CUSTOMER
+from messages.after_go_live_posts import RULES as AFTER_GO_LIVE_RULES
 from messages.automated_posts import render
 from store import outbox
 from store.db import make_engine, session_scope
@@ -662,7 +664,8 @@ def test_a_stopped_run_starts_no_new_post(harness, ob, clock):
 def test_every_rule_renders_for_its_audiences(ob):
     cases = [(rule, audience) for rule in Rule for audience in Audience]
     for rule, audience in cases:
-        row = Notification(**outbox.row_values(notice(ob, rule=rule, audience=audience)), id=1)
+        subject = "intervention" if rule is Rule.VALUE_PLAY else "sso"  # a play is named by its subject
+        row = Notification(**outbox.row_values(notice(ob, subject, rule=rule, audience=audience)), id=1)
         if audience in (Audience.SHARED, Audience.CUSTOMER_DM) and rule in (
             Rule.BEHIND_SCHEDULE,
             Rule.SILENT_ACCOUNT,
@@ -672,6 +675,7 @@ def test_every_rule_renders_for_its_audiences(ob):
             Rule.BUSINESS_REVIEW,
             Rule.RENEWAL,
             Rule.RENEWAL_RISK,
+            *(AFTER_GO_LIVE_RULES - FOR_THE_CUSTOMER),
             Rule.PORTFOLIO_DIGEST,
         ):
             with pytest.raises(ValueError):

@@ -34,6 +34,7 @@ from tests.handoff_flow import (
     ticks,
     user,
 )
+from tests.test_outbox import make_onboarding
 
 # A Friday: plans starting today run across a weekend straight away.
 TODAY = "2026-05-01 15:00:00"
@@ -104,6 +105,8 @@ def test_customer_side_submission_is_refused(flow, harness):
             "must be in the future",
         ),
         ({"it_other": text("x" * 301)}, Field.IT_OTHER, "under 300"),
+        ({"account_id": text("acme 42")}, Field.ACCOUNT_ID, "An account id is up to 100 letters"),
+        ({"account_id": text("-acme")}, Field.ACCOUNT_ID, "starting with a letter or digit"),
     ],
 )
 def test_deal_step_answers_bad_input_inline(flow, harness, fields, block, message):
@@ -369,3 +372,34 @@ def test_posting_failure_is_reported_and_nothing_is_lost(flow, harness):
     with session_scope(harness.engine) as s:
         failed = s.exec(select(AuditEntry).where(AuditEntry.action == "post_failed")).scalars().all()
     assert len(failed) == 1
+
+
+def test_the_account_id_given_at_handoff_ties_usage_reports_to_the_onboarding(flow, harness):
+    result = flow.complete(basics_=basics(account_id=text("acme-42")))
+
+    with session_scope(harness.engine) as s:
+        ob = s.exec(select(Onboarding)).scalars().one()
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "account_id_set")).scalars().one()
+    assert ob.external_account_id == "acme-42"
+    assert (entry.new_value, entry.actor, entry.field) == ("acme-42", VENDOR_CSM, "external_account_id")
+    assert "Usage reports for account `acme-42` count for Acme Corp." in json.dumps(result)
+
+
+def test_without_an_account_id_none_is_stored(flow, harness):
+    flow.complete()
+    with session_scope(harness.engine) as s:
+        ob = s.exec(select(Onboarding)).scalars().one()
+        assert ob.external_account_id is None
+        assert not s.exec(select(AuditEntry).where(AuditEntry.action == "account_id_set")).scalars().all()
+
+
+def test_an_account_id_another_onboarding_holds_is_left_off_and_said(flow, harness):
+    holder = make_onboarding(harness.engine, customer="Globex", shared="C0OTHER", internal=None)
+    with session_scope(harness.engine) as s:
+        s.get(Onboarding, holder).external_account_id = "acme-42"
+    result = flow.complete(basics_=basics(account_id=text("acme-42")))
+
+    with session_scope(harness.engine) as s:
+        ob = s.exec(select(Onboarding).where(Onboarding.customer_name == "Acme Corp")).scalars().one()
+    assert ob.external_account_id is None
+    assert "already belongs to the onboarding of Globex" in json.dumps(result)

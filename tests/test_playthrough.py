@@ -29,10 +29,15 @@ from tests.conftest import (
     VENDOR_MANAGER,
 )
 from tests.playthrough import NEW_YORK, START, Playthrough, local
+from tests.test_journey import ONGOING
 from tests.test_simulation import _controls
 
 DATA = Path(__file__).with_name("data")
 PLAYBOOKS = ["light", "standard_30", "standard_60", "enterprise_90"]
+AFTER_GO_LIVE = {
+    "post_go_live_check_in", "value_report", "success_story", "expansion_conversation", "first_business_review",
+    "expansion_readiness", "executive_summary", "value_play",
+}  # fmt: skip
 WHERE = {
     SHARED_CHANNEL: "shared",
     INTERNAL_CHANNEL: "internal",
@@ -147,7 +152,10 @@ def test_a_playbook_is_played_from_the_handoff_to_the_end_of_adoption_through_it
         if c.args["channel"] in (CUSTOMER_SPONSOR, CUSTOMER_CHAMPION) and _controls(c.args["blocks"], [])
     ]
 
-    # After the completion, nothing more is scheduled for it.
-    assert not [r for r in sent.values() if r.sent_at.astimezone(NEW_YORK).date() > play.completed_on]
+    # After the completion only the post-go-live cadence goes on: to the ongoing CSM, and the executive
+    # summary to the customer.
+    after = [r for r in sent.values() if r.sent_at.astimezone(NEW_YORK).date() > play.completed_on]
+    assert {r.rule for r in after} <= AFTER_GO_LIVE, after
+    assert {r.recipient for r in after if r.audience == "dm"} <= {ONGOING}
 
     assert actual == expected.read_text().splitlines(), "what was posted changed: see the docstring"

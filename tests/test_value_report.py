@@ -83,7 +83,7 @@ def test_the_preview_shows_the_numbers_against_the_success_criteria(harness: Har
 
 def test_posting_shares_the_report_and_a_chart_of_the_usage(harness: Harness):
     oid = live_with_usage(harness)
-    preview(harness)
+    assert "*Health score:*" in json.dumps(preview(harness)["blocks"]), "the vendor's team sees it in the preview"
     with freeze_time(NOW):
         harness.slack.block_action(
             Action.REPORT_POST, user_id=VENDOR_CSM, value=OnboardingRef(oid).encode(), channel_id=SHARED_CHANNEL
@@ -108,6 +108,7 @@ def test_posting_shares_the_report_and_a_chart_of_the_usage(harness: Harness):
     report = next(m for m in messages if m.get("text") == "Value report · Acme Corp")
     assert any(m.get("files") and m["files"][0]["id"] == file_id for m in messages)
     assert "51 of 60 seats" in json.dumps(report["blocks"])
+    assert "Health score" not in json.dumps(report["blocks"]), "the health score is the vendor's own"
     told = harness.fake.wait_for("response_url", lambda c: "Posted the report" in (c.args.get("text") or ""))
     assert told.args["text"] == "Posted the report to the shared channel."
     with session_scope(harness.engine) as s:

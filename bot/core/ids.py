@@ -63,6 +63,8 @@ class Action(StrEnum):
     # The value report's preview (/onboard report); the value is the onboarding id.
     REPORT_POST = "report.post"
     REPORT_EDIT = "report.edit"
+    # The post-go-live reminder that the first value report is due: opens the preview; the value is the onboarding id.
+    REPORT_PREVIEW = "report.preview"
     # The rating card of a finished stage: one button per score (this plus "." and the score), and a comment.
     RATE = "voice.rate"
     RATE_COMMENT = "voice.comment"
@@ -82,6 +84,7 @@ class Field(StrEnum):
     TIMEZONE = "timezone"
     IT_DEPENDENCIES = "it_dependencies"
     IT_OTHER = "it_other"
+    ACCOUNT_ID = "account_id"  # the customer's account in the product (usage reports)
 
     SHARED_CHANNEL = "shared_channel"
     INTERNAL_CHANNEL = "internal_channel"

@@ -38,6 +38,15 @@ class Rule(StrEnum):
     BUSINESS_REVIEW = "business_review"
     RENEWAL = "renewal"
     RENEWAL_RISK = "renewal_risk"
+    # After go-live, against the adoption cliff (bot.automation.rules.after_go_live).
+    POST_GO_LIVE_CHECK_IN = "post_go_live_check_in"
+    VALUE_REPORT = "value_report"
+    SUCCESS_STORY = "success_story"
+    EXPANSION_CONVERSATION = "expansion_conversation"
+    FIRST_BUSINESS_REVIEW = "first_business_review"
+    EXPANSION_READINESS = "expansion_readiness"
+    EXECUTIVE_SUMMARY = "executive_summary"
+    VALUE_PLAY = "value_play"
     # To each CSM manager, about every onboarding of their team at once (bot.automation.rules.portfolio_digest).
     PORTFOLIO_DIGEST = "portfolio_digest"
 

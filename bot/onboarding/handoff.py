@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from bot.core.account_ids import account_problem
 from bot.core.domain import ITDependency, Role, Tier, tier_for_acv
 from bot.core.forms import Form
 from bot.core.ids import Field, person_field
@@ -89,6 +90,7 @@ class HandoffDraft:
     timezone: str = "UTC"
     it_dependencies: list[str] = field(default_factory=list)
     it_other: str = ""
+    external_account_id: str = ""  # the product's id of the customer's account, as /onboard account-id sets
 
     shared_channel_id: str = ""
     internal_channel_id: str = ""
@@ -190,6 +192,9 @@ def read_basics(form: Form, draft: HandoffDraft, *, today: date, known_playbooks
     draft.it_other = form.text(Field.IT_OTHER)
     if wrong := problem(draft.it_other, OTHER_IT_MAX):
         errors[Field.IT_OTHER] = wrong
+    draft.external_account_id = form.text(Field.ACCOUNT_ID)
+    if draft.external_account_id and (wrong := account_problem(draft.external_account_id)):
+        errors[Field.ACCOUNT_ID] = wrong
     return errors
 
 

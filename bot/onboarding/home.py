@@ -1,13 +1,13 @@
 """What someone on the vendor's team finds in their App Home, as plain data.
 
 Their onboardings (stage, agreed and projected go-live, schedule, the card to open), the milestones that need them
-(overdue, blocked, awaiting the customer's confirmation), and the automated posts Slack refused
-for good, which the deliverer will not retry. `messages.home` turns this into the view.
+(overdue, blocked, awaiting the customer's confirmation), the automated posts Slack refused
+for good, which the deliverer will not retry, and the adoption plays running (bot.value.plays). `messages.home` turns this into the view.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ from bot.core.notices import Audience
 from bot.milestones.forecast import schedule_now
 from bot.milestones.progress import overdue
 from bot.planning.forecast import Schedule
+from bot.value.plays import RunningPlay, running_plays
 from store import outbox
 from store.db import session_scope
 from store.models import Notification, PostedCard
@@ -85,6 +86,7 @@ class Home:
     attention: list[NeedsAttention]
     failed: list[FailedPost]  # newest first, at most FAILED_SHOWN
     failed_total: int
+    plays: list[RunningPlay] = field(default_factory=list)  # the adoption plays running for them
 
 
 def home_of(engine: Engine, slack_user_id: str, now: datetime, *, failed_shown: int = FAILED_SHOWN) -> Home:
@@ -135,7 +137,8 @@ def home_of(engine: Engine, slack_user_id: str, now: datetime, *, failed_shown: 
                         )
                     )
         failed = [_failed(r, names) for r in refused]
-    return Home(onboardings=onboardings, attention=attention, failed=failed, failed_total=failed_total)
+        plays = running_plays(session, slack_user_id, now)
+    return Home(onboardings=onboardings, attention=attention, failed=failed, failed_total=failed_total, plays=plays)
 
 
 def _why(status: MilestoneStatus, late: bool) -> Why | None:

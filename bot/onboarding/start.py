@@ -20,11 +20,13 @@ from bot.onboarding.readiness import Readiness, evaluate
 from bot.planning.forecast import Work, project, schedule_of
 from bot.planning.playbook import Playbook, playbook_for_tier
 from bot.planning.timeline import Feasibility, Plan, plan_onboarding
+from bot.value.accounts import write_account_id
 from store import audit
 from store.db import session_scope
 from store.models import Milestone, Onboarding, Person, StageRecord
 from store.onboardings import OnboardingRecord, active_onboardings_for_csm
 from store.queries import running_in_channel
+from store.usage import account_holder
 
 
 @dataclass
@@ -33,6 +35,8 @@ class StartResult:
     readiness: Readiness
     feasibility: Feasibility
     post_failures: list[str] = field(default_factory=list)
+    # The account id given at handoff that another tracked onboarding holds already: (id, its customer).
+    account_taken: tuple[str, str] | None = None
 
 
 class AlreadyRunning(Exception):
@@ -82,6 +86,7 @@ def _start(
         if running is not None:
             raise AlreadyRunning(running.customer_name, draft.shared_channel_id)
         record = create_onboarding(session, draft, playbook, plan, actor=actor, now=now)
+        taken = _attach_account(session, record, draft.external_account_id, actor=actor, now=now)
         readiness = readiness_of(session, record)
         audit.record(
             session,
@@ -95,7 +100,22 @@ def _start(
             reason="; ".join(c.text for c in readiness.missing) or None,
             at=now,
         )
-    return StartResult(record, readiness, plan.feasibility)
+    return StartResult(record, readiness, plan.feasibility, account_taken=taken)
+
+
+def _attach_account(
+    session: Session, record: OnboardingRecord, account_id: str, *, actor: str, now: datetime
+) -> tuple[str, str] | None:
+    """Tie the new onboarding to the product's account given at handoff, as `/onboard account-id` does;
+    (the id, its holder's customer) when another tracked onboarding has it already (nothing is changed)."""
+    if not account_id:
+        return None
+    holder = account_holder(session, account_id)
+    ob = record.onboarding
+    if holder is not None and holder.id != ob.id:
+        return account_id, holder.customer_name
+    write_account_id(session, ob, account_id, actor=actor, now=now)
+    return None
 
 
 def feasibility_of(record: OnboardingRecord, playbooks: dict[str, Playbook]) -> Feasibility:

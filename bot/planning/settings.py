@@ -67,6 +67,18 @@ class RuleSettings:
     adoption_weight_progress: int = 30
     adoption_weight_engagement: int = 15
     adoption_weight_sponsor: int = 15
+    # after go-live: the counter-cadence, in weeks from the start with the actual go-live as week
+    # `go_live_week` (week 7 is a week after go-live), and the adoption plays
+    go_live_week: int = 6
+    post_go_live_check_in_days: int = 30
+    value_report_week: int = 7
+    success_story_week: int = 9
+    expansion_conversation_week: int = 11
+    business_review_week: int = 13
+    expansion_readiness_week: int = 26
+    executive_summary_months: int = 12
+    value_play_from_week: int = 8
+    value_play_trend_weeks: int = 8
     # when anything may be said, in the customer's timezone
     business_hours_start: time = time(9)
     business_hours_end: time = time(17)
@@ -91,6 +103,11 @@ _MAY_BE_ZERO = {
     "health_weight_voice",
     "adoption_weight_usage", "adoption_weight_progress", "adoption_weight_engagement", "adoption_weight_sponsor",
 }  # fmt: skip
+# The post-go-live weeks, each counted from the start like `go_live_week`, so each must come after it.
+_CADENCE_WEEKS = (
+    "value_report_week", "success_story_week", "expansion_conversation_week", "business_review_week",
+    "expansion_readiness_week", "value_play_from_week",
+)  # fmt: skip
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -176,6 +193,11 @@ def read_rules_table(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
         # the overview is decided on that day and waits for business hours: it would never go out
         at = "weekly_overview_day" if "weekly_overview_day" in overrides else "business_days"
         problems.append((at, "'weekly_overview_day' must be one of the 'business_days'"))
+    for name in _CADENCE_WEEKS:
+        if getattr(merged, name) <= merged.go_live_week:
+            at = name if name in overrides else "go_live_week"
+            problems.append((at, f"'{name}' must come after 'go_live_week' ({merged.go_live_week})"))
+            break
     if merged.silent_sponsor_days < merged.silent_days:
         at = "silent_sponsor_days" if "silent_sponsor_days" in overrides else "silent_days"
         problems.append((at, "'silent_sponsor_days' must not be less than 'silent_days'"))

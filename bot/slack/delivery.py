@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk import WebClient
@@ -51,6 +52,7 @@ from bot.planning.settings import DEFAULTS
 from bot.slack.client import without_retries
 from messages.automated_posts import Message
 from messages.automated_posts import render as render_rows
+from messages.templates import SHIPPED_TEMPLATES
 from store import audit, outbox
 from store.db import session_scope
 from store.models import Notification, Onboarding, Person
@@ -203,7 +205,7 @@ def deliver_due(
     now: datetime | None = None,
     *,
     clock: Clock | None = None,
-    render: Render = render_rows,
+    render: Render | None = None,
     limit: int = DESTINATIONS_PER_ROUND,
     in_flight: int = DEFAULT_IN_FLIGHT,
     stop: Callable[[], bool] | None = None,
@@ -216,6 +218,10 @@ def deliver_due(
     """
     clock = clock or (ShiftedClock(now) if now else SystemClock())
     now = now or clock.now()
+    if render is None:
+        # the team's templates where the outlet has them (Services does), the shipped ones otherwise
+        templates = getattr(outlet, "templates", SHIPPED_TEMPLATES)
+        render = partial(render_rows, templates=templates)
     run = _Run(outlet, clock, render, now, in_flight=in_flight, stop=stop or (lambda: False))
     previous: set[int] | None = None
     for _ in range(MAX_ROUNDS):

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from bot.core.account_ids import account_problem
 from bot.core.effects import Kind, Outcome
 from store import audit
 from store.db import session_scope
 from store.models import Onboarding
 from store.usage import account_holder
 
-ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}$")
 
-
-def account_problem(account_id: str) -> str | None:
-    if not ACCOUNT_ID.match(account_id):
-        return (
-            "An account id is up to 100 letters, digits and . _ : @ / - (starting with a letter or digit), "
-            "as the product names the customer's account."
-        )
-    return None
+def write_account_id(session: Session, onboarding: Onboarding, account_id: str, *, actor: str, now: datetime) -> None:
+    """Tie `onboarding` to the account (checked and free already), with its audit line."""
+    old = onboarding.external_account_id
+    onboarding.external_account_id = account_id
+    onboarding.updated_at = now
+    audit.record(
+        session,
+        onboarding_id=onboarding.id,
+        entity="onboarding",
+        entity_id=onboarding.id,
+        action="account_id_set",
+        field="external_account_id",
+        old=old,
+        new=account_id,
+        actor=actor,
+        actor_side="vendor",
+        at=now,
+    )
 
 
 def set_account_id(engine: Engine, onboarding_id: int, account_id: str, *, actor: str, now: datetime) -> Outcome:
@@ -41,21 +51,7 @@ def set_account_id(engine: Engine, onboarding_id: int, account_id: str, *, actor
         old = onboarding.external_account_id
         if old == account_id:
             return Outcome(Kind.APPLIED, f"{onboarding.customer_name} already has account id `{account_id}`.")
-        onboarding.external_account_id = account_id
-        onboarding.updated_at = now
-        audit.record(
-            session,
-            onboarding_id=onboarding_id,
-            entity="onboarding",
-            entity_id=onboarding_id,
-            action="account_id_set",
-            field="external_account_id",
-            old=old,
-            new=account_id,
-            actor=actor,
-            actor_side="vendor",
-            at=now,
-        )
+        write_account_id(session, onboarding, account_id, actor=actor, now=now)
         name = onboarding.customer_name
     return Outcome(Kind.APPLIED, f"Usage reports for account `{account_id}` now count for {name}.")
 

@@ -78,7 +78,8 @@ An item is {key, title, due_on, owner (the customer-side owner, else the vendor-
 
 Once the handoff to the ongoing CSM is written (bot.onboarding.ongoing), every rule that speaks to
 "the CSM" speaks to the ongoing CSM (`Account.person`). Handed-off onboardings get only the account
-cadence (bot.automation.rules.cadence), each a DM to the ongoing CSM:
+cadence (bot.automation.rules.cadence), each a DM to the ongoing CSM, and what is left of the
+post-go-live cadence (below):
 
 - check_in, business_review (subject "check_in-<n>" / "business_review-<n>", period = its due date):
   kind, due_on, number, and the account's numbers: health_score, health_day, ratings (the latest

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.automation import collector
 from bot.automation.rules import cadence, candidates, escalations
+from bot.automation.rules.after_go_live import after_go_live
 from bot.automation.rules.due_dates import nudges
 from bot.automation.rules.health_drop import health_drop, score_today
 from bot.automation.rules.kickoff import recap_missing
@@ -97,6 +98,7 @@ def _decide(
         notices.extend(overview(account))
     snapshots.save(conn, written)
     notices.extend(cadence.account_cadence(conn, now, settings_for, handed))  # handed-off accounts
+    notices.extend(after_go_live(conn, now, settings_for, handed))  # live and handed-off accounts
     notices.extend(
         portfolio_digests(conn, now, sweep.accounts.values(), zones=zones, default_timezone=default_timezone)
     )
