@@ -465,10 +465,6 @@ def _own_text(row: Notification, f: dict[str, Any], shared: bool) -> str:
     return _esc(f["text"])
 
 
-def _portfolio(row: Notification, f: dict[str, Any], shared: bool) -> str:
-    return digest_text(f)
-
-
 LINES = {
     Rule.DUE_SOON: _due_soon,
     Rule.OVERDUE: _overdue,
@@ -478,7 +474,6 @@ LINES = {
     Rule.KICKOFF_RECAP_MISSING: _recap,
     Rule.HEALTH_DROP: _health,
     Rule.WEEKLY_OVERVIEW: _weekly,
-    Rule.PORTFOLIO_DIGEST: _portfolio,
     Rule.SIGNOFF_REMINDER: _signoff_reminder,
     DELIVERY_FAILED: _delivery_failed,
     Rule.CHECK_IN: lambda row, f, shared: ongoing.cadence_line(Rule.CHECK_IN, f),
@@ -489,12 +484,15 @@ LINES = {
 
 
 def line(row: Notification, templates: Templates = SHIPPED_TEMPLATES) -> str:
-    """The notice in one mrkdwn line (or a few, for overviews); the post-go-live posts from `templates`."""
+    """The notice in one mrkdwn line (or a few, for overviews); the post-go-live posts and the
+    portfolio digest from `templates` (the team's, where it has its own)."""
     rule, shared = _rule(row), _for_customer(row)
     if shared and rule in INTERNAL_ONLY:
         raise InternalOnly(f"{row.rule} is for the vendor's team, not the customer")
     if rule in after_go_live_posts.RULES:
         return after_go_live_posts.line(templates, rule, row.subject, _facts(row))
+    if rule is Rule.PORTFOLIO_DIGEST:
+        return digest_text(_facts(row), templates)
     return LINES.get(rule, _own_text)(row, _facts(row), shared)
 
 

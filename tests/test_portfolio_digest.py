@@ -204,3 +204,15 @@ def test_a_big_team_stays_one_section_within_slacks_limits():
     assert len(text) <= 3000 and text.count("\n• ") == 9  # eight newly behind, one low rating
     assert "…and 192 more" in text and "&lt;!channel&gt;" in text and "<!channel>" not in text
     assert "<#C00000> *" in text and "<#not" not in text
+
+
+def test_a_team_template_overrides_the_digests_words(tmp_path):
+    from messages.automated_posts import render
+    from messages.templates import Templates
+
+    facts = {"since": "2026-04-27", "onboardings": 3, "on_track": 2, "at_risk": 1, "compared": True}
+    row = Notification(dedupe_key="k", onboarding_id=1, rule="portfolio_digest", recipient=MANAGER, audience="dm",
+                       payload={"facts": facts})  # fmt: skip
+    (tmp_path / "portfolio_digest.md.j2").write_text("Your {{ onboardings }} onboardings, {{ at_risk }} at risk.")
+    assert render([row], templates=Templates(tmp_path)).blocks[0]["text"]["text"] == "Your 3 onboardings, 1 at risk."
+    assert "How your team's onboardings moved" in render([row]).blocks[0]["text"]["text"]
