@@ -180,10 +180,12 @@ def _ready_to_sign(harness, ob_id: int) -> None:
             .values(status="done", completed_at=datetime.now(UTC), version=Milestone.version + 1)
         )
     signoff = card(harness, ob_id, "signoff")
+    harness.settle()  # what earlier changes show has landed, so the next update of the card is this one's
     before = _updates(harness, signoff)
     _press_and_wait(harness, card(harness, ob_id, "stage", "go_live"), Action.MILESTONE_DONE, "review_booked",
                     VENDOR_CSM, ob_id)  # fmt: skip
     harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == signoff.ts, count=before + 1)
+    harness.settle()
 
 
 def test_sign_off_waits_for_the_go_live_work_it_rests_on(harness):
