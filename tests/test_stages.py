@@ -229,6 +229,7 @@ def test_go_live_sign_off_by_the_sponsor_then_the_csm(harness):
     click(harness, Action.SIGNOFF_CSM, value, VENDOR_CSM, signoff)
     assert "signs off first" in _answer(harness, before)
 
+    harness.settle()
     updates = _updates(harness, signoff)
     click(harness, Action.SIGNOFF_SPONSOR, value, CUSTOMER_SPONSOR, signoff)
     harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == signoff.ts, count=updates + 1)
@@ -238,6 +239,7 @@ def test_go_live_sign_off_by_the_sponsor_then_the_csm(harness):
     click(harness, Action.SIGNOFF_CSM, value, VENDOR_AE, signoff)
     assert "Only the implementation CSM" in _answer(harness, before)
 
+    harness.settle()
     updates = _updates(harness, signoff)
     click(harness, Action.SIGNOFF_CSM, value, VENDOR_CSM, signoff)
     harness.fake.wait_for("chat.update", lambda call: call.args["ts"] == signoff.ts, count=updates + 1)
