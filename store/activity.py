@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -23,7 +23,8 @@ WATCHED = (OnboardingStatus.ACTIVE.value, OnboardingStatus.LIVE.value)
 def record_activity(
     session: Session, *, onboarding_id: int, slack_user_id: str, side: str, kind: str, at: datetime
 ) -> None:
-    session.add(Activity(onboarding_id=onboarding_id, slack_user_id=slack_user_id, side=side, kind=kind, at=at))
+    values = {"onboarding_id": onboarding_id, "slack_user_id": slack_user_id, "side": side, "kind": kind, "at": at}
+    session.connection().execute(insert(Activity.__table__), [values])  # type: ignore[attr-defined]
 
 
 def record_click(session: Session, *, onboarding_id: int, slack_user_id: str, side: str, at: datetime) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Role
-from store.models import Milestone, Onboarding, Person, StageRecord
+from store.models import Milestone, Onboarding, Person, PostedCard, StageRecord
 
 
 @dataclass
@@ -17,6 +18,15 @@ class OnboardingRecord:
     people: list[Person]
     stages: list[StageRecord]
     milestones: list[Milestone]
+    # Where this read stands among the locked reads of this process (`load(lock=True)`): of two
+    # records of one onboarding, the one with the higher stamp shows the later state. 0: not locked.
+    stamp: int = 0
+    cards: list[PostedCard] | None = None  # the cards posted so far, when read with them
+
+    @property
+    def posted(self) -> dict[tuple[str, str], PostedCard] | None:
+        """The cards posted so far by (kind, subject), when read with them."""
+        return None if self.cards is None else {(c.kind, c.subject): c for c in self.cards}
 
     @property
     def id(self) -> int:
@@ -31,10 +41,20 @@ class OnboardingRecord:
         return next((p for p in self.people if p.id == person_id), None)
 
 
-def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:
-    onboarding = session.get(Onboarding, onboarding_id)
+_stamps = itertools.count(1)
+
+
+def load(session: Session, onboarding_id: int, *, lock: bool = False, cards: bool = False) -> OnboardingRecord | None:
+    """The onboarding read whole (with `cards`, its posted cards too). With `lock`, it is first locked
+    for the rest of the transaction (its row on PostgreSQL, the database's write lock on SQLite):
+    nobody else changes it until the commit, so what is read, with what this transaction writes, is
+    how it stands once committed."""
+    if lock:
+        lock_for_writing(session)
+    onboarding = session.get(Onboarding, onboarding_id, with_for_update=lock or None)
     if onboarding is None:
         return None
+    stamp = next(_stamps) if lock else 0
     people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(col(Person.id))))
     stages = list(
         session.exec(
@@ -46,7 +66,21 @@ def load(session: Session, onboarding_id: int) -> OnboardingRecord | None:
             select(Milestone).where(Milestone.onboarding_id == onboarding_id).order_by(col(Milestone.position))
         )
     )
-    return OnboardingRecord(onboarding, people, stages, milestones)
+    posted = list(session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))) if cards else None
+    return OnboardingRecord(onboarding, people, stages, milestones, stamp, posted)
+
+
+def lock_for_writing(session: Session) -> None:
+    """On SQLite, begin the transaction as a writer now (a row lock is taken by the read on PostgreSQL).
+
+    The sqlite3 module begins a transaction only at the first write, so the reads before it would
+    see the database as it was before another writer's commit."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def load_many(session: Session, onboarding_ids: list[int]) -> dict[int, OnboardingRecord]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from bot.core.domain import Stage
 
@@ -85,6 +86,9 @@ class Changed:
     completed: bool = False  # the onboarding was just closed: say so in the shared channel
     rated: Stage | None = None  # rebuild this stage's rating card
     low_rating: LowRating | None = None  # tell the CSM, internally, at once
+    # The onboarding as it stands once the change is committed (a store.onboardings.OnboardingRecord
+    # read under its lock), when the change has it at hand; None: publishing reads it.
+    state: Any = None
 
 
 class Need(StrEnum):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot.core.calendar import today_in
@@ -112,7 +113,7 @@ def apply_change(
     now: datetime,
     playbooks: dict[str, Playbook],
 ) -> Outcome:
-    record = load(session, ref.onboarding_id)
+    record = load(session, ref.onboarding_id, lock=True, cards=True)
     milestone = next((m for m in record.milestones if m.id == ref.milestone_id), None) if record else None
     if record is None or milestone is None or record.onboarding.status == OnboardingStatus.CANCELLED:
         return Outcome(Kind.MISSING, GONE)
@@ -157,23 +158,26 @@ def apply_change(
         session.rollback()
         return _stale(record, milestone.stage)
 
-    for name, new in values.items():
-        old = getattr(milestone, name)
-        if name != "version" and old != new:
-            audit.record(
-                session,
-                onboarding_id=record.id,
-                entity="milestone",
-                entity_id=milestone.id,
-                action=change.act.value,
-                field=name,
-                old=old,
-                new=new,
-                reason=change.reason,
-                actor=actor.user_id,
-                actor_side=actor.side_value,
-                at=now,
-            )
+    audit.record_many(
+        session,
+        [
+            {
+                "onboarding_id": record.id,
+                "entity": "milestone",
+                "entity_id": milestone.id,
+                "action": change.act.value,
+                "field": name,
+                "old": getattr(milestone, name),
+                "new": new,
+                "reason": change.reason,
+                "actor": actor.user_id,
+                "actor_side": actor.side_value,
+                "at": now,
+            }
+            for name, new in values.items()
+            if name != "version" and getattr(milestone, name) != new
+        ],
+    )
     record_activity(
         session,
         onboarding_id=record.id,
@@ -182,8 +186,13 @@ def apply_change(
         kind="click",
         at=now,
     )
-    forecast.refresh_changed(session, record.onboarding, record.milestones, milestone, values, playbooks, now)
-    changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)])
+    written = forecast.refresh_changed(session, record.onboarding, record.milestones, milestone, values, playbooks, now)
+    # The record, read under the onboarding's lock, becomes how it stands once this commits: the
+    # publishing shows it without reading it again.
+    for instance, columns in ((milestone, values), (record.onboarding, written)):
+        for name, new in columns.items():
+            set_committed_value(instance, name, new)
+    changed = Changed(record.id, {milestone.stage}, [Line(CardKind.STAGE, milestone.stage, history)], state=record)
     if new_status is MilestoneStatus.AWAITING_CONFIRMATION and milestone.customer_owner_id is not None:
         changed.ask = Ask(milestone.stage, milestone.id, milestone.customer_owner_id)
     return Outcome(Kind.APPLIED, changed=changed)

@@ -77,10 +77,11 @@ def refresh_changed(
     values: Mapping[str, Any],
     playbooks: Mapping[str, Playbook],
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
     """After one milestone's change, in its transaction: the projection worked out again from the
     plan already read (with the change applied), written with the onboarding's `updated_at` in one
-    statement. Only an active onboarding is projected (as `refresh` does); another is only touched."""
+    statement. Only an active onboarding is projected (as `refresh` does); another is only touched.
+    Returns the onboarding's columns as written."""
     playbook = playbooks.get(ob.playbook_key)
     row: dict[str, Any] = {"id": ob.id, "updated_at": now}
     if playbook is not None and ob.status == OnboardingStatus.ACTIVE.value:
@@ -104,6 +105,7 @@ def refresh_changed(
         ):
             row |= projection
     forecasts.save(session.connection(), [row])
+    return row
 
 
 def refresh_daily(session: Session, playbooks: Mapping[str, Playbook], now: datetime) -> int:

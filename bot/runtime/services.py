@@ -15,6 +15,7 @@ from bot.core.signing import Seal
 from bot.planning.playbook import Playbook
 from bot.runtime.config import Settings
 from bot.slack.client import LOOKUP_TIMEOUT, without_retries
+from bot.slack.draws import Draws
 from bot.slack.lanes import Lanes
 from messages.templates import Templates
 
@@ -35,6 +36,8 @@ class Services:
     # Where what a change shows after the clicked card runs, in order per onboarding (bot.slack.lanes);
     # None: at once, after the card.
     follow_ups: Lanes | None = None
+    # Keeps every card's redraws in the order of the states they show (bot.slack.draws).
+    draws: Draws | None = field(default_factory=Draws)
 
     @functools.cached_property
     def poster(self) -> WebClient:

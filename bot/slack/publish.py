@@ -4,12 +4,14 @@ Cards are posted once, then kept current with `chat.update` in place; the card's
 history, one short line per change. Everything is rebuilt from the store after the change's
 transaction has committed: no Slack call runs inside a database session. The stage card the person
 clicked is redrawn first, on the click's own thread; the rest follows on the onboarding's lane
-(`Outlet.follow_ups`, bot.slack.lanes), in the order of the changes.
+(`Outlet.follow_ups`, bot.slack.lanes), in the order of the changes. Whatever thread draws a card,
+an older state never replaces a newer one (bot.slack.draws).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,6 +29,7 @@ from bot.onboarding.lookup import with_failed_setup
 from bot.onboarding.start import feasibility_of, readiness_of
 from bot.onboarding.voice import RATED_STAGES
 from bot.planning.playbook import Playbook
+from bot.slack.draws import Draws
 from bot.slack.lanes import Lanes
 from bot.value.summary import summarise
 from messages import cards, handoff_posts, history, value_posts, voice
@@ -54,6 +57,8 @@ class Outlet(Protocol):
     def templates(self) -> Templates: ...
     @property
     def follow_ups(self) -> Lanes | None: ...
+    @property
+    def draws(self) -> Draws | None: ...
 
 
 @dataclass(frozen=True)
@@ -184,11 +189,22 @@ def refresh(
         with session_scope(services.engine) as session:
             posted = posted_cards(session, ob.id)
     for card in filter(None, (posted.get(key) for key in wanted)):
-        shown = _render(services, record, card.kind, card.subject, now)
-        try:
-            services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
-        except SlackApiError as exc:
-            log.warning("updating the %s card of onboarding %s failed: %s", card.kind, ob.id, exc.response.get("error"))
+        if services.draws is None:
+            _redraw(services, record, card, now)
+        else:
+            services.draws.draw((card.channel_id, card.ts), record.stamp, _redrawing(services, record, card, now))
+
+
+def _redrawing(services: Outlet, record: OnboardingRecord, card: PostedCard, now: datetime) -> Callable[[], None]:
+    return lambda: _redraw(services, record, card, now)
+
+
+def _redraw(services: Outlet, record: OnboardingRecord, card: PostedCard, now: datetime) -> None:
+    shown = _render(services, record, card.kind, card.subject, now)
+    try:
+        services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
+    except SlackApiError as exc:
+        log.warning("updating the %s card of onboarding %s failed: %s", card.kind, record.id, exc.response.get("error"))
 
 
 def thread_line(services: Outlet, card: PostedCard | None, text: str) -> None:
@@ -227,12 +243,14 @@ def publish(services: Outlet, changed: Changed | None, *, now: datetime) -> Onbo
     """Show what a committed change did; returns the onboarding as it now stands (None when gone)."""
     if changed is None:
         return None
-    # The onboarding as it now stands and its cards, read in one go.
-    with session_scope(services.engine) as session:
-        record = load(session, changed.onboarding_id)
-        posted = posted_cards(session, changed.onboarding_id) if record is not None else {}
+    # The onboarding as it now stands (as the change left it, or read under its lock) and its cards.
+    record = changed.state if isinstance(changed.state, OnboardingRecord) else None
+    if record is None:
+        with session_scope(services.engine) as session:
+            record = load(session, changed.onboarding_id, lock=True, cards=True)
     if record is None:
         return None
+    posted = record.posted or {}
     refresh(services, record, stages=changed.stages, now=now, posted=posted, others=False)
     lanes = services.follow_ups
     if lanes is None:
