@@ -23,7 +23,7 @@ manager had this week's digest already, four otherwise, whatever the number of o
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -131,7 +131,30 @@ def portfolio_digests(
     moves = week_changes.stage_moves(conn, ids, since, until)
     escalations = week_changes.escalation_changes(conn, ids, since, until)
     low = week_changes.low_ratings(conn, ids, since, until, at_most=LOW_SCORE)
-    return [_digest(t, moves, escalations, low, before.get(t.manager)) for t in teams.values()]
+    moves_of, escalations_of, low_of = _by_onboarding(moves), _by_onboarding(escalations), _by_onboarding(low)
+    return [
+        _digest(
+            t,
+            _of_team(t, moves_of),
+            _of_team(t, escalations_of),
+            _of_team(t, low_of),
+            before.get(t.manager),
+        )
+        for t in teams.values()
+    ]
+
+
+def _by_onboarding(rows: list[Any]) -> dict[int, list[tuple[int, Any]]]:
+    """Each onboarding's rows with their place in the list, so a team reads only its own."""
+    found: dict[int, list[tuple[int, Any]]] = defaultdict(list)
+    for place, row in enumerate(rows):
+        found[row.onboarding_id].append((place, row))
+    return found
+
+
+def _of_team(team: Team, rows_of: Mapping[int, list[tuple[int, Any]]]) -> list[Any]:
+    """The rows of the team's onboardings, in the order they were read."""
+    return [row for _, row in sorted(p for oid in {a.id for a in team.accounts} for p in rows_of.get(oid, ()))]
 
 
 def _within(team: Team, at: datetime | None) -> bool:
