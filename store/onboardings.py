@@ -26,7 +26,7 @@ class OnboardingRecord:
     @property
     def posted(self) -> dict[tuple[str, str], PostedCard] | None:
         """The cards posted so far by (kind, subject), when read with them."""
-        return None if self.cards is None else {(c.kind, c.subject): c for c in self.cards}
+        return None if self.cards is None else by_kind(self.cards)
 
     @property
     def id(self) -> int:
@@ -66,8 +66,18 @@ def load(session: Session, onboarding_id: int, *, lock: bool = False, cards: boo
             select(Milestone).where(Milestone.onboarding_id == onboarding_id).order_by(col(Milestone.position))
         )
     )
-    posted = list(session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))) if cards else None
-    return OnboardingRecord(onboarding, people, stages, milestones, stamp, posted)
+    return OnboardingRecord(
+        onboarding, people, stages, milestones, stamp, cards_of(session, onboarding_id) if cards else None
+    )
+
+
+def cards_of(session: Session, onboarding_id: int) -> list[PostedCard]:
+    """Every card an onboarding has posted so far."""
+    return list(session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id)))
+
+
+def by_kind(cards: list[PostedCard]) -> dict[tuple[str, str], PostedCard]:
+    return {(c.kind, c.subject): c for c in cards}
 
 
 def lock_for_writing(session: Session) -> None:

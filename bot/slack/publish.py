@@ -11,9 +11,9 @@ an older state never replaces a newer one (bot.slack.draws).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -37,7 +37,7 @@ from messages.templates import Templates
 from store import audit, ratings
 from store.db import session_scope
 from store.models import PostedCard
-from store.onboardings import OnboardingRecord, load
+from store.onboardings import OnboardingRecord, by_kind, cards_of, load
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,7 @@ Cards = dict[tuple[str, str], PostedCard]
 
 def posted_cards(session: Session, onboarding_id: int) -> Cards:
     """Every card of an onboarding, by (kind, subject), in one query."""
-    rows = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
-    return {(c.kind, c.subject): c for c in rows}
+    return by_kind(cards_of(session, onboarding_id))
 
 
 def refresh(
@@ -192,11 +191,7 @@ def refresh(
         if services.draws is None:
             _redraw(services, record, card, now)
         else:
-            services.draws.draw((card.channel_id, card.ts), record.stamp, _redrawing(services, record, card, now))
-
-
-def _redrawing(services: Outlet, record: OnboardingRecord, card: PostedCard, now: datetime) -> Callable[[], None]:
-    return lambda: _redraw(services, record, card, now)
+            services.draws.draw((card.channel_id, card.ts), record.stamp, partial(_redraw, services, record, card, now))
 
 
 def _redraw(services: Outlet, record: OnboardingRecord, card: PostedCard, now: datetime) -> None:
@@ -230,8 +225,7 @@ def tell(services: Outlet, user_id: str, channel_id: str | None, text: str) -> N
 def card_places(engine: Engine, onboarding_id: int) -> dict[tuple[str, str], tuple[str, str]]:
     """The cards in the channel so far: (kind, subject) -> (channel id, ts)."""
     with session_scope(engine) as session:
-        found = session.exec(select(PostedCard).where(PostedCard.onboarding_id == onboarding_id))
-        return {(c.kind, c.subject): (c.channel_id, c.ts) for c in found}
+        return {(c.kind, c.subject): (c.channel_id, c.ts) for c in cards_of(session, onboarding_id)}
 
 
 def fresh_record(engine: Engine, onboarding_id: int) -> OnboardingRecord | None:
@@ -332,9 +326,7 @@ def _first_stage(record: OnboardingRecord) -> str:
 def missing_setup(engine: Engine, record: OnboardingRecord) -> list[CardKind]:
     """The setup posts of an onboarding that never reached Slack."""
     with session_scope(engine) as session:
-        stored = {
-            (c.kind, c.subject) for c in session.exec(select(PostedCard).where(PostedCard.onboarding_id == record.id))
-        }
+        stored = {(c.kind, c.subject) for c in cards_of(session, record.id)}
     wanted = {kind: (kind.value, _first_stage(record) if kind is CardKind.STAGE else "") for kind in SETUP_PARTS}
     return [kind for kind, key in wanted.items() if key not in stored]
 
