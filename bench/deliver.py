@@ -1,7 +1,7 @@
 """Delivering the heaviest morning against a fake Slack that is slow and keeps Slack's channel limit.
 
-    python bench/deliver.py                                   # 1,000 onboardings, 100 ms, 8 in flight
-    python bench/deliver.py --onboardings 10000 --latency-ms 100 --in-flight 8
+    python bench/deliver.py                                   # 1,000 onboardings, 100 ms, 16 in flight
+    python bench/deliver.py --onboardings 10000 --latency-ms 100 --in-flight 16
     DATABASE_URL=postgresql://user@host/empty_db python bench/deliver.py
 
 The book of business is bench/sweep.py's, with every customer in New York, and the moment is
@@ -44,7 +44,7 @@ from sweep import build, one_pass  # noqa: E402
 
 from bot.core.clock import ShiftedClock  # noqa: E402
 from bot.planning.playbook import load_playbooks  # noqa: E402
-from bot.slack.delivery import DeliveryReport, deliver_due  # noqa: E402
+from bot.slack.delivery import DEFAULT_IN_FLIGHT, DeliveryReport, deliver_due  # noqa: E402
 from store.db import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import AuditEntry, Notification, Onboarding, Person  # noqa: E402
@@ -203,7 +203,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--onboardings", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=100.0, help="the fake Slack's delay on every answer")
-    parser.add_argument("--in-flight", type=int, default=8, help="calls in flight for the concurrent deliverer")
+    parser.add_argument(
+        "--in-flight", type=int, default=DEFAULT_IN_FLIGHT, help="calls in flight for the concurrent deliverer"
+    )
     parser.add_argument("--serial-seconds", type=float, default=60.0, help="how long the serial deliverer runs")
     parser.add_argument("--serial-full", action="store_true", help="let the serial deliverer drain it all")
     args = parser.parse_args()
