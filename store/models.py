@@ -215,7 +215,11 @@ class Notification(SQLModel, table=True):
     """The outbox and ledger: a post is a row (claimed by its unique key) before it is sent."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        # what a person already had: last week's digest (for comparing), today's digest (one a day)
+        Index("ix_notifications_recipient_rule", "recipient", "rule", "created_at"),
+    )
 
     id: int = Field(default=None, primary_key=True)  # given by the database on insert
     dedupe_key: str = Field(max_length=255, unique=True)
