@@ -4,8 +4,9 @@
     python bench/deliver.py --onboardings 10000 --latency-ms 100 --in-flight 16
     DATABASE_URL=postgresql://user@host/empty_db python bench/deliver.py
 
-The book of business is bench/sweep.py's, with every customer in New York, and the moment is
-09:00 there on a Monday: every rule fires at once. One sweep decides and claims (committed), then
+The book of business is bench/sweep.py's, with every customer in New York and vendor people of
+its own on every onboarding (no two onboardings' DMs share a person, so no digest joins them: the
+most posts), and the moment is 09:00 there on a Monday: every rule fires at once. One sweep decides and claims (committed), then
 the outbox is delivered by `bot.slack.delivery.deliver_due` to a fake Slack in its own process that
 answers every call after --latency-ms and answers 429 (Retry-After: 1) to a second post in one
 channel within a second. Then the outbox is put back as the sweep left it and delivered again by one
@@ -225,7 +226,7 @@ def main() -> int:
                 print("the database already holds onboardings: point DATABASE_URL at an empty one", file=sys.stderr)
                 return 2
         started = perf_counter()
-        build(engine, args.onboardings, now, ("America/New_York",))
+        build(engine, args.onboardings, now, ("America/New_York",), csm_book=1, team=1)
         print(f"database: {engine.url.render_as_string(hide_password=True)} ({engine.dialect.name})")
         print(f"built {args.onboardings:,} onboardings, all in New York, in {perf_counter() - started:.1f} s")
         swept = one_pass(engine, now, load_playbooks(), commit=True)

@@ -3,13 +3,17 @@
     python bench/sweep.py                          # 10,000 onboardings x 30 milestones, scratch SQLite file
     python bench/sweep.py --onboardings 1000       # the statement count must equal the 10,000 run's
     python bench/sweep.py --timezone America/New_York --now 2026-05-04T13:00:00+00:00   # the heaviest case
+    python bench/sweep.py --csm-book 1             # every onboarding with vendor people of its own
     DATABASE_URL=postgresql://user@host/empty_db python bench/sweep.py
 
 With DATABASE_URL the database must hold no onboardings yet (the tables are created by the
 migrations); without it a scratch SQLite file is made and removed. The data is built with bulk
 inserts, shaped like a real book of business: most past milestones done, some overdue, blocked or
 awaiting the customer, customer activity of varying recency, last week's health snapshots, some
-open escalations and snoozes, a few onboardings no longer active.
+open escalations and snoozes, a few onboardings no longer active. The vendor's people are shared the
+way a team is: one implementation CSM (and account executive) per --csm-book onboardings (40: the
+middle of DOMAIN's one CSM per 30-50 accounts at the bench's tier), and one CSM manager and
+escalation contact per --team CSMs (8); each onboarding still has customer people of its own.
 
 A sweep is what the scheduler runs in one transaction: `bot.automation.rules.decide`, then `store.outbox.claim`
 of what it decided and may go out now (`bot.runtime.sweep.may_go_out`: urgent, or in the customer's business
@@ -86,13 +90,24 @@ STORY = ("sold", "commitments", "success_criteria", "first_value_definition", "f
 TABLES = (Onboarding, Person, Milestone, Activity, HealthSnapshot, Escalation, Snooze)
 CANDIDATES = "SELECT milestones.id"  # how the sweep's candidate-milestone query starts
 CHUNK = 5000
+CSM_BOOK, TEAM = 40, 8
+TEAM_ROLES = ("csm_manager", "escalation_contact")  # one per team of CSMs; the other vendor roles one per CSM
 
 
 class Book:
     """The rows of `n` onboardings, made deterministically from a seed."""
 
-    def __init__(self, n: int, now: datetime, seed: int = 7, timezones: tuple[str, ...] = TIMEZONES) -> None:
+    def __init__(
+        self,
+        n: int,
+        now: datetime,
+        seed: int = 7,
+        timezones: tuple[str, ...] = TIMEZONES,
+        csm_book: int = CSM_BOOK,
+        team: int = TEAM,
+    ) -> None:
         self.rnd, self.now, self.today, self.timezones = random.Random(seed), now, now.date(), timezones
+        self.csm_book, self.team = csm_book, team
         self.rows: dict[type, list[dict]] = {t: [] for t in TABLES}
         self.person_id = self.milestone_id = 0
         for i in range(1, n + 1):
@@ -133,11 +148,19 @@ class Book:
                                           snoozed_by="U0CSM", created_at=now))  # fmt: skip
 
     def people(self, i: int) -> tuple[dict[str, int], dict[str, str | None]]:
-        """Each role's person id, and its Slack id."""
+        """Each role's person id, and its Slack id (a vendor's person shares theirs across onboardings)."""
         ids, slack = {}, {}
+        csm = (i - 1) // self.csm_book
         for side, role, in_slack in PEOPLE:
             self.person_id += 1
-            ids[role], slack[role] = self.person_id, f"U{self.person_id:08d}" if in_slack else None
+            ids[role] = self.person_id
+            if not in_slack:
+                slack[role] = None
+            elif side == "customer":
+                slack[role] = f"U{self.person_id:08d}"
+            else:
+                holder = csm // self.team if role in TEAM_ROLES else csm
+                slack[role] = f"UV{role[:3].upper()}{holder:05d}"
             self.rows[Person].append(dict(
                 id=self.person_id, onboarding_id=i, side=side, role=role, name=f"{role} {i}",
                 slack_user_id=slack[role], created_at=self.now,
@@ -167,8 +190,15 @@ class Book:
         return key if blocked_since is not None and (self.today - blocked_since).days > 7 else None
 
 
-def build(engine: Engine, n: int, now: datetime, timezones: tuple[str, ...] = TIMEZONES) -> None:
-    rows = Book(n, now, timezones=timezones).rows
+def build(
+    engine: Engine,
+    n: int,
+    now: datetime,
+    timezones: tuple[str, ...] = TIMEZONES,
+    csm_book: int = CSM_BOOK,
+    team: int = TEAM,
+) -> None:
+    rows = Book(n, now, timezones=timezones, csm_book=csm_book, team=team).rows
     with engine.begin() as conn:
         for table, batch in rows.items():
             for start in range(0, len(batch), CHUNK):
@@ -308,6 +338,10 @@ def main() -> int:
         help="put every onboarding in this timezone (default: six, from Tokyo to "
         "Los Angeles); with --now at its 09:00 on a Monday, every notice is new and may go out",
     )
+    parser.add_argument(
+        "--csm-book", type=int, default=CSM_BOOK, help="onboardings per implementation CSM (1: nobody shared)"
+    )
+    parser.add_argument("--team", type=int, default=TEAM, help="CSMs per CSM manager")
     args = parser.parse_args()
     now = datetime.fromisoformat(args.now).astimezone(UTC)
 
@@ -324,9 +358,13 @@ def main() -> int:
                 print("the database already holds onboardings: point DATABASE_URL at an empty one", file=sys.stderr)
                 return 2
         started = perf_counter()
-        build(engine, args.onboardings, now, (args.timezone,) if args.timezone else TIMEZONES)
+        timezones = (args.timezone,) if args.timezone else TIMEZONES
+        build(engine, args.onboardings, now, timezones, args.csm_book, args.team)
         print(f"database: {engine.url.render_as_string(hide_password=True)} ({engine.dialect.name})")
-        print(f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s")
+        print(
+            f"built {args.onboardings:,} onboardings x {MILESTONES} milestones in {perf_counter() - started:.1f} s "
+            f"({args.csm_book} per CSM, {args.team} CSMs per manager)"
+        )
 
         playbooks = load_playbooks()
         warm = one_pass(engine, now, playbooks, keep=True)
