@@ -125,12 +125,12 @@ def portfolio_digests(
     teams = {m: t for m, t in teams.items() if m not in written}
     if not teams:
         return []
-    ids = sorted({a.id for t in teams.values() for a in t.accounts})
     since = min(t.since for t in teams.values())
     until = max(t.until for t in teams.values())
-    moves = week_changes.stage_moves(conn, ids, since, until)
-    escalations = week_changes.escalation_changes(conn, ids, since, until)
-    low = week_changes.low_ratings(conn, ids, since, until, at_most=LOW_SCORE)
+    # every running onboarding's changes: each team then reads only its own onboardings'
+    moves = week_changes.stage_moves(conn, since, until)
+    escalations = week_changes.escalation_changes(conn, since, until)
+    low = week_changes.low_ratings(conn, since, until, at_most=LOW_SCORE)
     moves_of, escalations_of, low_of = _by_onboarding(moves), _by_onboarding(escalations), _by_onboarding(low)
     return [
         _digest(

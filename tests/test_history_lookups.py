@@ -1,8 +1,9 @@
-"""The outbox keeps every row it sent, so the sweep's lookups of what a person already had must not scan it.
+"""The outbox keeps every row it sent and the audit log every change, so the sweep's lookups in them
+must not scan them: what a person already had, and last week's stage moves.
 
 Each lookup's own SQL is captured as it runs and explained on the same database: SQLite's query
-plan must name the recipient index, and PostgreSQL (told to avoid sequential scans, since a test
-table is small enough to scan) must reach the table through it.
+plan must name the index, and PostgreSQL (told to avoid sequential scans, since a test table is
+small enough to scan) must reach the table through it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ INDEX = "ix_notifications_recipient_rule"
 SINCE = datetime(2026, 5, 4, tzinfo=UTC)
 
 
-def _plan(engine: Engine, run: Callable[[Session], object]) -> str:
-    """The plan of the one notifications query `run` issues."""
+def _plan(engine: Engine, run: Callable[[Session], object], table: str = "notifications") -> str:
+    """The plan of the one query of `table` that `run` issues."""
     seen: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
-        if "FROM notifications" in statement:
+        if f"FROM {table}" in statement:
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", keep)
@@ -69,3 +70,11 @@ def test_lookups_by_person_use_the_recipient_index(clean_db, lookup):
     plan = _plan(clean_db, lookup)
     assert INDEX in plan, plan
     assert "SCAN notifications\n" not in plan + "\n" and "Seq Scan on notifications" not in plan, plan
+
+
+def test_last_weeks_stage_moves_are_found_by_time(clean_db):
+    plan = _plan(
+        clean_db, lambda s: week_changes.stage_moves(s.connection(), SINCE - timedelta(days=7), SINCE), "audit_log"
+    )
+    assert "ix_audit_log_at" in plan, plan
+    assert "SCAN audit_log\n" not in plan + "\n" and "Seq Scan on audit_log" not in plan, plan
