@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
@@ -86,3 +86,18 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def second_reader(conn: Connection) -> Engine | None:
+    """The engine to read on alongside `conn`, at the same time, when that sees what `conn` would.
+
+    Only on PostgreSQL, whose server works apart from this process (SQLite would run the second
+    read in this process and contend with the first), and only while `conn`'s transaction has
+    written nothing: no transaction id is assigned until the first write, so another connection,
+    reading committed data as every statement of `conn` does, sees the same rows.
+    """
+    if conn.dialect.name != "postgresql":
+        return None
+    if conn.execute(text("SELECT pg_current_xact_id_if_assigned() IS NULL")).scalar():
+        return conn.engine
+    return None

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 from sqlmodel import Session
 
 from bot.automation.health import Signals, load_signals, score
-from bot.automation.rules import RuleSettings
+from bot.automation.rules import RuleSettings, candidates, decide
 from bot.core.notices import Audience, Rule
-from store.db import session_scope
+from store.db import second_reader, session_scope
 from store.models import HealthSnapshot, Onboarding, StageRating
 from tests.test_rules import (
     CSM,
@@ -140,6 +142,70 @@ def test_signals_are_read_in_three_statements_for_any_number_of_onboardings(clea
         assert got.earliest_open_due == MONDAY - timedelta(days=2)
         assert (got.customer_events, got.sponsor_events) == (5, 1)
         assert got.last_customer_at == at(MONDAY - timedelta(days=1))
+
+
+def _signal_threads(engine):
+    """Collects the name of the thread that runs each signal query (the milestone aggregate)."""
+    threads: list[str] = []
+
+    def note(conn, cursor, statement, *rest):
+        if statement.lstrip().startswith("SELECT milestones.onboarding_id, count(*)"):
+            threads.append(threading.current_thread().name)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return threads, lambda: event.remove(engine, "before_cursor_execute", note)
+
+
+def test_signals_read_on_a_second_connection_are_those_read_in_line(clean_db):
+    with session_scope(clean_db) as s:
+        build_account(s)
+        build_account(s, tz="America/Los_Angeles")
+    settings_for = lambda _key: SETTINGS  # noqa: E731
+    threads, stop = _signal_threads(clean_db)
+    try:
+        with session_scope(clean_db) as s:
+            in_line = candidates.load(s.connection(), at(MONDAY), settings_for)
+            aside = candidates.load(s.connection(), at(MONDAY), settings_for, second=clean_db)
+    finally:
+        stop()
+    assert threads[0] == threading.current_thread().name and threads[1].startswith("sweep-signals")
+    assert {oid: asdict(a.signals) for oid, a in aside.accounts.items()} == {
+        oid: asdict(a.signals) for oid, a in in_line.accounts.items()
+    }
+    assert all(a.signals.milestones == 4 for a in aside.accounts.values())
+
+
+def test_a_second_reader_only_on_postgresql_and_only_before_the_sweep_writes(clean_db):
+    with Session(clean_db) as s:
+        if clean_db.dialect.name != "postgresql":
+            assert second_reader(s.connection()) is None  # SQLite reads in this process: nothing gained
+            return
+        assert second_reader(s.connection()) is clean_db
+        build_account(s)
+        s.flush()  # written, not committed: another connection would not see it
+        assert second_reader(s.connection()) is None
+        s.rollback()
+
+
+def test_the_rules_see_what_their_own_transaction_wrote_before_them(clean_db):
+    with session_scope(clean_db) as s:
+        oid = build_account(s).id
+    threads, stop = _signal_threads(clean_db)
+    try:
+        with Session(clean_db) as s:
+            first = {n.dedupe_key for n in decide(s, at(MONDAY, 10))}
+            s.rollback()
+            add_milestone(s, s.get(Onboarding, oid), "late", MONDAY - timedelta(days=1))  # not committed
+            decide(s, at(MONDAY, 10))
+            stored = s.exec(select(HealthSnapshot).where(HealthSnapshot.onboarding_id == oid)).scalars().one()
+            due = stored.parts["progress"]["due"]
+            s.rollback()
+    finally:
+        stop()
+    assert first
+    assert due == 4  # the uncommitted milestone was counted
+    if clean_db.dialect.name == "postgresql":
+        assert threads[0].startswith("sweep-signals") and threads[1] == threading.current_thread().name
 
 
 def test_on_time_is_judged_on_the_customers_calendar(clean_db):

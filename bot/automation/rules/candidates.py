@@ -8,11 +8,16 @@ the health snapshots of the comparison day and of today; and, when a blocked or 
 is among the candidates, where the stage and sign-off cards are (for links). The queries are the store's
 (store.candidates, store.signals, store.escalations, store.snapshots); this module decides what to
 ask for and assembles each onboarding's rows into an `Account`. The rules then decide in Python.
+
+With a second reader (`store.db.second_reader`: PostgreSQL, before the sweep has written anything),
+the health signals, which the server aggregates over every milestone and activity row, are read on a
+connection of their own while this one reads and assembles the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -28,7 +33,9 @@ from store import snapshots
 from store.candidates import BLOCKED, DONE
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
+
+    from bot.automation.health import Signals
 
 SettingsFor = Callable[[str], RuleSettings]
 STAGE_CARD, SIGNOFF_CARD = CardKind.STAGE.value, CardKind.SIGNOFF.value
@@ -40,14 +47,20 @@ class Sweep:
     accounts: dict[int, Account]
 
 
-def load(conn: Connection, now: datetime, settings_for: SettingsFor) -> Sweep:
+def load(conn: Connection, now: datetime, settings_for: SettingsFor, *, second: Engine | None = None) -> Sweep:
+    """Every running onboarding's `Account`; with `second`, the health signals are read on a
+    connection of that engine meanwhile (see the module's docstring)."""
     accounts = _onboardings(conn, now, settings_for)
-    if accounts:
+    if not accounts:
+        return Sweep(now, accounts)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-signals") as aside:
+        asked = _signals_asked(accounts)
+        signals = aside.submit(_signals_on, second, now, *asked) if second is not None else None
         _people(conn, accounts)
         recap_keys = sorted({a.settings.kickoff_recap_milestone for a in accounts.values()})
         _milestones(conn, now, accounts, recap_keys)
         _recap_dependencies(conn, accounts, recap_keys)
-        _signals(conn, now, accounts)
+        _attach_signals(accounts, load_signals(conn, now, *asked) if signals is None else signals.result())
         attach_escalations(conn, accounts)
         _snoozes(conn, now, accounts)
         _health_snapshots(conn, accounts)
@@ -126,10 +139,21 @@ def _recap_dependencies(conn: Connection, accounts: dict[int, Account], recap_ke
             account.kickoff[row.key] = row
 
 
-def _signals(conn: Connection, now: datetime, accounts: dict[int, Account]) -> None:
+def _signals_asked(accounts: dict[int, Account]) -> tuple[set[str], dict[str, RuleSettings], RuleSettings]:
+    """What `load_signals` is asked for: the timezones, each playbook's settings, the defaults."""
     by_playbook = {a.onboarding.playbook_key: a.settings for a in accounts.values()}
-    timezones = {a.onboarding.timezone for a in accounts.values()}
-    for oid, signals in load_signals(conn, now, timezones, by_playbook, DEFAULTS).items():
+    return {a.onboarding.timezone for a in accounts.values()}, by_playbook, DEFAULTS
+
+
+def _signals_on(
+    engine: Engine, now: datetime, timezones: set[str], by_playbook: dict[str, RuleSettings], default: RuleSettings
+) -> dict[int, Signals]:
+    with engine.connect() as conn:
+        return load_signals(conn, now, timezones, by_playbook, default)
+
+
+def _attach_signals(accounts: dict[int, Account], found: dict[int, Signals]) -> None:
+    for oid, signals in found.items():
         if (account := accounts.get(oid)) is not None:
             account.signals = signals
 

@@ -20,6 +20,7 @@ from bot.automation.rules.weekly import overview
 from bot.core.notices import Notice
 from bot.planning.settings import DEFAULTS, RuleSettings
 from store import snapshots
+from store.db import second_reader
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -76,7 +77,7 @@ def _decide(
     person_zone: PersonZone | None,
     default_timezone: str | None,
 ) -> list[Notice]:
-    sweep = candidates.load(conn, now, settings_for)
+    sweep = candidates.load(conn, now, settings_for, second=second_reader(conn))
     zones = their_zones(sweep.accounts.values(), person_zone)  # before anything is written: it may ask Slack
     handed = cadence.load(conn)
     for row in handed:  # the handoff is written: the rules' "CSM" is the ongoing CSM from now on
