@@ -1017,9 +1017,12 @@ def test_statement_count_does_not_grow_with_the_number_of_onboardings(clean_db):
         ("INSERT INTO", "health_snapshots"),
     ]
     # PostgreSQL inserts through a temporary table: create it, COPY into it, insert from it, drop it
-    staged = 3 if clean_db.dialect.name == "postgresql" else 0
+    postgresql = clean_db.dialect.name == "postgresql"
+    staged = 3 if postgresql else 0
+    # PostgreSQL also asks whether the sweep has written yet, before reading health signals aside
+    asked = 1 if postgresql else 0
     # the running onboardings' reads and writes, and one look for onboardings that went live (none here)
-    assert counts[0] == counts[1] == 23 + 2 * staged, counts
+    assert counts[0] == counts[1] == 23 + 2 * staged + asked, counts
 
 
 # --- the sign-off, after go-live, the health play -----------------------------------------------------
