@@ -103,6 +103,8 @@ class Onboarding(SQLModel, table=True):
     created_at: datetime = _when(nullable=False, default_now=True)
     updated_at: datetime = _when(nullable=False, default_now=True)
     version: int = Field(default=1)
+    # Counts the reads under the onboarding's lock (store.onboardings.load): orders the states its cards show.
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Person(SQLModel, table=True):
@@ -209,6 +211,8 @@ class PostedCard(SQLModel, table=True):
     ts: str = Field(max_length=32)
     created_at: datetime = _when(nullable=False, default_now=True)
     updated_at: datetime = _when(nullable=False, default_now=True)
+    # The onboarding revision of the state the card last showed (store.card_draws).
+    drawn_revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Notification(SQLModel, table=True):

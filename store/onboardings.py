@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Role
-from store.models import Milestone, Onboarding, Person, PostedCard, StageRecord
+from store.models import Milestone, Onboarding, Person, PostedCard, StageRecord, table_of
 
 
 @dataclass
@@ -18,8 +17,9 @@ class OnboardingRecord:
     people: list[Person]
     stages: list[StageRecord]
     milestones: list[Milestone]
-    # Where this read stands among the locked reads of this process (`load(lock=True)`): of two
-    # records of one onboarding, the one with the higher stamp shows the later state. 0: not locked.
+    # The onboarding's revision this locked read was given (`load(lock=True)`): of two records of
+    # one onboarding, the one with the higher stamp shows the later state, whichever process read
+    # them. 0: read without the lock.
     stamp: int = 0
     cards: list[PostedCard] | None = None  # the cards posted so far, when read with them
 
@@ -41,20 +41,29 @@ class OnboardingRecord:
         return next((p for p in self.people if p.id == person_id), None)
 
 
-_stamps = itertools.count(1)
+_O = table_of(Onboarding)
 
 
 def load(session: Session, onboarding_id: int, *, lock: bool = False, cards: bool = False) -> OnboardingRecord | None:
     """The onboarding read whole (with `cards`, its posted cards too). With `lock`, it is first locked
     for the rest of the transaction (its row on PostgreSQL, the database's write lock on SQLite):
     nobody else changes it until the commit, so what is read, with what this transaction writes, is
-    how it stands once committed."""
+    how it stands once committed.
+
+    The lock is taken by giving the onboarding its next revision, the record's stamp: locked reads
+    of one onboarding follow one another, so their stamps grow in the order of the states they read.
+    """
+    stamp = 0
     if lock:
         lock_for_writing(session)
-    onboarding = session.get(Onboarding, onboarding_id, with_for_update=lock or None)
+        bump = update(_O).where(_O.c.id == onboarding_id).values(revision=_O.c.revision + 1)
+        revision = session.connection().execute(bump.returning(_O.c.revision)).scalar()
+        if revision is None:
+            return None
+        stamp = revision
+    onboarding = session.get(Onboarding, onboarding_id, populate_existing=lock)
     if onboarding is None:
         return None
-    stamp = next(_stamps) if lock else 0
     people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(col(Person.id))))
     stages = list(
         session.exec(

@@ -191,6 +191,8 @@ def _server(fake_slack, engine, listeners) -> Iterator[tuple[Services, str]]:
 def harness(_server, fake_slack, clean_db, listeners) -> Iterator[Harness]:
     services, base_url = _server
     fake_slack.reset()
+    if services.draws is not None:  # the fake's channels start over, with the same message timestamps
+        services.draws.forget()
     problems: list[str] = []
 
     def check_call(call) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.core.domain import Act, Side
@@ -14,8 +18,9 @@ from bot.milestones.changes import Change, change
 from bot.milestones.rules import Actor
 from bot.slack import publish
 from bot.slack.draws import Draws
+from store.card_draws import draw_in_order
 from store.db import session_scope
-from store.models import Milestone
+from store.models import Milestone, PostedCard
 from store.onboardings import load
 from tests.cards_helpers import card, ref, shown, start_onboarding
 from tests.conftest import VENDOR_AE, VENDOR_CSM
@@ -102,13 +107,18 @@ def test_the_state_a_change_publishes_is_how_it_stands_once_committed(harness, a
     assert [_columns(c) for c in carried.cards] == [_columns(c) for c in fresh.cards]
 
 
-def test_two_changes_published_the_wrong_way_round_leave_the_card_showing_both(harness):
+def _two_starts(harness):
+    """Two milestones of one stage started one after the other: (onboarding, a, b, a's outcome, b's, the card)."""
     ob = start_onboarding(harness)
     a, b = _stage_milestones(harness, ob.id, "pre_kickoff")[:2]
     playbooks = harness.services.playbooks
     first = change(harness.engine, ref(harness, ob.id, a.key), CSM, Change(Act.START), now=NOW, playbooks=playbooks)
     second = change(harness.engine, ref(harness, ob.id, b.key), CSM, Change(Act.START), now=NOW, playbooks=playbooks)
-    c = card(harness, ob.id, CardKind.STAGE.value, "pre_kickoff")
+    return ob, a, b, first, second, card(harness, ob.id, CardKind.STAGE.value, "pre_kickoff")
+
+
+def test_two_changes_published_the_wrong_way_round_leave_the_card_showing_both(harness):
+    ob, a, b, first, second, c = _two_starts(harness)
     publish.publish(harness.services, second.changed, now=NOW)
     harness.settle()
     after_second = shown(harness, c)["blocks"]
@@ -151,3 +161,100 @@ def test_changes_made_at_once_on_one_card_leave_it_showing_them_all(harness):
     for kind, subject in ((CardKind.STAGE.value, "pre_kickoff"), (CardKind.OVERVIEW.value, "")):
         expected = publish._render(harness.services, now_stands, kind, subject, NOW)
         assert shown(harness, card(harness, ob.id, kind, subject))["blocks"] == expected.blocks, kind
+
+
+ON_POSTGRES = pytest.mark.skipif(
+    not os.environ.get("ONBOARD_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="replicas share a PostgreSQL database; SQLite is one process's file, ordered by that process alone",
+)
+
+
+def test_each_locked_read_of_an_onboarding_is_given_its_next_revision(harness):
+    ob = start_onboarding(harness)
+    stamps = []
+    for _ in range(3):
+        with session_scope(harness.engine) as s:
+            record = load(s, ob.id, lock=True)
+            stamps.append(record.stamp)
+            assert record.onboarding.revision == record.stamp
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    with session_scope(harness.engine) as s:
+        assert load(s, ob.id).stamp == 0, "a read without the lock has no place in the order"
+        assert load(s, ob.id + 1000, lock=True) is None
+
+
+@ON_POSTGRES
+def test_a_replica_does_not_draw_an_older_state_over_another_replicas_newer_one(harness):
+    ob, _a, _b, first, second, c = _two_starts(harness)
+    other_replica = replace(harness.services, draws=Draws())  # a process of its own: it knows no card's order
+    publish.publish(harness.services, second.changed, now=NOW)
+    harness.settle()
+    after_second = shown(harness, c)["blocks"]
+    updates = len([u for u in harness.fake.calls_to("chat.update") if u.args["ts"] == c.ts])
+    publish.publish(other_replica, first.changed, now=NOW)
+    harness.settle()
+    assert shown(harness, c)["blocks"] == after_second, "the card kept the newer state"
+    assert len([u for u in harness.fake.calls_to("chat.update") if u.args["ts"] == c.ts]) == updates
+    with session_scope(harness.engine) as s:
+        stands = load(s, ob.id, cards=True)
+    assert stands.posted[(CardKind.STAGE.value, "pre_kickoff")].drawn_revision == second.changed.state.stamp
+
+
+@ON_POSTGRES
+def test_replicas_draw_one_card_one_at_a_time_in_order_and_other_cards_meanwhile(harness):
+    ob = start_onboarding(harness)
+    stage = card(harness, ob.id, CardKind.STAGE.value, "pre_kickoff")
+    overview = card(harness, ob.id, CardKind.OVERVIEW.value, "")
+    inside, release, sent = threading.Event(), threading.Event(), []
+
+    def slow() -> None:
+        inside.set()
+        assert release.wait(5)
+        sent.append(5)
+
+    def draw(card_id: int, revision: int, send) -> threading.Thread:
+        t = threading.Thread(target=lambda: results.append(draw_in_order(harness.engine, card_id, revision, send)))
+        t.start()
+        return t
+
+    results: list[bool] = []
+    held = draw(stage.id, 5, slow)
+    assert inside.wait(5)
+    older = draw(stage.id, 4, lambda: sent.append(4))
+    later = draw(stage.id, 6, lambda: sent.append(6))
+    assert draw_in_order(harness.engine, overview.id, 1, lambda: sent.append("overview")), "another card goes on"
+    _until_waiting(harness.engine, 2)  # both wait on the card's row
+    assert sent == ["overview"]
+    release.set()
+    for t in (held, older, later):
+        t.join(5)
+    assert sent == ["overview", 5, 6], "one at a time, in order; the older state never reached Slack"
+    assert sorted(results) == [False, True, True]
+    with session_scope(harness.engine) as s:
+        assert s.get(PostedCard, stage.id).drawn_revision == 6
+    assert draw_in_order(harness.engine, stage.id, 0, lambda: sent.append(0)), "a state read without the lock is drawn"
+
+
+def test_on_sqlite_one_process_orders_its_draws_and_nothing_is_written(harness):
+    if harness.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    ob = start_onboarding(harness)
+    c = card(harness, ob.id, CardKind.STAGE.value, "pre_kickoff")
+    sent: list[int] = []
+    assert draw_in_order(harness.engine, c.id, 7, lambda: sent.append(7))
+    assert draw_in_order(harness.engine, c.id, 3, lambda: sent.append(3))
+    assert sent == [7, 3]
+    with session_scope(harness.engine) as s:
+        assert s.get(PostedCard, c.id).drawn_revision == 0
+
+
+def _until_waiting(engine, count: int) -> None:
+    """Until `count` sessions wait on a row lock (PostgreSQL's pg_locks)."""
+    deadline = time.monotonic() + 5
+    while True:
+        with engine.connect() as conn:
+            waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, f"{waiting} of {count} draws wait on the card's row"
+        time.sleep(0.01)

@@ -2,8 +2,10 @@
 
 Two changes to one onboarding can commit one after the other while their redraws reach Slack the
 other way round, and the card would then show the older state until the next change. Each record
-read under the onboarding's lock carries a stamp (store.onboardings.load); a card is drawn from a
-record only if no later one of it has been drawn already, one draw of a card at a time.
+read under the onboarding's lock carries a stamp, the onboarding's revision (store.onboardings.load);
+a card is drawn from a record only if no later one of it has been drawn already, one draw of a card
+at a time. This keeps the order among one process's threads without asking the database; across
+replicas, store.card_draws keeps it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ class Draws:
         self._busy: dict[Hashable, tuple[threading.Lock, int]] = {}  # the card's lock and how many wait on it
         self._shown: OrderedDict[Hashable, int] = OrderedDict()
         self._remembered = remembered
+
+    def forget(self) -> None:
+        """Forget the order of every card not being drawn now (when the cards it knew are gone,
+        as when a workspace is emptied and its channels start over)."""
+        with self._guard:
+            self._shown.clear()
 
     def draw(self, card: Hashable, stamp: int, send: Callable[[], object]) -> bool:
         """Run `send` unless a record later than `stamp` has been drawn on `card`; whether it ran.

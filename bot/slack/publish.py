@@ -2,10 +2,12 @@
 
 Cards are posted once, then kept current with `chat.update` in place; the card's thread holds the
 history, one short line per change. Everything is rebuilt from the store after the change's
-transaction has committed: no Slack call runs inside a database session. The stage card the person
-clicked is redrawn first, on the click's own thread; the rest follows on the onboarding's lane
-(`Outlet.follow_ups`, bot.slack.lanes), in the order of the changes. Whatever thread draws a card,
-an older state never replaces a newer one (bot.slack.draws).
+transaction has committed: no Slack call runs inside a change's transaction. The stage card the
+person clicked is redrawn first, on the click's own thread; the rest follows on the onboarding's
+lane (`Outlet.follow_ups`, bot.slack.lanes), in the order of the changes. Whatever thread or replica
+draws a card, an older state never replaces a newer one (bot.slack.draws in one process,
+store.card_draws across replicas: on PostgreSQL a redraw holds its card's row, and nothing else,
+while it reaches Slack).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.value.summary import summarise
 from messages import cards, handoff_posts, history, value_posts, voice
 from messages.templates import Templates
 from store import audit, ratings
+from store.card_draws import draw_in_order
 from store.db import session_scope
 from store.models import PostedCard
 from store.onboardings import OnboardingRecord, by_kind, cards_of, load
@@ -195,11 +198,18 @@ def refresh(
 
 
 def _redraw(services: Outlet, record: OnboardingRecord, card: PostedCard, now: datetime) -> None:
+    """Show `record` on the card, unless another replica has drawn a later state on it meanwhile."""
     shown = _render(services, record, card.kind, card.subject, now)
-    try:
-        services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
-    except SlackApiError as exc:
-        log.warning("updating the %s card of onboarding %s failed: %s", card.kind, record.id, exc.response.get("error"))
+
+    def send() -> None:
+        try:
+            services.client.chat_update(channel=card.channel_id, ts=card.ts, blocks=shown.blocks, text=shown.text)
+        except SlackApiError as exc:
+            log.warning(
+                "updating the %s card of onboarding %s failed: %s", card.kind, record.id, exc.response.get("error")
+            )
+
+    draw_in_order(services.engine, card.id, record.stamp, send)
 
 
 def thread_line(services: Outlet, card: PostedCard | None, text: str) -> None:
