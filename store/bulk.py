@@ -62,14 +62,22 @@ def upsert_columns(
     return _copy_upsert(conn, table, names, driver_rows(conn, table, columns), conflict, replace)
 
 
-def insert_fresh(conn: Connection, table: Table, names: Sequence[str], rows: list[tuple], conflict: list[str]) -> int:
+def insert_fresh(
+    conn: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: list[tuple],
+    conflict: list[str],
+    replace: list[str] | None = None,
+) -> int:
     """Insert rows just found missing (by their `conflict` columns); returns how many went in.
 
     `rows` are tuples in `names` order, already as the driver takes them (`bound`, `driver_rows`).
     PostgreSQL copies them straight into the table inside a savepoint, at about half the cost of
     the staging table's two passes. If another writer took one of the keys in between, the
-    savepoint is rolled back and the rows go in through the staging table (ON CONFLICT DO NOTHING)
-    after all. SQLite runs one prepared INSERT ... ON CONFLICT DO NOTHING over them, in process.
+    savepoint is rolled back and the rows go in through the staging table after all, as `upsert`
+    would put them (leaving the other writer's rows alone, or with `replace`, setting those
+    columns from these rows). SQLite runs one prepared INSERT ... ON CONFLICT over them, in process.
     """
     if not rows:
         return 0
@@ -77,9 +85,10 @@ def insert_fresh(conn: Connection, table: Table, names: Sequence[str], rows: lis
     columns = ", ".join(q(n) for n in names)
     if conn.dialect.name != "postgresql":
         marks = ", ".join("?" for _ in names)
+        action = _on_conflict(conn, replace)
         sql = (
             f"INSERT INTO {q(table.name)} ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO NOTHING"
+            f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) {action}"
         )
         return conn.exec_driver_sql(sql, rows).rowcount
     savepoint = q(f"fresh_{table.name}")
@@ -88,7 +97,7 @@ def insert_fresh(conn: Connection, table: Table, names: Sequence[str], rows: lis
         written = _copy_in(conn, f"COPY {q(table.name)} ({columns}) FROM STDIN", rows)
     except psycopg.errors.UniqueViolation:
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
-        return _copy_upsert(conn, table, names, rows, conflict, replace=None)
+        return _copy_upsert(conn, table, names, rows, conflict, replace)
     conn.exec_driver_sql(f"RELEASE SAVEPOINT {savepoint}")
     return written
 
@@ -109,9 +118,7 @@ def _copy_upsert(
     q = conn.dialect.identifier_preparer.quote
     columns = ", ".join(q(n) for n in names)
     staging = q(f"bulk_{table.name}_{zlib.crc32(columns.encode()):08x}")
-    action = (
-        "DO NOTHING" if replace is None else "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
-    )
+    action = _on_conflict(conn, replace)
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
         f"AS SELECT {columns} FROM {q(table.name)} WITH NO DATA"
@@ -123,6 +130,14 @@ def _copy_upsert(
     ).rowcount
     conn.exec_driver_sql(f"DELETE FROM {staging}")
     return written
+
+
+def _on_conflict(conn: Connection, replace: list[str] | None) -> str:
+    """The action of an ON CONFLICT clause: leave the stored row, or set `replace` from the new one."""
+    if replace is None:
+        return "DO NOTHING"
+    q = conn.dialect.identifier_preparer.quote
+    return "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in replace)
 
 
 def _copy_in(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> int:

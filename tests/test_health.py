@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.automation.health import Signals, load_signals, score
 from bot.automation.rules import RuleSettings, candidates, decide
 from bot.core.notices import Audience, Rule
+from store import snapshots
 from store.db import second_reader, session_scope
 from store.models import HealthSnapshot, Onboarding, StageRating
 from tests.test_rules import (
@@ -284,3 +285,21 @@ def test_a_later_sweep_of_the_day_writes_only_scores_that_moved(clean_db):
     finally:
         event.remove(clean_db, "before_cursor_execute", count)
     assert writes == [1]
+
+
+def test_a_days_first_score_copied_in_replaces_one_another_writer_stored_meanwhile(clean_db):
+    with session_scope(clean_db) as s:
+        first, second = build_account(s).id, build_account(s).id
+        s.add(HealthSnapshot(onboarding_id=first, day=MONDAY, score=40, parts={"usage": {"score": 40}}))
+    fresh = [
+        {"onboarding_id": oid, "day": MONDAY, "score": 70 + n, "parts": {"usage": {"score": 70 + n}}}
+        for n, oid in enumerate((first, second))
+    ]
+    with session_scope(clean_db) as s:
+        snapshots.save(s.connection(), [], fresh=fresh)  # both found missing, but one was stored meanwhile
+    with session_scope(clean_db) as s:
+        rows = s.exec(select(HealthSnapshot).order_by(HealthSnapshot.onboarding_id)).scalars().all()
+    assert [(r.onboarding_id, r.day, r.score, r.parts) for r in rows] == [
+        (first, MONDAY, 70, {"usage": {"score": 70}}),
+        (second, MONDAY, 71, {"usage": {"score": 71}}),
+    ]

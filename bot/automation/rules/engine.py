@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.automation import collector
 from bot.automation.rules import cadence, candidates, escalations
@@ -84,11 +84,13 @@ def _decide(
         if (account := sweep.accounts.get(row.id)) is not None:
             account.handed_over = True
     notices = escalations.settle(conn, sweep)
-    written = []
+    # today's scores that differ from the stored ones, and those of days with none stored yet
+    moved: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
     for account in sweep.accounts.values():
         health = score_today(account)
         if account.health_today != (health.score, health.parts):
-            written.append(
+            (moved if account.health_today is not None else fresh).append(
                 {"onboarding_id": account.id, "day": account.local.today, "score": health.score, "parts": health.parts}
             )
         notices.extend(health_drop(account, health))
@@ -97,7 +99,7 @@ def _decide(
         notices.extend(silent_account(account))
         notices.extend(recap_missing(account))
         notices.extend(overview(account))
-    snapshots.save(conn, written)
+    snapshots.save(conn, moved, fresh=fresh)
     notices.extend(cadence.account_cadence(conn, now, settings_for, handed))  # handed-off accounts
     notices.extend(after_go_live(conn, now, settings_for, handed))  # live and handed-off accounts
     notices.extend(
