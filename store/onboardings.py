@@ -8,7 +8,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.core.domain import OnboardingStatus, Role
-from store.models import Milestone, Onboarding, Person, PostedCard, StageRecord, table_of
+from store.models import Milestone, Onboarding, Person, PostedCard, StageRecord
 
 
 @dataclass
@@ -41,9 +41,6 @@ class OnboardingRecord:
         return next((p for p in self.people if p.id == person_id), None)
 
 
-_O = table_of(Onboarding)
-
-
 def load(session: Session, onboarding_id: int, *, lock: bool = False, cards: bool = False) -> OnboardingRecord | None:
     """The onboarding read whole (with `cards`, its posted cards too). With `lock`, it is first locked
     for the rest of the transaction (its row on PostgreSQL, the database's write lock on SQLite):
@@ -53,17 +50,21 @@ def load(session: Session, onboarding_id: int, *, lock: bool = False, cards: boo
     The lock is taken by giving the onboarding its next revision, the record's stamp: locked reads
     of one onboarding follow one another, so their stamps grow in the order of the states they read.
     """
-    stamp = 0
     if lock:
         lock_for_writing(session)
-        bump = update(_O).where(_O.c.id == onboarding_id).values(revision=_O.c.revision + 1)
-        revision = session.connection().execute(bump.returning(_O.c.revision)).scalar()
-        if revision is None:
-            return None
-        stamp = revision
-    onboarding = session.get(Onboarding, onboarding_id, populate_existing=lock)
+        bump = (
+            update(Onboarding)
+            .where(col(Onboarding.id) == onboarding_id)
+            .values(revision=col(Onboarding.revision) + 1)
+            .returning(Onboarding)  # the row as it now stands, in one statement
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        onboarding = session.execute(bump).scalar_one_or_none()
+    else:
+        onboarding = session.get(Onboarding, onboarding_id)
     if onboarding is None:
         return None
+    stamp = onboarding.revision if lock else 0
     people = list(session.exec(select(Person).where(Person.onboarding_id == onboarding_id).order_by(col(Person.id))))
     stages = list(
         session.exec(
