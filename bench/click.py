@@ -288,13 +288,13 @@ def _cards_current(services, fake: TimedFake, plans: list[list[Click]]) -> tuple
     keys = sorted({(c.channel_id, c.ts) for plan in plans for c in plan})
     now = services.clock.now()
     current = 0
-    for channel_id, ts in keys:
-        with session_scope(services.engine) as s:
+    with session_scope(services.engine) as s:
+        for channel_id, ts in keys:
             card = s.exec(select(PostedCard).where(PostedCard.channel_id == channel_id, PostedCard.ts == ts)).scalar()
             record = load(s, card.onboarding_id) if card is not None else None
-        shown = next((m for m in fake.messages(channel_id) if m["ts"] == ts), None)
-        if card is not None and record is not None and shown is not None:
-            current += shown.get("blocks") == publish._render(services, record, card.kind, card.subject, now).blocks
+            shown = next((m for m in fake.messages(channel_id) if m["ts"] == ts), None)
+            if card is not None and record is not None and shown is not None:
+                current += shown.get("blocks") == publish._render(services, record, card.kind, card.subject, now).blocks
     return current, len(keys)
 
 

@@ -4,8 +4,8 @@ the order of a card's redraws, not only the process that drew it.
 A state is known by the onboarding revision it was read at (store.onboardings.load). On
 PostgreSQL a redraw takes its card's row, sends only when no later state has been drawn, and has
 recorded its revision by the time it lets go: replicas draw one card one at a time, in order,
-while other cards go on. SQLite is one machine's file, served by one process, whose own per-card order
-(bot.slack.draws) is all there is to keep: nothing is locked or written there.
+while other cards go on. SQLite is one machine's file, served by one process, whose own per-card
+order (bot.slack.draws) is all there is to keep: nothing is locked or written there.
 """
 
 from __future__ import annotations
