@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 from bot.demo.blockkit import unknown_in, unknown_in_call
 from bot.fake_slack import FakeSlack
 from bot.runtime.app import build_services, create_app
+from bot.runtime.cli import WORK_TURNS
 from bot.runtime.config import Settings
 from bot.runtime.server import EVENTS_PATH, make_server, make_wsgi
 from bot.runtime.services import Services
 from bot.runtime.usage_api import usage_front
+from bot.slack.turns import InTurns, Turns
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import ALL_TABLES
@@ -176,8 +178,10 @@ def _server(fake_slack, engine, listeners) -> Iterator[tuple[Services, str]]:
         database_url=str(engine.url.render_as_string(hide_password=False)),
         onboard_usage_token=USAGE_TOKEN,
     )
-    # One tracked pool for the listeners and the work after their acks, so `settle` waits for both.
-    services = build_services(settings, engine=engine, work=listeners)
+    # One tracked pool for the listeners and the work after their acks, so `settle` waits for both;
+    # the work takes turns as it does in `serve`, two at a time (bot.slack.turns).
+    turns = Turns(WORK_TURNS)
+    services = build_services(settings, engine=engine, work=InTurns(listeners, turns), turns=turns)
     app = create_app(services, listener_executor=listeners)
     server = make_server(make_wsgi(app, engine, usage_front(services)), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="app-server", daemon=True)

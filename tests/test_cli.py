@@ -215,3 +215,12 @@ def test_serve_with_scheduler_runs_both_and_stops_cleanly(tmp_path, fake_slack):
         proc.terminate()
         _, rest = proc.communicate(timeout=20)
     assert "Traceback" not in "".join(seen) + rest
+
+
+@pytest.mark.parametrize("flag", ["--turns", "--work-threads"])
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_serve_refuses_a_thread_count_it_cannot_use(tmp_path, flag, value):
+    result = _run("serve", flag, value, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument {flag}: " in result.stderr
+    assert ("give between 1 and 256" if value == "0" else f"not a whole number: '{value}'") in result.stderr

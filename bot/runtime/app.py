@@ -32,7 +32,9 @@ from bot.planning.playbook import load_playbooks
 from bot.runtime.config import ConfigError, Settings
 from bot.runtime.logs import log_request
 from bot.runtime.services import Services
+from bot.slack.client import TurnClient
 from bot.slack.lanes import Lanes
+from bot.slack.turns import Turns
 from handlers.errors import VERIFIED
 from store.db import make_engine
 
@@ -209,7 +211,7 @@ class OnboardApp(App):
 def make_client(settings: Settings) -> WebClient:
     # Reads and updates are retried on 429 (honouring Retry-After) and on dropped connections.
     # New posts go through the outbox, which has its own dedupe, so a retry cannot post twice.
-    return WebClient(
+    return TurnClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
@@ -224,10 +226,12 @@ def build_services(
     client: WebClient | None = None,
     work: Executor | None = None,
     follow_ups: Executor | None = None,
+    turns: Turns | None = None,
 ) -> Services:
     """Load the playbooks, connect to the database and ask Slack who we are (the vendor's team id).
 
-    `follow_ups` runs what a change shows after the clicked card (`work` when not given)."""
+    `follow_ups` runs what a change shows after the clicked card (`work` when not given), each
+    onboarding's part in a turn of `turns` when given (bot.slack.turns)."""
     playbooks = load_playbooks(settings.playbooks_dir)
     client = client or make_client(settings)
     try:
@@ -247,7 +251,7 @@ def build_services(
         playbooks=playbooks,
         team_url=auth.get("url") or "",
         work=work,
-        follow_ups=Lanes(lanes) if (lanes := follow_ups or work) is not None else None,
+        follow_ups=Lanes(lanes, turns) if (lanes := follow_ups or work) is not None else None,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from bot.planning.playbook import PlaybookError
 from bot.runtime import logs
 from bot.runtime.config import ConfigError, Settings, load_settings
+from bot.slack.turns import InTurns, Turns
 from store.db import make_engine
 from store.migrate import SchemaOutdated, check_schema, current_revision, head_revision, upgrade
 
@@ -30,6 +31,10 @@ log = logging.getLogger("onboard_bot")
 # threads share the one interpreter lock with the threads that ack: a narrow pool keeps acks fast
 # under a burst of clicks; a wider one clears the burst sooner when Slack answers slowly.
 WORK_THREADS = 8
+# Of those threads and the ones for what follows a card, how many run at once until their work
+# first calls Slack (bot.slack.turns): the rest wait, so a burst of clicks leaves the acks few
+# threads to queue behind for the interpreter lock.
+WORK_TURNS = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,9 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=8, help="HTTP mode: request threads (default 8)")
     serve.add_argument(
         "--work-threads",
-        type=int,
+        type=_threads,
         default=WORK_THREADS,
         help=f"threads for the work a click starts after its ack: the database, the card updates (default {WORK_THREADS})",
+    )
+    serve.add_argument(
+        "--turns",
+        type=_threads,
+        default=WORK_TURNS,
+        help=f"click work run at once until it first calls Slack (default {WORK_TURNS})",
     )
     serve.add_argument("--migrate", action="store_true", help="apply pending database migrations first")
     serve.add_argument("--with-scheduler", action="store_true", help="also run the scheduler in this process")
@@ -150,6 +161,16 @@ def _minutes(raw: str) -> float:
     return value
 
 
+def _threads(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("give between 1 and 256")
+    return value
+
+
 def _zone(raw: str) -> str:
     try:
         return ZoneInfo(raw).key
@@ -209,10 +230,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         upgrade(engine)
     check_schema(engine)
-    work = ThreadPoolExecutor(max_workers=args.work_threads, thread_name_prefix="work")
+    turns = Turns(args.turns)
+    work = InTurns(ThreadPoolExecutor(max_workers=args.work_threads, thread_name_prefix="work"), turns)
     # What follows a card mostly waits on Slack: twice as many threads, none of them the cards'.
     follow_ups = ThreadPoolExecutor(max_workers=2 * args.work_threads, thread_name_prefix="follow-up")
-    services = build_services(settings, engine=engine, work=work, follow_ups=follow_ups)
+    services = build_services(settings, engine=engine, work=work, follow_ups=follow_ups, turns=turns)
     app = create_app(services)
     scheduler = None
     if args.with_scheduler:

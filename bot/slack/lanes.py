@@ -3,7 +3,8 @@
 After a click, the card the person is looking at is redrawn at once; the rest of what the change
 shows (the overview and sign-off cards, thread lines, stage summaries) follows on the onboarding's
 lane, in the order the changes were made, on a pool of its own, so that its Slack calls never hold
-the threads the next click's card waits for.
+the threads the next click's card waits for. Given turns (bot.slack.turns), each piece of work
+takes one before it starts.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
 
+from bot.slack.turns import Turns
+
 log = logging.getLogger(__name__)
 
 
 class Lanes:
-    def __init__(self, pool: Executor) -> None:
+    def __init__(self, pool: Executor, turns: Turns | None = None) -> None:
         self._pool = pool
+        self._turns = turns
         self._lock = threading.Lock()
         self._waiting: dict[Hashable, deque[Callable[[], None]]] = {}
 
@@ -42,6 +46,9 @@ class Lanes:
                     return
                 work = lane.popleft()
             try:
-                work()
+                if self._turns is None:
+                    work()
+                else:
+                    self._turns.run(work)
             except Exception as exc:  # one failure must not stop the lane
                 log.error("follow-up for %s failed: %s: %s", key, type(exc).__name__, exc, exc_info=exc)
