@@ -13,7 +13,11 @@ once as Bolt makes it (5 listener threads, which its `chat.update` calls keep bu
 many listener threads as the bot has.
 
 For each it prints p50 and p99 of the ack (the HTTP answer to the click) and of the card's update
-(from the click being sent to that card's `chat.update` reaching the fake Slack), with the ratios.
+(from the click being sent to that card's `chat.update` reaching the fake Slack), with the ratios,
+the clicks answered a second and the server's CPU time per click (its processes' user and system
+time over the measured clicks and what followed them, from /proc; Linux only). Then one person
+clicks alone through `--alone` more onboardings on the idle server: the card's p50 there is the
+cost of one click with nothing else running, the least the ratio can be under any load.
 `--latency-ms` makes the fake Slack answer every Web API call that much later (both apps alike).
 `--replicas N` runs N `serve` processes on the one database, each click going to the next in turn
 (a load balancer's round robin), so one person's clicks on one card reach every replica.
@@ -233,8 +237,28 @@ def build(services, fake: FakeSlack, n: int) -> list[list[Click]]:
     return plans
 
 
-def run_clicks(fake: TimedFake, urls: list[str], plans: list[list[Click]], concurrency: int) -> tuple[list, list, int]:
-    """Each worker clicks through its own onboardings' plans; (ack seconds, card seconds, errors).
+@dataclass(frozen=True)
+class Run:
+    acks: list[float]  # seconds from sending each click to its HTTP answer
+    cards: list[float]  # seconds from sending each click to its card's chat.update reaching the fake Slack
+    errors: int
+    seconds: float  # from the first click sent to the last card updated
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU time the processes have used so far (None where /proc is not there)."""
+    try:
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_clicks(fake: TimedFake, urls: list[str], plans: list[list[Click]], concurrency: int) -> Run:
+    """Each worker clicks through its own onboardings' plans, `concurrency` of them at once.
 
     With several servers (replicas behind a load balancer), each click goes to the next one in turn,
     so one person's clicks on one card reach them all.
@@ -270,9 +294,10 @@ def run_clicks(fake: TimedFake, urls: list[str], plans: list[list[Click]], concu
                     cards.append(updated - sent)
 
     shares = [plans[w::concurrency] for w in range(concurrency)]
+    started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(worker, range(concurrency), shares))
-    return acks, cards, errors
+    return Run(acks, cards, errors, time.perf_counter() - started)
 
 
 def _pct(values: list[float], q: int) -> float:
@@ -281,6 +306,39 @@ def _pct(values: list[float], q: int) -> float:
     if len(values) == 1:
         return values[0] * 1000
     return statistics.quantiles(sorted(values), n=100, method="inclusive")[q - 1] * 1000
+
+
+WIDTHS = (9, 9, 10, 10)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    run: Run  # the measured clicks, `--concurrency` people at once
+    alone: Run  # one person clicking alone on the idle server
+    cpu: float | None  # the server's CPU seconds over the measured clicks and what followed them
+
+    @property
+    def figures(self) -> tuple[float, float, float, float]:
+        """ack p50, ack p99, card p50, card p99, in ms."""
+        acks, cards = self.run.acks, self.run.cards
+        return _pct(acks, 50), _pct(acks, 99), _pct(cards, 50), _pct(cards, 99)
+
+    @property
+    def rate(self) -> float:
+        return len(self.run.cards) / self.run.seconds if self.run.seconds else float("nan")
+
+    @property
+    def cpu_per_click(self) -> float | None:
+        return self.cpu / len(self.run.acks) if self.cpu is not None and self.run.acks else None
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.2f} ms"
+
+
+def _times(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or not b or a != a or b != b else f"{a / b:.2f}x"
 
 
 def _cards_current(services, fake: TimedFake, plans: list[list[Click]]) -> tuple[int, int]:
@@ -312,9 +370,11 @@ def main() -> int:
     parser.add_argument("--concurrency", "-c", type=int, default=20)
     parser.add_argument("--onboardings", type=int, default=None, help="measured onboardings (default 6 x concurrency)")
     parser.add_argument("--warmup", type=int, default=None, help="onboardings clicked first, not measured")
+    parser.add_argument("--alone", type=int, default=5, help="onboardings one person clicks through alone, afterwards")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the fake Slack's delay before each answer")
     parser.add_argument("--threads", type=int, default=8, help="WSGI threads of each server (serve's default)")
     parser.add_argument("--work-threads", type=int, default=None, help="serve's --work-threads (default: serve's)")
+    parser.add_argument("--turns", type=int, default=None, help="serve's --turns (default: serve's)")
     parser.add_argument(
         "--replicas", type=int, default=1, help="serve processes on the one database, taking the clicks in turn"
     )
@@ -348,9 +408,9 @@ def main() -> int:
         services = build_services(settings, engine=engine)
         started = time.perf_counter()
         fake.latency_s = 0  # setting up is not measured
-        plans = build(services, fake, warmup + measured)
+        plans = build(services, fake, warmup + measured + args.alone)
         fake.latency_s = args.latency_ms / 1000
-        print(f"set up {warmup + measured} onboardings in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(f"set up {len(plans)} onboardings in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url,
                "DATABASE_URL": url, "ONBOARD_LOG_LEVEL": "INFO"}  # fmt: skip
         env.pop("SLACK_APP_TOKEN", None)
@@ -359,6 +419,8 @@ def main() -> int:
                    "--threads", str(args.threads)]  # fmt: skip
         if args.work_threads:
             bot_cmd += ["--work-threads", str(args.work_threads)]
+        if args.turns:
+            bot_cmd += ["--turns", str(args.turns)]
         bare_cmd = [sys.executable, __file__, "--bare-server", "--api-url", fake.url, "--threads", str(args.threads)]
         wide_cmd = [*bare_cmd, "--listeners", str(LISTENER_THREADS)]
         servers = (
@@ -366,17 +428,25 @@ def main() -> int:
             ("bare Bolt ack + chat.update", bare_cmd, 1),
             (f"  same, {LISTENER_THREADS} listener threads", wide_cmd, 1),
         )
-        rows = []
+        rows: list[Row] = []
         procs: list[subprocess.Popen] = []
+        loaded, alone = plans[warmup : warmup + measured], plans[warmup + measured :]
         try:
             for name, cmd, copies in servers:
                 started_here = [_start(cmd, env) for _ in range(copies)]
                 procs.extend(proc for proc, _ in started_here)
                 bases = [base for _, base in started_here]
+                pids = [proc.pid for proc, _ in started_here]
                 run_clicks(fake, bases, plans[:warmup], args.concurrency)
-                acks, cards, errors = run_clicks(fake, bases, plans[warmup:], args.concurrency)
+                fake.quiet()
+                cpu_before = cpu_seconds(pids)
+                run = run_clicks(fake, bases, loaded, args.concurrency)
                 fake.quiet()  # the rest of each click's work (other cards, history) must not spill into the next run
-                rows.append((name, len(acks), _pct(acks, 50), _pct(acks, 99), _pct(cards, 50), _pct(cards, 99), errors))
+                cpu_after = cpu_seconds(pids)
+                by_one = run_clicks(fake, bases, alone, 1)
+                fake.quiet()
+                cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+                rows.append(Row(name, run, by_one, cpu))
                 for proc, _ in started_here:
                     proc.terminate()
                     proc.wait(timeout=10)
@@ -391,23 +461,40 @@ def main() -> int:
     engine.dispose()
 
     print(
-        f"{sum(map(len, plans[warmup:]))} clicks on {measured} onboardings' cards, {args.concurrency} people at once, "
+        f"{sum(map(len, loaded))} clicks on {measured} onboardings' cards, {args.concurrency} people at once, "
         f"{warmup} onboardings' clicks of warm-up; fake Slack latency {args.latency_ms:g} ms; PostgreSQL"
     )
-    print(f"{'server':<34}{'clicks':>7}{'ack p50':>9}{'ack p99':>9}{'card p50':>10}{'card p99':>10}{'errors':>8}")
-    for name, n, a50, a99, c50, c99, errors in rows:
-        print(f"{name:<34}{n:>7}{a50:>9.1f}{a99:>9.1f}{c50:>10.1f}{c99:>10.1f}{errors:>8}")
+    print(
+        f"{'server':<34}{'clicks':>7}{'ack p50':>9}{'ack p99':>9}{'card p50':>10}{'card p99':>10}{'errors':>8}"
+        f"{'clicks/s':>10}{'CPU/click':>11}"
+    )
+    for row in rows:
+        print(f"{row.name:<34}{len(row.run.acks):>7}" + "".join(f"{x:>{w}.1f}" for x, w in zip(row.figures, WIDTHS, strict=True))
+              + f"{row.run.errors:>8}{row.rate:>10.1f}{_ms(row.cpu_per_click):>11}")  # fmt: skip
     bot = rows[0]
     verdicts = []
     for label, bare in (("ratio bot / bare", rows[1]), ("ratio bot / same", rows[2])):
-        ratios = [b / r for b, r in zip(bot[2:6], bare[2:6], strict=True)]
-        print(f"{label:<34}{'':>7}" + "".join(f"{x:>{w}.2f}" for x, w in zip(ratios, (9, 9, 10, 10), strict=True)))
-        verdicts.append(bot[3] < 300 and ratios[1] <= 1.5 and ratios[3] <= 2)
+        ratios = [b / r for b, r in zip(bot.figures, bare.figures, strict=True)]
+        cpu = _times(bot.cpu_per_click, bare.cpu_per_click)
+        print(f"{label:<34}{'':>7}" + "".join(f"{x:>{w}.2f}" for x, w in zip(ratios, WIDTHS, strict=True))
+              + f"{'':>8}{'':>10}{cpu:>11}")  # fmt: skip
+        verdicts.append(bot.figures[1] < 300 and ratios[1] <= 1.5 and ratios[3] <= 2)
+    print(
+        f"one person clicking alone ({sum(map(len, alone))} clicks on {len(alone)} onboardings, nothing else "
+        "running), p50 ms of the ack and of the card:"
+    )
+    for row in rows:
+        ack, card = _pct(row.alone.acks, 50), _pct(row.alone.cards, 50)
+        print(f"  {row.name.strip():<32}ack {ack:6.1f}   card {card:6.1f}   errors {row.alone.errors}")
+    print(
+        f"  the card alone takes the bot {_times(_pct(bot.alone.cards, 50), _pct(rows[1].alone.cards, 50))} "
+        "the bare app's time: no load brings the card's ratio below that"
+    )
     print(
         f"milestones finished by the bot's clicks: {finished}/{total}; stale answers: {stale}; "
         f"cards showing the store as it stands: {current}/{cards_clicked}"
     )
-    fine = finished == total and current == cards_clicked
+    fine = finished == total and current == cards_clicked and not any(r.alone.errors for r in rows)
     print(
         "targets (ack p99 < 300 ms and <= 1.5x bare; card p99 <= 2x bare), against the bare app as Bolt "
         f"makes it: {'met' if verdicts[0] and fine else 'MISSED'}; "
