@@ -30,14 +30,13 @@ class Turns:
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("at least one turn")
-        self.size = size
         self._slots = threading.BoundedSemaphore(size)
 
     def run(self, work: Callable[[], T]) -> T:
         """Run `work` in a turn: wait for one, hold it until `work` first calls Slack or ends.
 
         A thread that holds a turn already (work run from within work) runs it in that turn."""
-        if getattr(_held, "slots", None) is not None:
+        if holding():
             return work()
         self._slots.acquire()
         _held.slots = self._slots
@@ -65,10 +64,10 @@ class InTurns(Executor):
 
     def __init__(self, pool: Executor, turns: Turns) -> None:
         self._pool = pool
-        self.turns = turns
+        self._turns = turns
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self._pool.submit(self.turns.run, partial(fn, *args, **kwargs))
+        return self._pool.submit(self._turns.run, partial(fn, *args, **kwargs))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
